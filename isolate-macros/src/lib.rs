@@ -1,0 +1,27 @@
+//! The `#[isolated]` attribute of the [`isolate`](https://docs.rs/isolate)
+//! crate. Depend on `isolate`, which re-exports it; this crate is its
+//! implementation.
+//!
+//! The work is split in phases, one file each: [`args`] parses the
+//! attribute's options, [`model`] reads the function into a small typed
+//! model, [`valid`] checks it against the rules (collecting every mistake),
+//! and [`expand`] emits the function unchanged beside its `_isolated`
+//! sibling. [`types`] holds the type walks the others share.
+
+#![deny(missing_docs, unreachable_pub)]
+#![forbid(unsafe_code)]
+
+mod args;
+mod expand;
+mod model;
+mod types;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Generates `name_isolated`, a sibling of the function that runs it on an
+/// isolate. Documented where users meet it: `isolate::isolated`.
+#[proc_macro_attribute]
+pub fn isolated(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::isolated(args.into(), item.into()).into()
+}

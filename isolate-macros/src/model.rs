@@ -1,0 +1,159 @@
+//! A small typed model of the function under `#[isolated]`: what the
+//! expansion needs to know, read once from syn's tree.
+
+use std::collections::HashSet;
+
+use proc_macro2::Span;
+use quote::format_ident;
+use syn::spanned::Spanned;
+use syn::{
+    Attribute, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type, Visibility,
+};
+
+use crate::types::{result_shape, ResultShape};
+
+/// Where the function stands, which decides how the sibling calls it.
+pub(crate) enum Context<'a> {
+    /// A free function: the sibling calls `name(..)`.
+    Free,
+    /// An associated function or method: the sibling calls `Self::name(..)`.
+    /// `impl_generics` is known when `#[isolated]` is on the `impl` block.
+    Impl { impl_generics: Option<&'a Generics> },
+}
+
+/// The function as written.
+pub(crate) struct Function<'a> {
+    pub(crate) attrs: &'a [Attribute],
+    pub(crate) vis: &'a Visibility,
+    pub(crate) sig: &'a Signature,
+}
+
+/// One typed argument.
+pub(crate) struct Arg<'a> {
+    pub(crate) ty: &'a Type,
+    /// The sibling's parameter name: the user's, when the pattern is a plain
+    /// name that does not shadow the function, or a generated one.
+    pub(crate) name: Ident,
+}
+
+/// What the function returns, and so what the handle carries.
+pub(crate) enum Output<'a> {
+    /// No return type: `IsolateHandle<()>`.
+    Unit,
+    /// `-> !`: nothing to hand back.
+    Never(Span),
+    /// Any other type: `IsolateHandle<R>`.
+    Plain(&'a Type),
+    /// A `Result`, folded: `IsolateHandle<T, E>`.
+    Folded {
+        ty: &'a Type,
+        shape: ResultShape<'a>,
+    },
+}
+
+/// The whole model.
+pub(crate) struct Model<'a> {
+    pub(crate) func: Function<'a>,
+    pub(crate) in_impl: bool,
+    pub(crate) receiver: Option<&'a Receiver>,
+    pub(crate) args: Vec<Arg<'a>>,
+    pub(crate) output: Output<'a>,
+    /// Type parameters whose bounds can only be checked at the caller: the
+    /// function's own, and the `impl` block's when known.
+    pub(crate) generics: HashSet<Ident>,
+    /// Whether `Self` may be generic (an `impl` block with type parameters).
+    pub(crate) self_is_generic: bool,
+}
+
+impl<'a> Model<'a> {
+    pub(crate) fn new(func: Function<'a>, context: &Context<'a>, no_fold: bool) -> Self {
+        let sig = func.sig;
+        let receiver = sig.receiver();
+        let in_impl = match context {
+            Context::Impl { .. } => true,
+            // Without the `impl` block in sight, `self` or `Self` in the
+            // signature is what tells an associated function from a free one.
+            Context::Free => receiver.is_some() || mentions_self(sig),
+        };
+        let mut generics: HashSet<Ident> = sig
+            .generics
+            .type_params()
+            .map(|p| p.ident.clone())
+            .collect();
+        let mut self_is_generic = false;
+        if let Context::Impl {
+            impl_generics: Some(impl_generics),
+        } = context
+        {
+            generics.extend(impl_generics.type_params().map(|p| p.ident.clone()));
+            self_is_generic = impl_generics
+                .params
+                .iter()
+                .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        }
+        let args = sig
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                FnArg::Typed(typed) => Some(typed),
+                FnArg::Receiver(_) => None,
+            })
+            .enumerate()
+            .map(|(index, typed)| Arg {
+                ty: &typed.ty,
+                name: parameter_name(&typed.pat, index, &sig.ident),
+            })
+            .collect();
+        let output = match &sig.output {
+            ReturnType::Default => Output::Unit,
+            ReturnType::Type(_, ty) => match &**ty {
+                Type::Never(never) => Output::Never(never.span()),
+                Type::Tuple(tuple) if tuple.elems.is_empty() => Output::Unit,
+                ty => match result_shape(ty) {
+                    Some(shape) if !no_fold => Output::Folded { ty, shape },
+                    _ => Output::Plain(ty),
+                },
+            },
+        };
+        Model {
+            func,
+            in_impl,
+            receiver,
+            args,
+            output,
+            generics,
+            self_is_generic,
+        }
+    }
+
+    /// Whether the function is an `async fn`.
+    pub(crate) fn is_async(&self) -> bool {
+        self.func.sig.asyncness.is_some()
+    }
+}
+
+/// The user's name for a plain `name` or `mut name` pattern, unless it would
+/// shadow the function the sibling calls; otherwise `argN`.
+fn parameter_name(pat: &Pat, index: usize, function: &Ident) -> Ident {
+    if let Pat::Ident(pat) = pat {
+        if pat.by_ref.is_none()
+            && pat.subpat.is_none()
+            && pat.ident != *function
+            && pat.ident != "self"
+        {
+            return Ident::new(&pat.ident.to_string(), pat.ident.span());
+        }
+    }
+    format_ident!("arg{}", index, span = Span::mixed_site())
+}
+
+fn mentions_self(sig: &Signature) -> bool {
+    fn in_tokens(tokens: proc_macro2::TokenStream) -> bool {
+        tokens.into_iter().any(|tree| match tree {
+            proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+            proc_macro2::TokenTree::Group(group) => in_tokens(group.stream()),
+            _ => false,
+        })
+    }
+    in_tokens(quote::quote!(#sig))
+}

@@ -1,0 +1,239 @@
+//! Walks over the user's types that the other phases share: what a type
+//! borrows, which generics it mentions, whether it is a `Result`.
+
+use std::collections::HashSet;
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    GenericArgument, Ident, Lifetime, PathArguments, Type, TypeImplTrait, TypeParamBound, TypePath,
+    TypeReference,
+};
+
+/// Whether a checked type is an argument or the return type; the messages
+/// differ.
+#[derive(Clone, Copy)]
+pub(crate) enum Position {
+    Argument,
+    Return,
+}
+
+/// The first part of `ty` that borrows for less than `'static`, as an error
+/// that says what to take instead. References inside `fn(&T)` and `Fn(&T)`
+/// types are higher-ranked, not borrows of the caller's data, and pass.
+pub(crate) fn borrow_error(ty: &Type, position: Position) -> Option<syn::Error> {
+    let mut finder = BorrowFinder {
+        position,
+        error: None,
+    };
+    finder.visit_type(ty);
+    finder.error
+}
+
+struct BorrowFinder {
+    position: Position,
+    error: Option<syn::Error>,
+}
+
+impl BorrowFinder {
+    fn report(&mut self, span: Span, message: String) {
+        if self.error.is_none() {
+            self.error = Some(syn::Error::new(span, message));
+        }
+    }
+
+    fn rule(&self) -> &'static str {
+        match self.position {
+            Position::Argument => {
+                "arguments of an isolated function are moved to another thread, so they must be owned"
+            }
+            Position::Return => {
+                "the result of an isolated function is moved back to the caller's thread, so it must be owned"
+            }
+        }
+    }
+}
+
+fn is_static(lifetime: Option<&Lifetime>) -> bool {
+    lifetime.is_some_and(|l| l.ident == "static")
+}
+
+/// What to take instead of `&elem`.
+fn owned_hint(reference: &TypeReference) -> String {
+    let elem = &*reference.elem;
+    let last_ident = match elem {
+        Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    };
+    if reference.mutability.is_some() {
+        let elem = elem.to_token_stream().to_string();
+        return format!("take `{elem}` by value (and return it if the caller needs it back)");
+    }
+    match (elem, last_ident.as_deref()) {
+        (_, Some("str")) => "take `String` instead (or `Arc<str>` to share it)".to_owned(),
+        (_, Some("Path")) => "take `PathBuf` instead".to_owned(),
+        (_, Some("OsStr")) => "take `OsString` instead".to_owned(),
+        (_, Some("CStr")) => "take `CString` instead".to_owned(),
+        (Type::Slice(slice), _) => {
+            let item = slice.elem.to_token_stream().to_string();
+            format!("take `Vec<{item}>` instead (or `Arc<[{item}]>` to share it)")
+        }
+        (Type::TraitObject(object), _) => {
+            let bounds = object.bounds.to_token_stream().to_string();
+            format!("take `Box<dyn {bounds} + Send>` instead (or `Arc<dyn {bounds} + Send + Sync>` to share it)")
+        }
+        _ => {
+            let elem = elem.to_token_stream().to_string();
+            format!("take `{elem}` by value instead (or `Arc<{elem}>` to share it)")
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for BorrowFinder {
+    fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
+        if !is_static(reference.lifetime.as_ref()) {
+            let written = reference.to_token_stream().to_string();
+            let message = format!(
+                "`{written}` borrows from the caller, but {}: {}",
+                self.rule(),
+                owned_hint(reference)
+            );
+            self.report(reference.span(), message);
+            return;
+        }
+        visit::visit_type_reference(self, reference);
+    }
+
+    fn visit_lifetime(&mut self, lifetime: &'ast Lifetime) {
+        if lifetime.ident != "static" {
+            let message = format!(
+                "`{lifetime}` is a borrow from the caller, but {}: use an owned type, or `'static`",
+                self.rule()
+            );
+            self.report(lifetime.span(), message);
+        }
+    }
+
+    // `fn(&str)` and `Fn(&str)` bind their own lifetimes.
+    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+
+    fn visit_parenthesized_generic_arguments(
+        &mut self,
+        _: &'ast syn::ParenthesizedGenericArguments,
+    ) {
+    }
+
+    fn visit_bound_lifetimes(&mut self, _: &'ast syn::BoundLifetimes) {}
+}
+
+/// Whether `ty` names one of `generics` (or `Self`, when `self_is_generic`),
+/// so that its bounds can only be checked where it is used.
+pub(crate) fn mentions_generics(
+    ty: &Type,
+    generics: &HashSet<Ident>,
+    self_is_generic: bool,
+) -> bool {
+    struct Finder<'a> {
+        generics: &'a HashSet<Ident>,
+        self_is_generic: bool,
+        found: bool,
+    }
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_type_path(&mut self, path: &'ast TypePath) {
+            if path.qself.is_none() {
+                if let Some(first) = path.path.segments.first() {
+                    if self.generics.contains(&first.ident)
+                        || (self.self_is_generic && first.ident == "Self")
+                    {
+                        self.found = true;
+                    }
+                }
+            }
+            visit::visit_type_path(self, path);
+        }
+    }
+    let mut finder = Finder {
+        generics,
+        self_is_generic,
+        found: false,
+    };
+    finder.visit_type(ty);
+    finder.found
+}
+
+/// Whether `ty` contains `impl Trait`, which cannot be named in a turbofish.
+pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
+/// `ty` with `+ Send + 'static` added to every `impl Trait` in it: the
+/// sibling needs what crosses threads to be `Send + 'static`, and an
+/// anonymous type can only say so in its own bounds.
+pub(crate) fn with_send_impl_traits(ty: &Type) -> Type {
+    struct AddSend;
+    impl VisitMut for AddSend {
+        fn visit_type_impl_trait_mut(&mut self, impl_trait: &mut TypeImplTrait) {
+            visit_mut::visit_type_impl_trait_mut(self, impl_trait);
+            let span = impl_trait.span();
+            impl_trait
+                .bounds
+                .push(syn::parse_quote_spanned!(span=> ::core::marker::Send));
+            impl_trait
+                .bounds
+                .push(TypeParamBound::Lifetime(Lifetime::new("'static", span)));
+        }
+    }
+    let mut ty = ty.clone();
+    AddSend.visit_type_mut(&mut ty);
+    ty
+}
+
+/// How a return type named `Result` is written.
+pub(crate) enum ResultShape<'a> {
+    /// `Result<T, E>`: the handle can name `T` and `E` directly.
+    Explicit { ok: &'a Type, err: &'a Type },
+    /// An alias such as `io::Result<T>` or `fmt::Result`: the error type is
+    /// only known through the alias.
+    Alias,
+}
+
+/// The shape of `ty` if its last path segment is `Result`.
+pub(crate) fn result_shape(ty: &Type) -> Option<ResultShape<'_>> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    if let PathArguments::AngleBracketed(args) = &last.arguments {
+        let types: Vec<&Type> = args
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(ty),
+                _ => None,
+            })
+            .collect();
+        if let [ok, err] = types[..] {
+            if args.args.len() == 2 {
+                return Some(ResultShape::Explicit { ok, err });
+            }
+        }
+    }
+    Some(ResultShape::Alias)
+}

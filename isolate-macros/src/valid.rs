@@ -1,0 +1,108 @@
+//! The rules `#[isolated]` enforces before it emits anything, each reported
+//! at the user's token with the rule and the fix. Every mistake is
+//! collected, not only the first.
+
+use syn::spanned::Spanned;
+
+use crate::args::Options;
+use crate::model::{Model, Output};
+use crate::types::{borrow_error, Position};
+
+/// Collects errors and combines them into one.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(errors) => errors.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn extend(&mut self, errors: impl IntoIterator<Item = syn::Error>) {
+        for error in errors {
+            self.push(error);
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    pub(crate) fn into_result(self) -> Result<(), syn::Error> {
+        match self.0 {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks the function and options against every rule.
+pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
+    let sig = model.func.sig;
+    if let Some(constness) = &sig.constness {
+        errors.push(syn::Error::new(
+            constness.span(),
+            "#[isolated] cannot be used on a `const fn`: an isolate runs at run time on another thread; remove `const`, or call the function directly",
+        ));
+    }
+    if let Some(unsafety) = &sig.unsafety {
+        errors.push(syn::Error::new(
+            unsafety.span(),
+            "#[isolated] cannot be used on an `unsafe fn`: its safety conditions cannot be upheld from another thread; wrap the unsafe call in a safe function and put #[isolated] on that",
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        errors.push(syn::Error::new(
+            abi.span(),
+            "#[isolated] cannot be used on an `extern` function: write a Rust function that calls it and put #[isolated] on that",
+        ));
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.push(syn::Error::new(
+            variadic.span(),
+            "#[isolated] cannot be used on a variadic function: its arguments cannot be moved to another thread",
+        ));
+    }
+    if let Some(receiver) = model.receiver {
+        if receiver.reference.is_some() {
+            let written = if receiver.mutability.is_some() {
+                "&mut self"
+            } else {
+                "&self"
+            };
+            errors.push(syn::Error::new(
+                receiver.span(),
+                format!(
+                    "#[isolated] methods must take `self` by value: `{written}` borrows from the caller, but the isolate runs on another thread after the call returns; take `self`, `self: Box<Self>` or `self: Arc<Self>`"
+                ),
+            ));
+        }
+    }
+    for arg in &model.args {
+        if let Some(error) = borrow_error(arg.ty, Position::Argument) {
+            errors.push(error);
+        }
+    }
+    match &model.output {
+        Output::Never(span) => errors.push(syn::Error::new(
+            *span,
+            "#[isolated] cannot be used on a function that never returns (`-> !`): there is no value to hand back; return `()` or a value",
+        )),
+        Output::Plain(ty) | Output::Folded { ty, .. } => {
+            if let Some(error) = borrow_error(ty, Position::Return) {
+                errors.push(error);
+            }
+        }
+        Output::Unit => {}
+    }
+    if let Some(wrapper) = &options.wrapper {
+        if *wrapper == sig.ident {
+            errors.push(syn::Error::new(
+                wrapper.span(),
+                "#[isolated(wrapper = ...)] must differ from the function's own name: the function is kept as written beside its wrapper",
+            ));
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Support for the code `#[isolated]` generates: the checks that turn a type
+//! that cannot cross threads into an error at the user's own parameter, in
+//! this crate's words. Not public API; it may change in any release.
+
+pub use crate::builder::Builder;
+pub use crate::handle::IsolateHandle;
+
+/// A type that can be an argument of an isolated function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an argument of an isolated function: it cannot be sent to another thread",
+    label = "this argument is moved to the isolate's thread, so it must be `Send + 'static`",
+    note = "an #[isolated] function runs on another thread and its arguments are moved there",
+    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`, an owned value instead of a guard"
+)]
+pub trait IsolateArg: Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + 'static> IsolateArg for T {}
+
+/// A type that can be returned by an isolated function.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from an isolated function: it cannot be sent to another thread",
+    label = "the result is moved from the isolate's thread back to the caller, so it must be `Send + 'static`",
+    note = "an #[isolated] function runs on another thread and its result is moved back to the caller",
+    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`"
+)]
+pub trait IsolateReturn: Send + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + 'static> IsolateReturn for T {}
+
+/// A return type that `#[isolated]` folds: `std::result::Result` under any
+/// name or alias.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `std::result::Result`, so #[isolated] cannot fold its error",
+    label = "#[isolated] folds a return type named `Result` into the handle's error",
+    note = "add `no_fold` to return it as a plain value: #[isolated(no_fold)]"
+)]
+pub trait FoldResult {
+    /// The success type.
+    type Ok;
+    /// The error type.
+    type Err;
+
+    /// The value as the `Result` it is.
+    fn into_result(self) -> Result<Self::Ok, Self::Err>;
+}
+
+impl<T, E> FoldResult for Result<T, E> {
+    type Ok = T;
+    type Err = E;
+
+    fn into_result(self) -> Result<T, E> {
+        self
+    }
+}

@@ -1,0 +1,117 @@
+//! The executor inside an async isolate: it drives one future to completion on
+//! the isolate's own thread, so the future never crosses threads and need not
+//! be `Send`.
+//!
+//! Besides waking, it watches two things a plain `block_on` cannot: a cancel
+//! of the isolate, which drops the future before its next poll, and the
+//! moment the last waker is dropped while the future is pending, after which
+//! nothing can ever resume it (Dart's "computation ended without result").
+//! The latter is seen by giving each poll a waker whose shared part unparks
+//! this thread when its last clone goes away.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::AtomicBool;
+use std::sync::Weak;
+use std::task::{Context, Poll, Wake, Waker};
+
+use crate::context;
+use crate::sync::{current, park, Arc, Ordering, Thread};
+
+/// Why an async isolate's future was dropped before it finished.
+pub(crate) enum Stopped {
+    /// The isolate was cancelled.
+    Cancelled,
+    /// The future was pending and no waker was left to wake it.
+    Abandoned,
+}
+
+/// What the wakers of one `block_on` share.
+struct Signal {
+    woken: AtomicBool,
+    thread: Thread,
+}
+
+/// The part of a waker that tells when its last clone is dropped.
+struct WakeToken {
+    signal: Arc<Signal>,
+}
+
+impl Wake for WakeToken {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.signal.woken.store(true, Ordering::Release);
+        self.signal.thread.unpark();
+    }
+}
+
+impl Drop for WakeToken {
+    fn drop(&mut self) {
+        // The last waker is gone: let the runner notice the future is abandoned.
+        self.signal.thread.unpark();
+    }
+}
+
+/// Forgets the thread registered for cancel wake-ups, however `block_on` ends.
+struct RunnerRegistration;
+
+impl RunnerRegistration {
+    fn register() -> Self {
+        context::with_current(|header| header.set_async_runner(Some(current())));
+        RunnerRegistration
+    }
+}
+
+impl Drop for RunnerRegistration {
+    fn drop(&mut self) {
+        context::with_current(|header| header.set_async_runner(None));
+    }
+}
+
+/// Drives `future` to completion on this thread, which must be running an
+/// isolate.
+pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Stopped> {
+    let _registration = RunnerRegistration::register();
+    let signal = Arc::new(Signal {
+        woken: AtomicBool::new(false),
+        thread: current(),
+    });
+    let mut future = pin!(future);
+    let mut token: Weak<WakeToken> = Weak::new();
+    loop {
+        if context::is_cancelled() {
+            return Err(Stopped::Cancelled);
+        }
+        // Reuse the wakers' shared part while the future still holds one.
+        let strong = token.upgrade().unwrap_or_else(|| {
+            Arc::new(WakeToken {
+                signal: Arc::clone(&signal),
+            })
+        });
+        token = Arc::downgrade(&strong);
+        let waker = Waker::from(strong);
+        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return Ok(output);
+        }
+        drop(waker);
+        loop {
+            if signal.woken.swap(false, Ordering::Acquire) {
+                break;
+            }
+            if context::is_cancelled() {
+                return Err(Stopped::Cancelled);
+            }
+            if token.strong_count() == 0 {
+                // A wake just before the last drop still counts.
+                if signal.woken.swap(false, Ordering::Acquire) {
+                    break;
+                }
+                return Err(Stopped::Abandoned);
+            }
+            park();
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The one error type every way of waiting on an isolate returns.
+
+use std::convert::Infallible;
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+use crate::panic::Panic;
+
+/// Why an isolate gave no value: every failure of the remote work, folded
+/// into one type.
+///
+/// `E` is the error type of the isolated function when it returns a
+/// `Result` (see [`try_run`](crate::try_run) and [`#[isolated]`](crate::isolated));
+/// it is [`Infallible`] for functions that cannot fail, so
+/// `IsolateError` alone names the error of an infallible isolate.
+///
+/// The enum is `#[non_exhaustive]`: match the variants you handle and keep a
+/// wildcard arm.
+///
+/// # Examples
+///
+/// ```
+/// use isolate::IsolateError;
+///
+/// let handle = isolate::try_run(|| "forty-two".parse::<u32>());
+/// match handle.join() {
+///     Ok(n) => println!("parsed {n}"),
+///     Err(IsolateError::Failed(e)) => println!("bad number: {e}"),
+///     Err(IsolateError::Panicked(panic)) => panic.resume_unwind(),
+///     Err(other) => println!("isolate did not finish: {other}"),
+/// }
+/// ```
+#[non_exhaustive]
+pub enum IsolateError<E = Infallible> {
+    /// The function returned `Err(e)`; `e` is passed through untouched.
+    Failed(E),
+    /// The function panicked; the [`Panic`] keeps the payload, message and
+    /// location.
+    Panicked(Panic),
+    /// The isolate was cancelled (by [`IsolateHandle::cancel`] or by
+    /// dropping its handle) and gave no value: it never started, or it
+    /// ended without a value after the cancel.
+    ///
+    /// [`IsolateHandle::cancel`]: crate::IsolateHandle::cancel
+    Cancelled,
+    /// [`IsolateHandle::join_timeout`] ran out of time; the isolate was
+    /// cancelled.
+    ///
+    /// [`IsolateHandle::join_timeout`]: crate::IsolateHandle::join_timeout
+    TimedOut,
+    /// No thread could be started to run the isolate.
+    Spawn(io::Error),
+    /// The isolate ended without producing a value: it called
+    /// [`exit`](crate::exit), or it was an async isolate whose future was
+    /// pending with every waker dropped, so nothing could ever resume it.
+    EndedWithoutResult,
+}
+
+impl<E> IsolateError<E> {
+    /// Returns `true` if the function returned its own error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = isolate::try_run(|| Err::<(), _>("no")).join().unwrap_err();
+    /// assert!(err.is_failed());
+    /// ```
+    pub fn is_failed(&self) -> bool {
+        matches!(self, Self::Failed(_))
+    }
+
+    /// Returns `true` if the isolate panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let err = isolate::run(|| panic!("boom")).join().unwrap_err();
+    /// assert!(err.is_panic());
+    /// ```
+    pub fn is_panic(&self) -> bool {
+        matches!(self, Self::Panicked(_))
+    }
+
+    /// Returns `true` if the isolate was cancelled without giving a value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let slow = isolate::run(|| std::thread::sleep(Duration::from_millis(200)));
+    /// // A timeout cancels too, but reports itself as a timeout.
+    /// let err = slow.join_timeout(Duration::ZERO).unwrap_err();
+    /// assert!(!err.is_cancelled() && err.is_timeout());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, Self::Cancelled)
+    }
+
+    /// Returns `true` if [`join_timeout`](crate::IsolateHandle::join_timeout)
+    /// ran out of time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let slow = isolate::run(|| std::thread::sleep(Duration::from_millis(200)));
+    /// assert!(slow.join_timeout(Duration::ZERO).unwrap_err().is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::TimedOut)
+    }
+
+    /// Returns the function's own error, if that is why the isolate failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = isolate::try_run(|| Err::<(), _>(7)).join().unwrap_err();
+    /// assert_eq!(err.into_failed(), Some(7));
+    /// ```
+    pub fn into_failed(self) -> Option<E> {
+        match self {
+            Self::Failed(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Returns the panic, if that is why the isolate failed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let err = isolate::run(|| panic!("boom")).join().unwrap_err();
+    /// assert_eq!(err.into_panic().unwrap().message(), Some("boom"));
+    /// ```
+    pub fn into_panic(self) -> Option<Panic> {
+        match self {
+            Self::Panicked(panic) => Some(panic),
+            _ => None,
+        }
+    }
+}
+
+impl<E> fmt::Display for IsolateError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The error itself is the `source()`: printing it here too would
+            // show it twice in every error-chain report.
+            Self::Failed(_) => f.write_str("the isolated function returned an error"),
+            Self::Panicked(panic) => fmt::Display::fmt(panic, f),
+            Self::Cancelled => f.write_str("the isolate was cancelled before it produced a value"),
+            Self::TimedOut => f.write_str("timed out waiting for the isolate"),
+            Self::Spawn(_) => f.write_str("no thread could be started for the isolate"),
+            Self::EndedWithoutResult => f.write_str("the isolate ended without producing a value"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for IsolateError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+            Self::Panicked(panic) => f.debug_tuple("Panicked").field(panic).finish(),
+            Self::Cancelled => f.write_str("Cancelled"),
+            Self::TimedOut => f.write_str("TimedOut"),
+            Self::Spawn(e) => f.debug_tuple("Spawn").field(e).finish(),
+            Self::EndedWithoutResult => f.write_str("EndedWithoutResult"),
+        }
+    }
+}
+
+impl<E: Error + 'static> Error for IsolateError<E> {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Failed(e) => Some(e),
+            Self::Spawn(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! `IsolateHandle`: the caller's side of an isolate, waited on by blocking or
+//! by `.await`, from one allocation.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::error::IsolateError;
+use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
+use crate::task::{Completion, Waiter};
+
+/// How many times a joiner checks for the outcome before it parks. A parked
+/// thread costs tens of microseconds to wake on a virtual machine, far more
+/// than most isolates take, so a short spin pays for itself.
+const SPIN_ROUNDS: u32 = 10;
+
+/// A handle to an isolate: wait for its result with [`join`](Self::join),
+/// [`join_timeout`](Self::join_timeout) or `.await`.
+///
+/// The result is a `Result<T, IsolateError<E>>`: the value, or why there is
+/// none (the function's own error `E`, a panic, a cancellation, a timeout or
+/// a failure to start).
+///
+/// Dropping the handle cancels the isolate: one that has not started never
+/// runs, and a running one sees [`is_cancelled`](crate::is_cancelled) turn
+/// `true`. Call [`detach`](Self::detach) to let it run to the end instead.
+///
+/// The handle is `Send`, `Sync` and `Unpin`, and works as a future on any
+/// executor: it never blocks the thread that polls it.
+///
+/// # Examples
+///
+/// ```
+/// let handle = isolate::run(|| (1..=20_u64).product::<u64>());
+/// assert_eq!(handle.join().unwrap(), 2_432_902_008_176_640_000);
+///
+/// // The same handle type is a future:
+/// let total = futures::executor::block_on(isolate::run(|| 2 + 2)).unwrap();
+/// assert_eq!(total, 4);
+/// ```
+#[must_use = "dropping an IsolateHandle cancels the isolate; call .detach() to let it run to the end"]
+pub struct IsolateHandle<T, E = Infallible> {
+    /// `None` once the outcome was delivered or the handle detached, so that
+    /// `Drop` does not cancel.
+    task: Option<Arc<dyn Completion<T, E>>>,
+}
+
+impl<T, E> IsolateHandle<T, E> {
+    pub(crate) fn new(task: Arc<dyn Completion<T, E>>) -> Self {
+        IsolateHandle { task: Some(task) }
+    }
+
+    fn task(&self) -> &Arc<dyn Completion<T, E>> {
+        self.task
+            .as_ref()
+            .expect("IsolateHandle used after its outcome was taken")
+    }
+
+    fn into_task(mut self) -> Arc<dyn Completion<T, E>> {
+        self.task
+            .take()
+            .expect("IsolateHandle used after its outcome was taken")
+    }
+
+    /// Blocks the current thread until the isolate ends, and returns its
+    /// result.
+    ///
+    /// When the caller is itself an isolate and the one it joins is still
+    /// waiting in the shared pool, the caller runs it on its own thread
+    /// instead of waiting: nested isolates never deadlock, however small the
+    /// pool. A thread that is not running an isolate never runs other work.
+    ///
+    /// # Errors
+    ///
+    /// Every way the isolate can fail to give a value, as an
+    /// [`IsolateError`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sum = isolate::run(|| (1..=100).sum::<u32>()).join();
+    /// assert_eq!(sum.unwrap(), 5050);
+    /// ```
+    pub fn join(self) -> Result<T, IsolateError<E>> {
+        let task = self.into_task();
+        help(&task);
+        match wait(&*task, None) {
+            Some(outcome) => outcome,
+            None => unreachable!("an untimed wait returns only with the outcome"),
+        }
+    }
+
+    /// Like [`join`](Self::join), but gives up after `timeout`: the isolate
+    /// is then cancelled and the result is [`IsolateError::TimedOut`].
+    ///
+    /// A value the isolate produced before the wait ended is returned, never
+    /// thrown away. Unlike `join`, it never runs the isolate on the calling
+    /// thread, which could outlast the timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`IsolateError::TimedOut`] when time runs out, and otherwise the same
+    /// errors as [`join`](Self::join).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let quick = isolate::run(|| 7);
+    /// assert_eq!(quick.join_timeout(Duration::from_secs(10)).unwrap(), 7);
+    ///
+    /// let stuck = isolate::run(|| {
+    ///     while !isolate::is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    /// });
+    /// let err = stuck.join_timeout(Duration::from_millis(10)).unwrap_err();
+    /// assert!(err.is_timeout());
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<T, IsolateError<E>> {
+        let task = self.into_task();
+        let deadline = Instant::now().checked_add(timeout);
+        if let Some(outcome) = wait(&*task, deadline) {
+            return outcome;
+        }
+        task.cancel();
+        match task.take_or_register(None) {
+            // Completed work is never thrown away, even if it lost the race.
+            Some(Err(IsolateError::Cancelled)) | None => Err(IsolateError::TimedOut),
+            Some(outcome) => outcome,
+        }
+    }
+
+    /// Returns `true` once the isolate has ended, so that
+    /// [`join`](Self::join) would not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run(|| 1);
+    /// while !handle.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(handle.join().unwrap(), 1);
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        match &self.task {
+            Some(task) => task.header().is_complete(),
+            None => true,
+        }
+    }
+
+    /// Asks the isolate to stop, without waiting for it.
+    ///
+    /// An isolate that has not started never runs, and its arguments are
+    /// dropped now. A running synchronous isolate sees
+    /// [`is_cancelled`](crate::is_cancelled) turn `true` and may stop early;
+    /// a running async isolate has its future dropped before its next poll.
+    /// A value produced anyway is still what [`join`](Self::join) returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run(|| {
+    ///     while !isolate::is_cancelled() {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     "stopped early"
+    /// });
+    /// handle.cancel();
+    /// match handle.join() {
+    ///     Ok(message) => assert_eq!(message, "stopped early"),
+    ///     Err(err) => assert!(err.is_cancelled()), // cancelled before it started
+    /// }
+    /// ```
+    pub fn cancel(&self) {
+        if let Some(task) = &self.task {
+            task.cancel();
+        }
+    }
+
+    /// Lets the isolate run to the end without anyone waiting for it; its
+    /// result is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// isolate::run(move || tx.send("done").unwrap()).detach();
+    /// assert_eq!(rx.recv().unwrap(), "done");
+    /// ```
+    pub fn detach(mut self) {
+        self.task = None;
+    }
+
+    /// The isolate's name: its function's name under
+    /// [`#[isolated]`](crate::isolated), the one given to
+    /// [`Builder::name`](crate::Builder::name), or `"<unnamed>"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::Builder::new().name("thumbnailer").run(|| ());
+    /// assert_eq!(handle.name(), "thumbnailer");
+    /// # handle.join().unwrap();
+    /// ```
+    pub fn name(&self) -> &str {
+        match &self.task {
+            Some(task) => task.header().name(),
+            None => "<finished>",
+        }
+    }
+}
+
+/// Runs the task on this thread if this thread is an isolate and the task is
+/// still waiting in the pool (help on join).
+fn help<T, E>(task: &Arc<dyn Completion<T, E>>) {
+    let header = task.header();
+    if header.is_pooled() && !header.is_complete() && context::in_isolate() {
+        Arc::clone(task).run();
+    }
+}
+
+/// Waits for the outcome until `deadline` (forever with `None`); returns
+/// `None` only when the deadline passed.
+fn wait<T, E>(
+    task: &dyn Completion<T, E>,
+    deadline: Option<Instant>,
+) -> Option<Result<T, IsolateError<E>>> {
+    for round in 0..SPIN_ROUNDS {
+        if task.header().is_complete() {
+            return task.take_or_register(None);
+        }
+        for _ in 0..(1 << round) {
+            spin_loop();
+        }
+        if round >= SPIN_ROUNDS / 2 {
+            yield_now();
+        }
+    }
+    let mut waiter = Some(Waiter::Thread(current()));
+    loop {
+        if let Some(outcome) = task.take_or_register(waiter.take()) {
+            return Some(outcome);
+        }
+        // Park until the outcome is there; the lock-free check keeps a
+        // spurious wake-up from taking the lock.
+        loop {
+            match deadline {
+                None => park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return task.take_or_register(None);
+                    }
+                    park_timeout(deadline - now);
+                }
+            }
+            if task.header().is_complete() {
+                break;
+            }
+        }
+    }
+}
+
+impl<T, E> Future for IsolateHandle<T, E> {
+    type Output = Result<T, IsolateError<E>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = self.task();
+        // An isolate awaited from inside another (an async isolate awaiting a
+        // nested one) helps exactly as `join` does.
+        help(task);
+        let outcome = task.take_or_register_waker(cx.waker());
+        match outcome {
+            Some(outcome) => {
+                self.task = None;
+                Poll::Ready(outcome)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<T, E> Drop for IsolateHandle<T, E> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.cancel();
+        }
+    }
+}
+
+impl<T, E> fmt::Debug for IsolateHandle<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IsolateHandle")
+            .field("name", &self.name())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,157 @@
+//! Run any function on another thread with one attribute, and get every
+//! failure of that work back as one ordinary, typed `Result`.
+//!
+//! This is Dart's `Isolate.run(f)` for Rust. Put `#[isolated]` on an ordinary
+//! function: the function stays as written, and a sibling `name_isolated`
+//! moves the arguments to an *isolate* (a pooled thread), runs the function
+//! there, and returns an [`IsolateHandle`]. Wait on the handle with
+//! [`join`](IsolateHandle::join) or `.await` it on any executor. A panic, the
+//! function's own `Err`, a cancellation, a timeout and a failure to start
+//! all arrive as one [`IsolateError`].
+//!
+//! ```
+//! use isolate::{isolated, IsolateError};
+//! use std::collections::BTreeMap;
+//!
+//! #[derive(Debug)]
+//! struct ConfigError(String);
+//! # impl std::fmt::Display for ConfigError {
+//! #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(&self.0) }
+//! # }
+//! # impl std::error::Error for ConfigError {}
+//!
+//! /// Parses `key = value` lines: ordinary code, testable as it is.
+//! #[isolated]
+//! fn parse_config(text: String) -> Result<BTreeMap<String, String>, ConfigError> {
+//!     text.lines()
+//!         .filter(|line| !line.trim().is_empty())
+//!         .map(|line| match line.split_once('=') {
+//!             Some((k, v)) => Ok((k.trim().to_owned(), v.trim().to_owned())),
+//!             None => Err(ConfigError(format!("not a `key = value` line: {line:?}"))),
+//!         })
+//!         .collect()
+//! }
+//!
+//! // Blocking caller: the parse runs on an isolate.
+//! let config = parse_config_isolated("port = 8080\nhost = ::1".to_owned()).join()?;
+//! assert_eq!(config["port"], "8080");
+//!
+//! // The function's own error arrives typed, beside panics and cancellations.
+//! match parse_config_isolated("oops".to_owned()).join() {
+//!     Err(IsolateError::Failed(ConfigError(message))) => assert!(message.contains("oops")),
+//!     other => panic!("unexpected: {other:?}"),
+//! }
+//!
+//! // Async caller, on any executor: the handle is a future.
+//! let config = futures::executor::block_on(parse_config_isolated("a = 1".to_owned()))?;
+//! assert_eq!(config["a"], "1");
+//!
+//! // Inline, like `Isolate.run(() => ...)`:
+//! let n = isolate::run(|| (1..=10_u64).product::<u64>()).join()?;
+//! assert_eq!(n, 3_628_800);
+//! # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+//! ```
+//!
+//! # Where isolates run
+//!
+//! Isolates run on one shared, elastic pool of threads: it starts a thread
+//! when none is idle (up to one per core at once, more when the busy ones
+//! are blocked, up to [`PoolBuilder::max_threads`]), lets idle threads retire
+//! after a keep-alive, and hands work over in about a microsecond. Use
+//! [`Builder::dedicated`] (or `#[isolated(dedicated)]`) for work that should
+//! have a thread of its own.
+//!
+//! # Compile-time checks
+//!
+//! An argument or result that cannot cross threads is a compile error at
+//! the user's own parameter, in this crate's words (an `Rc` argument, a
+//! borrowed `&str`, a `&self` method, ...). The cases are documented as
+//! compile-fail tests in the repository's `ui-tests/` folder.
+
+#![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![forbid(unsafe_code)]
+
+mod block_on;
+mod builder;
+mod config;
+mod context;
+mod error;
+mod handle;
+mod name;
+mod panic;
+mod pool;
+mod sync;
+mod task;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use builder::{run, run_async, try_run, Builder};
+pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
+pub use context::{current_name, exit, is_cancelled};
+pub use error::IsolateError;
+pub use handle::IsolateHandle;
+pub use panic::{print_panics, Location, Panic};
+pub use pool::PoolStats;
+
+/// Generates a sibling `name_isolated` of a function that runs it on an
+/// isolate.
+///
+/// ```
+/// #[isolate::isolated]
+/// fn checksum(data: Vec<u8>) -> u64 {
+///     data.iter().map(|&b| u64::from(b)).sum()
+/// }
+///
+/// assert_eq!(checksum(vec![1, 2]), 3); // the function is unchanged
+/// assert_eq!(checksum_isolated(vec![1, 2]).join().unwrap(), 3);
+/// ```
+///
+/// The sibling has the function's visibility, generics and `#[cfg]`s, and
+/// takes the same arguments, moved. It returns
+/// [`IsolateHandle<T, E>`](IsolateHandle) when the function returns a
+/// `Result<T, E>` (also through an alias such as `std::io::Result<T>`), and
+/// `IsolateHandle<R>` for any other return type `R`. An `async fn` is driven
+/// to completion on the isolate (see [`run_async`]). Methods that take `self`
+/// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) work in inherent
+/// `impl` blocks; put `#[isolated]` on the `impl` block too when an
+/// associated function neither takes `self` nor mentions `Self`.
+///
+/// # Options
+///
+/// | option | effect |
+/// | --- | --- |
+/// | `name = "..."` | the isolate's name (default: the function's name) |
+/// | `dedicated` | run on a thread of its own, named after the isolate |
+/// | `stack_size = <expr>` | the thread's stack size in bytes (implies `dedicated`) |
+/// | `wrapper = ident` | the sibling's name (default: `name_isolated`) |
+/// | `no_fold` | return a type named `Result` as a plain value, not folded |
+/// | `crate = path` | where to find this crate, if it was renamed |
+///
+/// ```
+/// #[isolate::isolated(name = "resizer", dedicated, wrapper = resize_on_isolate)]
+/// fn resize(pixels: Vec<u32>, factor: usize) -> Vec<u32> {
+///     pixels.into_iter().flat_map(|p| std::iter::repeat(p).take(factor)).collect()
+/// }
+///
+/// let handle = resize_on_isolate(vec![1, 2], 2);
+/// assert_eq!(handle.name(), "resizer");
+/// assert_eq!(handle.join().unwrap(), [1, 1, 2, 2]);
+/// ```
+pub use isolate_macros::isolated;
+
+/// The shared pool's current counters: live threads, idle ones, queued
+/// isolates.
+///
+/// # Examples
+///
+/// ```
+/// isolate::run(|| ()).join().unwrap();
+/// let stats = isolate::pool_stats();
+/// assert!(stats.threads >= 1);
+/// println!("{} threads, {} idle, {} queued", stats.threads, stats.idle, stats.queued);
+/// ```
+pub fn pool_stats() -> PoolStats {
+    pool::stats()
+}

@@ -1,0 +1,346 @@
+//! Panics inside isolates: what the caller gets back, and the panic hook that
+//! records where a panic happened.
+//!
+//! A panic's payload alone does not say where it happened, and the default
+//! hook prints it to stderr even though the caller will get it through the
+//! `Result`. So the crate installs one hook, once, that chains to the hook it
+//! found: on a thread that is running an isolate it records the location (and
+//! a backtrace when `RUST_BACKTRACE` asks for one) for the runner to pick up,
+//! and prints only if [`print_panics`] asked for it; on any other thread it
+//! calls the previous hook unchanged.
+//!
+//! A hook installed later by the program replaces this one: isolates keep
+//! working, but their `Panic`s have no location or backtrace.
+
+use std::any::Any;
+use std::backtrace::Backtrace;
+use std::cell::RefCell;
+use std::fmt;
+use std::panic::PanicHookInfo;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, Once};
+
+use crate::context;
+use crate::name::Name;
+
+/// A panic caught inside an isolate, carried to the caller.
+///
+/// It keeps the original payload, so the caller can inspect it
+/// ([`payload`](Self::payload), [`into_payload`](Self::into_payload)) or
+/// re-raise it on its own thread ([`resume_unwind`](Self::resume_unwind)).
+///
+/// # Examples
+///
+/// ```
+/// # isolate::print_panics(false);
+/// let err = isolate::Builder::new()
+///     .name("parser")
+///     .run(|| -> u32 { panic!("unexpected token") })
+///     .join()
+///     .unwrap_err();
+/// let panic = err.into_panic().expect("the isolate panicked");
+/// assert_eq!(panic.message(), Some("unexpected token"));
+/// assert_eq!(panic.isolate_name(), "parser");
+/// assert!(panic.location().unwrap().file().ends_with(".rs"));
+/// ```
+pub struct Panic {
+    // A `Mutex` makes the `Send`-only payload `Sync` without `unsafe`: it is
+    // only reached through `&mut self` or `self`, so the lock is never taken
+    // by two threads at once.
+    payload: Mutex<Box<dyn Any + Send + 'static>>,
+    message: Option<String>,
+    location: Option<Location>,
+    backtrace: Option<Backtrace>,
+    isolate_name: Name,
+}
+
+/// Where a panic happened: a file, line and column in the source.
+///
+/// # Examples
+///
+/// ```
+/// # isolate::print_panics(false);
+/// let panic = isolate::run(|| panic!("here")).join().unwrap_err().into_panic().unwrap();
+/// let location = panic.location().expect("recorded by the isolate's panic hook");
+/// println!("{}:{}:{}", location.file(), location.line(), location.column());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Location {
+    file: String,
+    line: u32,
+    column: u32,
+}
+
+impl Location {
+    /// The source file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// # let panic = isolate::run(|| panic!()).join().unwrap_err().into_panic().unwrap();
+    /// assert!(panic.location().unwrap().file().ends_with(".rs"));
+    /// ```
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The line, counted from 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// # let panic = isolate::run(|| panic!()).join().unwrap_err().into_panic().unwrap();
+    /// assert!(panic.location().unwrap().line() > 0);
+    /// ```
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    /// The column, counted from 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// # let panic = isolate::run(|| panic!()).join().unwrap_err().into_panic().unwrap();
+    /// assert!(panic.location().unwrap().column() > 0);
+    /// ```
+    pub fn column(&self) -> u32 {
+        self.column
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+impl Panic {
+    pub(crate) fn new(payload: Box<dyn Any + Send + 'static>, isolate_name: Name) -> Self {
+        let message = payload
+            .downcast_ref::<&'static str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        let (location, backtrace) = match take_recorded() {
+            Some(recorded) => (Some(recorded.location), recorded.backtrace),
+            None => (None, None),
+        };
+        Panic {
+            payload: Mutex::new(payload),
+            message,
+            location,
+            backtrace,
+            isolate_name,
+        }
+    }
+
+    /// The panic's message, when its payload is a string (as it is for
+    /// `panic!("...")` with or without format arguments).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let panic = isolate::run(|| panic!("code {}", 7)).join().unwrap_err().into_panic().unwrap();
+    /// assert_eq!(panic.message(), Some("code 7"));
+    /// ```
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// Where the panic happened, as recorded by the crate's panic hook.
+    ///
+    /// `None` when the program replaced the panic hook after the first
+    /// isolate started, or for a payload raised with
+    /// [`std::panic::resume_unwind`], which skips the hook.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let panic = isolate::run(|| panic!("here")).join().unwrap_err().into_panic().unwrap();
+    /// assert!(panic.location().is_some());
+    /// ```
+    pub fn location(&self) -> Option<&Location> {
+        self.location.as_ref()
+    }
+
+    /// The backtrace captured inside the isolate, when `RUST_BACKTRACE` (or
+    /// `RUST_LIB_BACKTRACE`) asked for one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let panic = isolate::run(|| panic!("deep")).join().unwrap_err().into_panic().unwrap();
+    /// if let Some(backtrace) = panic.backtrace() {
+    ///     eprintln!("{backtrace}");
+    /// }
+    /// ```
+    pub fn backtrace(&self) -> Option<&Backtrace> {
+        self.backtrace.as_ref()
+    }
+
+    /// The name of the isolate that panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let err = isolate::Builder::new().name("worker").run(|| panic!()).join().unwrap_err();
+    /// assert_eq!(err.into_panic().unwrap().isolate_name(), "worker");
+    /// ```
+    pub fn isolate_name(&self) -> &str {
+        &self.isolate_name
+    }
+
+    /// The original payload, to inspect with `downcast_ref`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let mut panic = isolate::run(|| std::panic::panic_any(42_u8)).join().unwrap_err().into_panic().unwrap();
+    /// assert_eq!(panic.payload().downcast_ref::<u8>(), Some(&42));
+    /// ```
+    pub fn payload(&mut self) -> &(dyn Any + Send + 'static) {
+        &**self.payload.get_mut().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Gives back the original payload, as
+    /// [`std::thread::JoinHandle::join`] would.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let panic = isolate::run(|| panic!("owned")).join().unwrap_err().into_panic().unwrap();
+    /// let payload = panic.into_payload();
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"owned"));
+    /// ```
+    pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
+        self.payload.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Re-raises the panic on the calling thread with its original payload.
+    ///
+    /// # Examples
+    ///
+    /// ```should_panic
+    /// # isolate::print_panics(false);
+    /// match isolate::run(|| panic!("fatal")).join() {
+    ///     Ok(()) => {}
+    ///     Err(err) => err.into_panic().unwrap().resume_unwind(),
+    /// }
+    /// ```
+    pub fn resume_unwind(self) -> ! {
+        std::panic::resume_unwind(self.into_payload())
+    }
+}
+
+impl fmt::Display for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "isolate '{}' panicked", self.isolate_name)?;
+        if let Some(location) = &self.location {
+            write!(f, " at {location}")?;
+        }
+        match &self.message {
+            Some(message) => write!(f, ": {message}"),
+            None => f.write_str(" with a non-string payload"),
+        }
+    }
+}
+
+impl fmt::Debug for Panic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Panic")
+            .field("isolate_name", &self.isolate_name)
+            .field("message", &self.message)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether panics inside isolates are also printed by the previous hook.
+static PRINT_PANICS: AtomicBool = AtomicBool::new(false);
+static INSTALL_HOOK: Once = Once::new();
+
+/// Chooses whether a panic inside an isolate is also printed to stderr (by
+/// the panic hook that was in place before the crate's), besides being
+/// returned as [`IsolateError::Panicked`](crate::IsolateError::Panicked).
+///
+/// The default is `false`: a panic is reported once, through the `Result`.
+/// Panics on threads that are not running an isolate are never affected.
+///
+/// # Examples
+///
+/// ```
+/// // While debugging: see isolate panics as they happen.
+/// isolate::print_panics(true);
+/// # isolate::print_panics(false);
+/// ```
+pub fn print_panics(print: bool) {
+    PRINT_PANICS.store(print, Ordering::Relaxed);
+}
+
+/// Installs the crate's panic hook, once per process.
+pub(crate) fn install_hook() {
+    INSTALL_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if context::in_isolate() {
+                record(info);
+                if !PRINT_PANICS.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
+struct Recorded {
+    location: Location,
+    backtrace: Option<Backtrace>,
+}
+
+thread_local! {
+    /// The last panic seen by the hook on this thread, for the runner that
+    /// catches it.
+    static RECORDED: RefCell<Option<Recorded>> = const { RefCell::new(None) };
+}
+
+fn record(info: &PanicHookInfo<'_>) {
+    let Some(location) = info.location() else {
+        return;
+    };
+    let backtrace = Backtrace::capture();
+    let backtrace = match backtrace.status() {
+        std::backtrace::BacktraceStatus::Captured => Some(backtrace),
+        _ => None,
+    };
+    let recorded = Recorded {
+        location: Location {
+            file: location.file().to_owned(),
+            line: location.line(),
+            column: location.column(),
+        },
+        backtrace,
+    };
+    // `try_with`: the hook may run while this thread's locals are being torn
+    // down; then there is simply nothing to record.
+    let _ = RECORDED.try_with(|slot| slot.replace(Some(recorded)));
+}
+
+fn take_recorded() -> Option<Recorded> {
+    RECORDED.try_with(|slot| slot.take()).ok().flatten()
+}
+
+/// Forgets what the hook recorded, so that a panic the isolate caught itself
+/// is not attributed to a later payload raised without the hook.
+pub(crate) fn clear_recorded() {
+    let _ = RECORDED.try_with(|slot| slot.take());
+}

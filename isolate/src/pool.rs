@@ -1,0 +1,428 @@
+//! The shared, elastic pool that runs every isolate not asked to be dedicated.
+//!
+//! # Design
+//!
+//! - One global FIFO queue (crossbeam's lock-free `Injector`) that every
+//!   worker takes from; a submit is one push.
+//! - Idle workers first *spin* for a few tens of microseconds, then *sleep* on
+//!   a condition variable. Waking a sleeping thread costs tens of
+//!   microseconds on a virtual machine, more than most isolates take, so a
+//!   spinning worker is what makes the hand-off fast; at most
+//!   [`Pool::max_spinners`] spin at once, so an idle pool burns no CPU after
+//!   the spin.
+//! - A submit wakes at most one thread, and only when no worker is spinning
+//!   (a spinner will take the job). A spinner that takes a job and leaves
+//!   more behind, with no other spinner left, wakes the next worker: bursts
+//!   fan out without waking more threads than they need.
+//! - Growth: while the pool has fewer threads than the machine has cores, a
+//!   submit that finds no idle worker starts one. Beyond that, more threads
+//!   only help when the busy ones are *blocked* (sleeping, waiting on I/O),
+//!   not when they are computing; so a monitor thread looks every
+//!   [`MONITOR_TICK`] while work is queued and starts one thread for each
+//!   worker that has been on the same job since its last look, up to
+//!   `max_threads`. Tiny jobs never look stuck, so a burst of them is drained
+//!   by about one thread per core instead of hundreds.
+//! - Idle workers retire after `keep_alive`.
+//! - A worker that joins an isolate still waiting in the queue runs it itself
+//!   (see [`IsolateHandle::join`](crate::IsolateHandle::join)), so nested
+//!   isolates never deadlock, whatever `max_threads` is.
+//! - Work beyond `max_threads` waits in the queue; nothing is dropped. With no
+//!   thread at all (a failed start, or `max_threads` of zero) the isolate
+//!   fails with [`IsolateError::Spawn`](crate::IsolateError::Spawn).
+
+use std::io;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Injector, Steal};
+use crossbeam_utils::CachePadded;
+
+use crate::config::Config;
+use crate::sync::{fence, lock, spin_loop, yield_now, Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::task::{run_quietly, Runnable};
+
+/// How long an idle worker spins for new work before it sleeps.
+const SPIN_TIME: Duration = Duration::from_micros(50);
+/// How often the monitor looks for blocked workers while work is queued.
+const MONITOR_TICK: Duration = Duration::from_micros(500);
+
+type Job = Arc<dyn Runnable>;
+
+pub(crate) struct Pool {
+    queue: Injector<Job>,
+    /// Workers spinning for work now.
+    spinning: CachePadded<AtomicUsize>,
+    state: Mutex<State>,
+    /// Sleeping workers wait here.
+    wakeup: Condvar,
+    /// The monitor waits here for queued work.
+    monitor_wakeup: Condvar,
+    config: Config,
+    /// Threads started without waiting for the monitor.
+    cores: usize,
+    max_spinners: usize,
+}
+
+struct State {
+    /// Live worker threads, counting those being started.
+    threads: usize,
+    /// Workers waiting on `wakeup`.
+    sleeping: usize,
+    /// Wake-ups sent to sleeping workers and not yet taken.
+    notified: usize,
+    /// What each live worker is doing, for the monitor.
+    workers: Vec<Arc<Activity>>,
+    /// Whether the monitor thread runs, and whether it is asked to look.
+    monitor: MonitorState,
+    next_thread_id: usize,
+}
+
+#[derive(PartialEq, Eq)]
+enum MonitorState {
+    NotStarted,
+    Waiting,
+    Watching,
+}
+
+/// A worker's job counter: odd while it runs a job, even while idle. Only
+/// its worker writes it, so it costs two uncontended stores a job.
+struct Activity {
+    jobs: CachePadded<AtomicUsize>,
+}
+
+/// What [`pool_stats`](crate::pool_stats) reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// Live worker threads.
+    pub threads: usize,
+    /// Workers with nothing to do (spinning or sleeping).
+    pub idle: usize,
+    /// Isolates waiting for a worker.
+    pub queued: usize,
+}
+
+static GLOBAL: OnceLock<Result<Pool, io::Error>> = OnceLock::new();
+
+/// Installs the global pool built from `config`; `false` if a pool was
+/// already installed (or built on first use).
+pub(crate) fn install(config: Config) -> bool {
+    let mut config = Some(config);
+    GLOBAL.get_or_init(|| Ok(Pool::new(config.take().expect("taken once"))));
+    config.is_none()
+}
+
+/// The global pool, built from the environment on first use.
+pub(crate) fn global() -> Result<&'static Pool, io::Error> {
+    match GLOBAL.get_or_init(|| Config::from_env().map(Pool::new)) {
+        Ok(pool) => Ok(pool),
+        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+    }
+}
+
+/// The global pool's counters; all zero before the first pooled isolate.
+pub(crate) fn stats() -> PoolStats {
+    match GLOBAL.get() {
+        Some(Ok(pool)) => pool.stats(),
+        _ => PoolStats {
+            threads: 0,
+            idle: 0,
+            queued: 0,
+        },
+    }
+}
+
+impl Pool {
+    fn new(config: Config) -> Pool {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Pool {
+            queue: Injector::new(),
+            spinning: CachePadded::new(AtomicUsize::new(0)),
+            state: Mutex::new(State {
+                threads: 0,
+                sleeping: 0,
+                notified: 0,
+                workers: Vec::new(),
+                monitor: MonitorState::NotStarted,
+                next_thread_id: 0,
+            }),
+            wakeup: Condvar::new(),
+            monitor_wakeup: Condvar::new(),
+            max_spinners: (cores / 2).max(1),
+            cores,
+            config,
+        }
+    }
+
+    /// Queues `job` and makes sure some thread will run it.
+    pub(crate) fn submit(&'static self, job: Job) {
+        self.queue.push(job);
+        // Pairs with the fence in `find_job`: either this submit sees the
+        // spinner, or the spinner's last look sees the job.
+        fence(Ordering::SeqCst);
+        if self.spinning.load(Ordering::SeqCst) > 0 {
+            return;
+        }
+        if let Err(error) = self.wake_or_grow() {
+            self.fail_if_no_threads(error);
+        }
+    }
+
+    /// Wakes a sleeping worker, or starts one if the pool may grow now; asks
+    /// the monitor to watch when it may only grow for blocked workers.
+    fn wake_or_grow(&'static self) -> Result<(), io::Error> {
+        let mut state = lock(&self.state);
+        if state.sleeping > state.notified {
+            state.notified += 1;
+            drop(state);
+            self.wakeup.notify_one();
+            return Ok(());
+        }
+        if state.threads < self.cores.min(self.config.max_threads) {
+            return self.start_worker(state);
+        }
+        if state.threads >= self.config.max_threads {
+            return Ok(());
+        }
+        match state.monitor {
+            MonitorState::Watching => Ok(()),
+            MonitorState::Waiting => {
+                state.monitor = MonitorState::Watching;
+                drop(state);
+                self.monitor_wakeup.notify_one();
+                Ok(())
+            }
+            MonitorState::NotStarted => {
+                state.monitor = MonitorState::Watching;
+                drop(state);
+                let started = std::thread::Builder::new()
+                    .name(format!("{}-monitor", self.config.thread_name))
+                    .stack_size(64 * 1024)
+                    .spawn(move || self.monitor());
+                match started {
+                    Ok(_) => Ok(()),
+                    Err(error) => {
+                        // Without a monitor, grow as a plain elastic pool does.
+                        let mut state = lock(&self.state);
+                        state.monitor = MonitorState::NotStarted;
+                        self.start_worker(state).map_err(|_| error)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts a worker; `state` is released before the thread is spawned.
+    fn start_worker(
+        &'static self,
+        mut state: crate::sync::MutexGuard<'_, State>,
+    ) -> Result<(), io::Error> {
+        state.threads += 1;
+        let id = state.next_thread_id;
+        state.next_thread_id += 1;
+        let activity = Arc::new(Activity {
+            jobs: CachePadded::new(AtomicUsize::new(0)),
+        });
+        state.workers.push(Arc::clone(&activity));
+        drop(state);
+        let mut builder =
+            std::thread::Builder::new().name(format!("{}-{id}", self.config.thread_name));
+        if let Some(stack_size) = self.config.stack_size {
+            builder = builder.stack_size(stack_size);
+        }
+        let worker_activity = Arc::clone(&activity);
+        match builder.spawn(move || self.work(worker_activity)) {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                self.forget_worker(&activity);
+                Err(error)
+            }
+        }
+    }
+
+    fn forget_worker(&self, activity: &Arc<Activity>) {
+        let mut state = lock(&self.state);
+        state.threads -= 1;
+        state.workers.retain(|a| !Arc::ptr_eq(a, activity));
+    }
+
+    /// No thread could be started: if none is left to run the queue, fail
+    /// what is queued rather than let it wait forever.
+    fn fail_if_no_threads(&self, error: io::Error) {
+        let state = lock(&self.state);
+        if state.threads > 0 {
+            return;
+        }
+        drop(state);
+        while let Some(job) = self.steal() {
+            job.fail_to_start(io::Error::new(error.kind(), error.to_string()));
+        }
+    }
+
+    fn steal(&self) -> Option<Job> {
+        loop {
+            match self.queue.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Empty => return None,
+                Steal::Retry => spin_loop(),
+            }
+        }
+    }
+
+    /// A worker's life: run jobs, spin a little when there are none, sleep,
+    /// retire after `keep_alive` with nothing to do.
+    fn work(&'static self, activity: Arc<Activity>) {
+        loop {
+            while let Some(job) = self.find_job() {
+                let jobs = activity.jobs.load(Ordering::Relaxed);
+                activity.jobs.store(jobs + 1, Ordering::Relaxed);
+                run_quietly(job);
+                activity.jobs.store(jobs + 2, Ordering::Relaxed);
+            }
+            if !self.sleep(&activity) {
+                break;
+            }
+        }
+    }
+
+    /// Takes a job, spinning for a while if there is none and few others spin.
+    fn find_job(&'static self) -> Option<Job> {
+        if let Some(job) = self.steal() {
+            return Some(job);
+        }
+        if self.spinning.load(Ordering::Relaxed) >= self.max_spinners {
+            return None;
+        }
+        self.spinning.fetch_add(1, Ordering::SeqCst);
+        let found = self.spin();
+        let spinners_before = self.spinning.fetch_sub(1, Ordering::SeqCst);
+        match found {
+            Some(job) => {
+                if spinners_before == 1 && !self.queue.is_empty() {
+                    // The last spinner leaves work behind: pass the baton.
+                    if let Err(error) = self.wake_or_grow() {
+                        self.fail_if_no_threads(error);
+                    }
+                }
+                Some(job)
+            }
+            // One last look after leaving the spinners: a submit that saw
+            // this worker spinning relies on it.
+            None => {
+                fence(Ordering::SeqCst);
+                self.steal()
+            }
+        }
+    }
+
+    fn spin(&self) -> Option<Job> {
+        let start = Instant::now();
+        let mut round = 0_u32;
+        loop {
+            if let Some(job) = self.steal() {
+                return Some(job);
+            }
+            if round < 6 {
+                for _ in 0..(1 << round) {
+                    spin_loop();
+                }
+                round += 1;
+            } else {
+                yield_now();
+                if start.elapsed() >= SPIN_TIME {
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// Sleeps until woken for work; returns `false` when the worker should
+    /// retire (after `keep_alive` with nothing to do).
+    fn sleep(&self, activity: &Arc<Activity>) -> bool {
+        let mut state = lock(&self.state);
+        let deadline = Instant::now() + self.config.keep_alive;
+        loop {
+            if !self.queue.is_empty() {
+                return true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(state);
+                self.forget_worker(activity);
+                return false;
+            }
+            state.sleeping += 1;
+            let (guard, _) = match self.wakeup.wait_timeout(state, deadline - now) {
+                Ok(woken) => woken,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            state = guard;
+            state.sleeping -= 1;
+            if state.notified > 0 {
+                state.notified -= 1;
+                return true;
+            }
+        }
+    }
+
+    /// The monitor: while work is queued and no worker is idle, starts one
+    /// thread for each worker that has been on the same job since the last
+    /// look (blocked, or computing for long).
+    fn monitor(&'static self) {
+        let mut last_seen: Vec<(Arc<Activity>, usize)> = Vec::new();
+        loop {
+            {
+                let mut state = lock(&self.state);
+                while state.monitor != MonitorState::Watching {
+                    state = match self.monitor_wakeup.wait(state) {
+                        Ok(guard) => guard,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                }
+            }
+            std::thread::sleep(MONITOR_TICK);
+            let mut state = lock(&self.state);
+            let idle = state.sleeping > state.notified || self.spinning.load(Ordering::SeqCst) > 0;
+            if self.queue.is_empty() || idle || state.threads >= self.config.max_threads {
+                if self.queue.is_empty() {
+                    state.monitor = MonitorState::Waiting;
+                    last_seen.clear();
+                }
+                continue;
+            }
+            let mut stuck = 0;
+            let now: Vec<(Arc<Activity>, usize)> = state
+                .workers
+                .iter()
+                .map(|a| (Arc::clone(a), a.jobs.load(Ordering::Relaxed)))
+                .collect();
+            for (activity, jobs) in &now {
+                let busy = jobs % 2 == 1;
+                let same = last_seen
+                    .iter()
+                    .any(|(seen, seen_jobs)| Arc::ptr_eq(seen, activity) && seen_jobs == jobs);
+                if busy && same {
+                    stuck += 1;
+                }
+            }
+            last_seen = now;
+            let room = self.config.max_threads - state.threads;
+            let wanted = stuck.min(room).min(self.queue.len());
+            for _ in 0..wanted {
+                if self.start_worker(state).is_err() {
+                    break;
+                }
+                state = lock(&self.state);
+            }
+        }
+    }
+
+    fn stats(&self) -> PoolStats {
+        let state = lock(&self.state);
+        PoolStats {
+            threads: state.threads,
+            idle: state.sleeping + self.spinning.load(Ordering::Relaxed),
+            queued: self.queue.len(),
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! One isolate's shared state: the function to run, its outcome, and who is
+//! waiting for it, in a single allocation shared by the handle and the thread
+//! that runs it.
+//!
+//! # Protocol
+//!
+//! - The function sits in `job` until exactly one party takes it, and taking
+//!   it is the claim: the runner (a pool worker, a dedicated thread, or a
+//!   joining isolate that helps) takes it to run it; `cancel` takes it to drop
+//!   it unrun; a failed start takes it to report the failure.
+//! - The party that claimed the job stores the outcome exactly once. It does
+//!   so under the `slot` lock, sets [`COMPLETE`] before releasing the lock,
+//!   takes the waiter out, and wakes it after releasing the lock.
+//! - The handle looks for the outcome and, when there is none yet, registers
+//!   its waiter (its thread, or a task's waker) under the same lock. So either
+//!   the completion finds the waiter or the handle finds the outcome: no
+//!   wake-up can be lost.
+//! - [`CANCELLED`] is set by the handle and never cleared. The runner reads it
+//!   before it starts the job and when the job ends without a value;
+//!   [`is_cancelled`](crate::is_cancelled) reads it inside the isolate.
+//!
+//! All of it is safe code: the locks are uncontended in the common case, and
+//! the `state` atomic lets the hot paths (spinning joiners, `is_finished`,
+//! `is_cancelled`) avoid them.
+
+use std::io;
+use std::mem;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::task::Waker;
+
+use crate::context;
+use crate::error::IsolateError;
+use crate::name::Name;
+use crate::panic::{clear_recorded, Panic};
+use crate::sync::{lock, Arc, AtomicU8, Mutex, Ordering, Thread};
+
+/// Set once, by the handle (`cancel`, a timeout, or drop): the caller no longer
+/// wants the value.
+pub(crate) const CANCELLED: u8 = 0b01;
+/// Set once, by the party that claimed the job, under the `slot` lock and only
+/// after the outcome is stored there.
+pub(crate) const COMPLETE: u8 = 0b10;
+
+/// What the runner produces: the value, or why there is none.
+pub(crate) type Outcome<T, E> = Result<T, IsolateError<E>>;
+
+/// The part of an isolate's state that does not depend on its types.
+pub(crate) struct Header {
+    state: AtomicU8,
+    name: Name,
+    /// Whether the job waits in the shared pool, where a joining isolate may
+    /// run it itself; a dedicated isolate's job belongs to its own thread.
+    pooled: bool,
+    /// The thread driving an async isolate, so that `cancel` can wake it to
+    /// drop the future at once instead of at its next wake-up.
+    async_runner: Mutex<Option<Thread>>,
+}
+
+impl Header {
+    pub(crate) fn name(&self) -> &Name {
+        &self.name
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CANCELLED != 0
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        self.state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+
+    pub(crate) fn is_pooled(&self) -> bool {
+        self.pooled
+    }
+
+    /// Records (or, with `None`, forgets) the thread driving this async isolate.
+    pub(crate) fn set_async_runner(&self, thread: Option<Thread>) {
+        *lock(&self.async_runner) = thread;
+    }
+}
+
+/// Who waits for the outcome.
+pub(crate) enum Waiter {
+    None,
+    /// A thread blocked in `join`.
+    Thread(Thread),
+    /// A task awaiting the handle.
+    Task(Waker),
+}
+
+impl Waiter {
+    fn wake(self) {
+        match self {
+            Waiter::None => {}
+            Waiter::Thread(thread) => thread.unpark(),
+            Waiter::Task(waker) => waker.wake(),
+        }
+    }
+}
+
+struct Slot<T, E> {
+    outcome: Option<Outcome<T, E>>,
+    waiter: Waiter,
+}
+
+/// An isolate: its job `F`, which produces an [`Outcome`], and where that
+/// outcome goes.
+pub(crate) struct Task<F, T, E> {
+    header: Header,
+    job: Mutex<Option<F>>,
+    slot: Mutex<Slot<T, E>>,
+}
+
+/// What the pool and the thread-local context see of a task: something to run.
+pub(crate) trait Runnable: Send + Sync {
+    /// Claims and runs the job, then stores its outcome; does nothing if the
+    /// job was already claimed. Never unwinds because of the job itself.
+    fn run(self: Arc<Self>);
+
+    fn header(&self) -> &Header;
+
+    /// Claims the job to report that no thread could run it.
+    fn fail_to_start(&self, error: io::Error);
+}
+
+/// What a handle sees of a task: the runnable part, plus its typed outcome.
+pub(crate) trait Completion<T, E>: Runnable {
+    /// Takes the outcome if it is there; otherwise, if `waiter` is given,
+    /// registers it to be woken when the outcome arrives.
+    fn take_or_register(&self, waiter: Option<Waiter>) -> Option<Outcome<T, E>>;
+
+    /// Like `take_or_register` for a task's waker, keeping the registered one
+    /// when it would wake the same task.
+    fn take_or_register_waker(&self, waker: &Waker) -> Option<Outcome<T, E>>;
+
+    /// Asks the isolate to stop; if it never started, drops its job here and
+    /// completes it as cancelled.
+    fn cancel(&self);
+}
+
+impl<F, T, E> Task<F, T, E>
+where
+    F: FnOnce() -> Outcome<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    pub(crate) fn new(job: F, name: Name, pooled: bool) -> Arc<Self> {
+        Arc::new(Task {
+            header: Header {
+                state: AtomicU8::new(0),
+                name,
+                pooled,
+                async_runner: Mutex::new(None),
+            },
+            job: Mutex::new(Some(job)),
+            slot: Mutex::new(Slot {
+                outcome: None,
+                waiter: Waiter::None,
+            }),
+        })
+    }
+
+    fn claim(&self) -> Option<F> {
+        lock(&self.job).take()
+    }
+
+    fn complete(&self, outcome: Outcome<T, E>) {
+        let waiter = {
+            let mut slot = lock(&self.slot);
+            debug_assert!(slot.outcome.is_none(), "an isolate completed twice");
+            slot.outcome = Some(outcome);
+            self.header.state.fetch_or(COMPLETE, Ordering::AcqRel);
+            mem::replace(&mut slot.waiter, Waiter::None)
+        };
+        waiter.wake();
+    }
+
+    /// The outcome of a job that unwound instead of returning.
+    fn unwound(&self, payload: Box<dyn std::any::Any + Send>) -> Outcome<T, E> {
+        if payload.is::<context::ExitSignal>() {
+            drop_quietly(payload);
+            Err(if self.header.is_cancelled() {
+                IsolateError::Cancelled
+            } else {
+                IsolateError::EndedWithoutResult
+            })
+        } else {
+            Err(IsolateError::Panicked(Panic::new(
+                payload,
+                self.header.name.clone(),
+            )))
+        }
+    }
+}
+
+impl<F, T, E> Runnable for Task<F, T, E>
+where
+    F: FnOnce() -> Outcome<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn run(self: Arc<Self>) {
+        let Some(job) = self.claim() else {
+            return;
+        };
+        if self.header.is_cancelled() {
+            drop_quietly(job);
+            self.complete(Err(IsolateError::Cancelled));
+            return;
+        }
+        let outcome = {
+            let _entered = context::enter(self.clone());
+            clear_recorded();
+            match catch_unwind(AssertUnwindSafe(job)) {
+                Ok(outcome) => outcome,
+                Err(payload) => self.unwound(payload),
+            }
+        };
+        self.complete(outcome);
+    }
+
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn fail_to_start(&self, error: io::Error) {
+        if let Some(job) = self.claim() {
+            drop_quietly(job);
+            self.complete(Err(IsolateError::Spawn(error)));
+        }
+    }
+}
+
+impl<F, T, E> Completion<T, E> for Task<F, T, E>
+where
+    F: FnOnce() -> Outcome<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn take_or_register(&self, waiter: Option<Waiter>) -> Option<Outcome<T, E>> {
+        let mut slot = lock(&self.slot);
+        let outcome = slot.outcome.take();
+        if let (None, Some(waiter)) = (&outcome, waiter) {
+            slot.waiter = waiter;
+        }
+        outcome
+    }
+
+    fn take_or_register_waker(&self, waker: &Waker) -> Option<Outcome<T, E>> {
+        let mut slot = lock(&self.slot);
+        if let Some(outcome) = slot.outcome.take() {
+            return Some(outcome);
+        }
+        match &slot.waiter {
+            Waiter::Task(registered) if registered.will_wake(waker) => {}
+            _ => slot.waiter = Waiter::Task(waker.clone()),
+        }
+        None
+    }
+
+    fn cancel(&self) {
+        let previous = self.header.state.fetch_or(CANCELLED, Ordering::AcqRel);
+        if previous & (CANCELLED | COMPLETE) != 0 {
+            return;
+        }
+        if let Some(job) = self.claim() {
+            drop_quietly(job);
+            self.complete(Err(IsolateError::Cancelled));
+        } else if let Some(runner) = lock(&self.header.async_runner).as_ref() {
+            runner.unpark();
+        }
+    }
+}
+
+/// Drops `value`, containing a panic from its `Drop` so that user code can
+/// never unwind through the runtime. A payload whose own drop panics too is
+/// leaked: there is no sound way left to dispose of it.
+pub(crate) fn drop_quietly<V>(value: V) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        if let Err(inner) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            mem::forget(inner);
+        }
+    }
+}
+
+/// Runs a job on a runtime thread. The job's own panics are caught inside
+/// `run`; this also contains a panic from dropping its values (the outcome
+/// goes with the last reference), so nothing unwinds into the worker loop.
+pub(crate) fn run_quietly(job: Arc<dyn Runnable>) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(move || job.run())) {
+        drop_quietly(payload);
+    }
+}
