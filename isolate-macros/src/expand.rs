@@ -42,11 +42,17 @@ pub(crate) fn isolated(args: TokenStream, item: TokenStream) -> TokenStream {
             ),
         ),
         Item::Verbatim(tokens) => {
-            let message = match syn::parse2::<TraitItemFn>(tokens) {
-                Ok(_) => "#[isolated] needs a function with a body: it cannot be used on a trait item; put it on the function in an inherent `impl` block",
-                Err(_) => "#[isolated] applies to functions and inherent `impl` blocks",
+            let error = match syn::parse2::<TraitItemFn>(tokens) {
+                Ok(trait_fn) => syn::Error::new_spanned(
+                    &trait_fn.sig,
+                    "#[isolated] needs a function with a body: it cannot be used on a trait item; put it on the function in an inherent `impl` block",
+                ),
+                Err(_) => syn::Error::new(
+                    Span::call_site(),
+                    "#[isolated] applies to functions and inherent `impl` blocks",
+                ),
             };
-            with_errors(item, syn::Error::new(Span::call_site(), message))
+            with_errors(item, error)
         }
         other => {
             let span = match &other {
@@ -199,7 +205,8 @@ fn expand_function(
         }
         Output::Unit => true,
     };
-    if failed && !return_is_nameable {
+    let wrapper_is_distinct = options.wrapper.as_ref() != Some(&model.func.sig.ident);
+    if failed && !(return_is_nameable && wrapper_is_distinct) {
         return (TokenStream::new(), errors);
     }
     (wrapper(&model, options, failed), errors)
@@ -259,7 +266,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
                     let err = with_send_impl_traits(err);
                     quote!(#krate::IsolateHandle<#ok, #err>)
                 }
-                ResultShape::Alias => quote!(#krate::IsolateHandle<
+                ResultShape::Alias => quote_spanned!(ty.span()=> #krate::IsolateHandle<
                     <#ty as #private::FoldResult>::Ok,
                     <#ty as #private::FoldResult>::Err,
                 >),
@@ -281,6 +288,8 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         .extend(generic_bounds(model, &private));
     let where_clause = (!where_clause.predicates.is_empty()).then_some(where_clause);
 
+    // The stand-in wrapper after a mistake never uses its parameters.
+    let allow_unused = failed.then(|| quote!(#[allow(unused_variables)]));
     let body = if failed {
         quote!(::core::unreachable!())
     } else {
@@ -292,7 +301,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         #[doc = #doc_summary]
         #[doc = ""]
         #[doc = #doc_details]
-        #[must_use = "dropping the IsolateHandle cancels the isolate; call .detach() to let it run to the end"]
+        #allow_unused
         #vis fn #wrapper_ident #generics (#(#params),*) -> #handle #where_clause {
             #body
         }
@@ -332,8 +341,21 @@ fn generic_bounds(model: &Model<'_>, private: &TokenStream) -> Vec<WherePredicat
         Output::Plain(ty) if generic(ty) => {
             predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::IsolateReturn));
         }
+        // No `#ty: FoldResult` predicate: a where clause would hide the impl
+        // and keep `<Result<T, E> as FoldResult>::Ok` from normalizing to `T`.
+        Output::Folded {
+            shape: ResultShape::Explicit { ok, err },
+            ..
+        } => {
+            for part in [*ok, *err] {
+                if generic(part) {
+                    predicates.push(
+                        syn::parse_quote_spanned!(part.span()=> #part: #private::IsolateReturn),
+                    );
+                }
+            }
+        }
         Output::Folded { ty, .. } if generic(ty) => {
-            predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::FoldResult));
             predicates.push(syn::parse_quote_spanned!(ty.span()=>
                 <#ty as #private::FoldResult>::Ok: #private::IsolateReturn));
             predicates.push(syn::parse_quote_spanned!(ty.span()=>
@@ -450,7 +472,7 @@ fn spawn_body(
         quote!()
     };
 
-    quote! {
+    let inner = quote! {
         #[allow(clippy::too_many_arguments, clippy::type_complexity)]
         fn #spawn<#(#params: #private::IsolateArg,)* #return_bounds, #fut_param F>(
             builder: #krate::Builder,
@@ -463,6 +485,9 @@ fn spawn_body(
         {
             #call
         }
+    };
+    let call = quote! {
         #spawn::<#(#arg_types,)* #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
-    }
+    };
+    quote!(#inner #call)
 }

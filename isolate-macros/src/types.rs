@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use proc_macro2::Span;
 use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
@@ -39,9 +38,9 @@ struct BorrowFinder {
 }
 
 impl BorrowFinder {
-    fn report(&mut self, span: Span, message: String) {
+    fn report(&mut self, tokens: &dyn ToTokens, message: String) {
         if self.error.is_none() {
-            self.error = Some(syn::Error::new(span, message));
+            self.error = Some(syn::Error::new_spanned(tokens, message));
         }
     }
 
@@ -61,6 +60,28 @@ fn is_static(lifetime: Option<&Lifetime>) -> bool {
     lifetime.is_some_and(|l| l.ident == "static")
 }
 
+/// A type as the user would write it: `&mut Vec<u8>`, not `& mut Vec < u8 >`.
+pub(crate) fn pretty(tokens: &impl ToTokens) -> String {
+    let mut text = tokens.to_token_stream().to_string();
+    for (spaced, tight) in [
+        ("& ", "&"),
+        (" <", "<"),
+        ("< ", "<"),
+        (" >", ">"),
+        (" ,", ","),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("[ ", "["),
+        (" ]", "]"),
+        ("( ", "("),
+        (" )", ")"),
+        ("' ", "'"),
+    ] {
+        text = text.replace(spaced, tight);
+    }
+    text
+}
+
 /// What to take instead of `&elem`.
 fn owned_hint(reference: &TypeReference) -> String {
     let elem = &*reference.elem;
@@ -69,7 +90,7 @@ fn owned_hint(reference: &TypeReference) -> String {
         _ => None,
     };
     if reference.mutability.is_some() {
-        let elem = elem.to_token_stream().to_string();
+        let elem = pretty(elem);
         return format!("take `{elem}` by value (and return it if the caller needs it back)");
     }
     match (elem, last_ident.as_deref()) {
@@ -78,15 +99,15 @@ fn owned_hint(reference: &TypeReference) -> String {
         (_, Some("OsStr")) => "take `OsString` instead".to_owned(),
         (_, Some("CStr")) => "take `CString` instead".to_owned(),
         (Type::Slice(slice), _) => {
-            let item = slice.elem.to_token_stream().to_string();
+            let item = pretty(&slice.elem);
             format!("take `Vec<{item}>` instead (or `Arc<[{item}]>` to share it)")
         }
         (Type::TraitObject(object), _) => {
-            let bounds = object.bounds.to_token_stream().to_string();
+            let bounds = pretty(&object.bounds);
             format!("take `Box<dyn {bounds} + Send>` instead (or `Arc<dyn {bounds} + Send + Sync>` to share it)")
         }
         _ => {
-            let elem = elem.to_token_stream().to_string();
+            let elem = pretty(elem);
             format!("take `{elem}` by value instead (or `Arc<{elem}>` to share it)")
         }
     }
@@ -95,13 +116,13 @@ fn owned_hint(reference: &TypeReference) -> String {
 impl<'ast> Visit<'ast> for BorrowFinder {
     fn visit_type_reference(&mut self, reference: &'ast TypeReference) {
         if !is_static(reference.lifetime.as_ref()) {
-            let written = reference.to_token_stream().to_string();
+            let written = pretty(reference);
             let message = format!(
                 "`{written}` borrows from the caller, but {}: {}",
                 self.rule(),
                 owned_hint(reference)
             );
-            self.report(reference.span(), message);
+            self.report(reference, message);
             return;
         }
         visit::visit_type_reference(self, reference);
@@ -113,7 +134,7 @@ impl<'ast> Visit<'ast> for BorrowFinder {
                 "`{lifetime}` is a borrow from the caller, but {}: use an owned type, or `'static`",
                 self.rule()
             );
-            self.report(lifetime.span(), message);
+            self.report(lifetime, message);
         }
     }
 

@@ -1,0 +1,6 @@
+#[isolate::isolated]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

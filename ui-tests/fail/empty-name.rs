@@ -1,0 +1,6 @@
+#[isolate::isolated(name = "")]
+fn work(n: u64) -> u64 {
+    n * 2
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[isolate::isolated]
+fn sort(values: &mut Vec<u64>) {
+    values.sort();
+}
+
+fn main() {}

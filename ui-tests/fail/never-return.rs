@@ -1,0 +1,8 @@
+#[isolate::isolated]
+fn serve_forever(port: u16) -> ! {
+    loop {
+        let _ = port;
+    }
+}
+
+fn main() {}

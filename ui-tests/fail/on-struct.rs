@@ -1,0 +1,6 @@
+#[isolate::isolated]
+struct Worker {
+    id: u32,
+}
+
+fn main() {}

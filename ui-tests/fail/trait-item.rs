@@ -1,0 +1,6 @@
+trait Job {
+    #[isolate::isolated]
+    fn run(self) -> u32;
+}
+
+fn main() {}
