@@ -182,6 +182,12 @@ impl Pool {
             return self.start_worker(state);
         }
         if state.threads >= self.config.max_threads {
+            if state.threads == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the isolate pool allows no threads (max_threads is 0)",
+                ));
+            }
             return Ok(());
         }
         match state.monitor {

@@ -1,0 +1,104 @@
+//! What `#[isolated]` generates, exercised at run time: names, folding
+//! through aliases, async functions, methods and options.
+
+mod support;
+
+use std::sync::Arc;
+
+use isolate::{isolated, IsolateError, IsolateHandle};
+use support::{DropCounter, Gate, Tracked};
+
+#[isolated]
+fn named_after_the_function() -> Option<String> {
+    isolate::current_name()
+}
+
+#[isolated(name = "custom")]
+fn explodes() -> u8 {
+    panic!("from a named isolate")
+}
+
+#[isolated]
+fn with_anyhow(fail: bool) -> anyhow::Result<u8> {
+    if fail {
+        anyhow::bail!("anyhow failure")
+    }
+    Ok(1)
+}
+
+#[isolated]
+async fn waits_forever(_held: Tracked, started: Gate) {
+    started.open();
+    std::future::pending::<()>().await;
+}
+
+#[isolated(dedicated)]
+fn thread_name() -> Option<String> {
+    std::thread::current().name().map(str::to_owned)
+}
+
+struct Engine {
+    factor: u64,
+}
+
+impl Engine {
+    #[isolated]
+    fn scale(self: Arc<Self>, values: Vec<u64>) -> Vec<u64> {
+        values.into_iter().map(|v| v * self.factor).collect()
+    }
+}
+
+#[test]
+fn the_isolate_is_named_after_the_function() {
+    let handle = named_after_the_function_isolated();
+    assert_eq!(handle.name(), "named_after_the_function");
+    assert_eq!(
+        handle.join().unwrap().as_deref(),
+        Some("named_after_the_function")
+    );
+}
+
+#[test]
+fn a_named_isolate_shows_its_name_in_a_panic() {
+    let err = explodes_isolated().join().unwrap_err();
+    assert!(
+        err.to_string().starts_with("isolate 'custom' panicked"),
+        "{err}"
+    );
+}
+
+#[test]
+fn anyhow_result_is_folded_to_anyhow_error() {
+    let handle: IsolateHandle<u8, anyhow::Error> = with_anyhow_isolated(true);
+    match handle.join() {
+        Err(IsolateError::Failed(e)) => assert_eq!(e.to_string(), "anyhow failure"),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(with_anyhow_isolated(false).join().unwrap(), 1);
+}
+
+#[test]
+fn an_async_isolated_function_is_cancelled_for_real() {
+    let counter = DropCounter::new();
+    let started = Gate::new();
+    let handle = waits_forever_isolated(counter.track(), started.clone());
+    started.wait();
+    handle.cancel();
+    assert!(matches!(handle.join(), Err(IsolateError::Cancelled)));
+    counter.assert_balanced();
+}
+
+#[test]
+fn dedicated_runs_on_a_thread_named_after_the_function() {
+    assert_eq!(
+        thread_name_isolated().join().unwrap().as_deref(),
+        Some("thread_name")
+    );
+}
+
+#[test]
+fn a_method_on_an_arc_receiver() {
+    let engine = Arc::new(Engine { factor: 3 });
+    let scaled = futures::executor::block_on(engine.scale_isolated(vec![1, 2]));
+    assert_eq!(scaled.unwrap(), [3, 6]);
+}

@@ -1,0 +1,105 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a test waits for something that must happen before it fails
+/// instead of hanging. Generous: CI machines are slow and shared.
+pub const WATCHDOG: Duration = Duration::from_secs(30);
+
+/// Counts the values it creates and the ones dropped, and tells each drop
+/// on a channel so a test can wait for drops that happen on other threads.
+#[derive(Clone)]
+pub struct DropCounter {
+    created: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+    notify: Arc<Mutex<Sender<()>>>,
+    drops: Arc<Mutex<Receiver<()>>>,
+}
+
+impl DropCounter {
+    pub fn new() -> Self {
+        let (tx, rx) = channel();
+        DropCounter {
+            created: Arc::default(),
+            dropped: Arc::default(),
+            notify: Arc::new(Mutex::new(tx)),
+            drops: Arc::new(Mutex::new(rx)),
+        }
+    }
+
+    /// A new tracked value.
+    pub fn track(&self) -> Tracked {
+        self.created.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            counter: self.clone(),
+        }
+    }
+
+    pub fn created(&self) -> usize {
+        self.created.load(Ordering::SeqCst)
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every tracked value was dropped, exactly once; panics if
+    /// that does not happen within the watchdog, or if one dropped twice.
+    pub fn assert_balanced(&self) {
+        let drops = self.drops.lock().unwrap();
+        while self.dropped() < self.created() {
+            drops
+                .recv_timeout(WATCHDOG)
+                .expect("a tracked value was never dropped");
+        }
+        assert_eq!(
+            self.dropped(),
+            self.created(),
+            "a tracked value was dropped twice"
+        );
+    }
+}
+
+/// A value whose creation and drop are counted.
+pub struct Tracked {
+    counter: DropCounter,
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.counter.dropped.fetch_add(1, Ordering::SeqCst);
+        let _ = self.counter.notify.lock().unwrap().send(());
+    }
+}
+
+/// A one-shot gate: isolates wait on it, the test opens it.
+#[derive(Clone, Default)]
+pub struct Gate {
+    state: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn open(&self) {
+        let (lock, cvar) = &*self.state;
+        *lock.lock().unwrap() = true;
+        cvar.notify_all();
+    }
+
+    /// Waits for the gate to open; panics after the watchdog.
+    pub fn wait(&self) {
+        let (lock, cvar) = &*self.state;
+        let guard = lock.lock().unwrap();
+        let (guard, timeout) = cvar
+            .wait_timeout_while(guard, WATCHDOG, |open| !*open)
+            .unwrap();
+        assert!(*guard && !timeout.timed_out(), "the gate was never opened");
+    }
+}
