@@ -180,10 +180,12 @@ fn async_isolate_cancelled_drops_its_future() {
     let held = counter.track();
     let started = Gate::new();
     let signal = started.clone();
+    // The sender stays alive: only the cancel can end the future.
+    let (_sender, wake_up) = futures::channel::oneshot::channel::<()>();
     let handle = isolate::run_async(move || async move {
         let _held_across_await = held;
         signal.open();
-        std::future::pending::<()>().await;
+        let _ = wake_up.await;
     });
     started.wait();
     drop(handle);

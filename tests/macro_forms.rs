@@ -5,6 +5,8 @@ mod support;
 
 use std::sync::Arc;
 
+use futures::channel::oneshot;
+
 use isolate::{isolated, IsolateError, IsolateHandle};
 use support::{DropCounter, Gate, Tracked};
 
@@ -27,9 +29,9 @@ fn with_anyhow(fail: bool) -> anyhow::Result<u8> {
 }
 
 #[isolated]
-async fn waits_forever(_held: Tracked, started: Gate) {
+async fn waits_for(_held: Tracked, started: Gate, wake_up: oneshot::Receiver<()>) {
     started.open();
-    std::future::pending::<()>().await;
+    let _ = wake_up.await;
 }
 
 #[isolated(dedicated)]
@@ -81,7 +83,10 @@ fn anyhow_result_is_folded_to_anyhow_error() {
 fn an_async_isolated_function_is_cancelled_for_real() {
     let counter = DropCounter::new();
     let started = Gate::new();
-    let handle = waits_forever_isolated(counter.track(), started.clone());
+    // The sender stays alive, so the future is pending but could still be
+    // woken: only the cancel can end it.
+    let (_sender, wake_up) = oneshot::channel();
+    let handle = waits_for_isolated(counter.track(), started.clone(), wake_up);
     started.wait();
     handle.cancel();
     assert!(matches!(handle.join(), Err(IsolateError::Cancelled)));
