@@ -94,7 +94,7 @@ fn hanging_computation_ends_without_result() {
     // Dart: `Isolate.run(() => Completer().future)`. Nothing can ever complete
     // the future (no waker is left), so the isolate ends instead of hanging.
     both_ways!(
-        isolate::run_async(|| std::future::pending::<u8>()),
+        isolate::run_async(std::future::pending::<u8>),
         |outcome| assert!(matches!(outcome, Err(IsolateError::EndedWithoutResult)))
     );
 }

@@ -2,11 +2,11 @@
 //! crate. Depend on `isolate`, which re-exports it; this crate is its
 //! implementation.
 //!
-//! The work is split in phases, one file each: [`args`] parses the
-//! attribute's options, [`model`] reads the function into a small typed
-//! model, [`valid`] checks it against the rules (collecting every mistake),
-//! and [`expand`] emits the function unchanged beside its `_isolated`
-//! sibling. [`types`] holds the type walks the others share.
+//! The work is split in phases, one file each: `args` parses the
+//! attribute's options, `model` reads the function into a small typed
+//! model, `valid` checks it against the rules (collecting every mistake),
+//! and `expand` emits the function unchanged beside its `_isolated`
+//! sibling. `types` holds the type walks the others share.
 
 #![deny(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]

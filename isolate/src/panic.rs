@@ -44,6 +44,12 @@ use crate::name::Name;
 /// assert!(panic.location().unwrap().file().ends_with(".rs"));
 /// ```
 pub struct Panic {
+    // Boxed, so that `IsolateError` (and every `Result` carrying it) stays
+    // small: a panic is the rare path.
+    inner: Box<PanicInner>,
+}
+
+struct PanicInner {
     // A `Mutex` makes the `Send`-only payload `Sync` without `unsafe`: it is
     // only reached through `&mut self` or `self`, so the lock is never taken
     // by two threads at once.
@@ -129,11 +135,13 @@ impl Panic {
             None => (None, None),
         };
         Panic {
-            payload: Mutex::new(payload),
-            message,
-            location,
-            backtrace,
-            isolate_name,
+            inner: Box::new(PanicInner {
+                payload: Mutex::new(payload),
+                message,
+                location,
+                backtrace,
+                isolate_name,
+            }),
         }
     }
 
@@ -148,7 +156,7 @@ impl Panic {
     /// assert_eq!(panic.message(), Some("code 7"));
     /// ```
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.inner.message.as_deref()
     }
 
     /// Where the panic happened, as recorded by the crate's panic hook.
@@ -165,7 +173,7 @@ impl Panic {
     /// assert!(panic.location().is_some());
     /// ```
     pub fn location(&self) -> Option<&Location> {
-        self.location.as_ref()
+        self.inner.location.as_ref()
     }
 
     /// The backtrace captured inside the isolate, when `RUST_BACKTRACE` (or
@@ -181,7 +189,7 @@ impl Panic {
     /// }
     /// ```
     pub fn backtrace(&self) -> Option<&Backtrace> {
-        self.backtrace.as_ref()
+        self.inner.backtrace.as_ref()
     }
 
     /// The name of the isolate that panicked.
@@ -194,7 +202,7 @@ impl Panic {
     /// assert_eq!(err.into_panic().unwrap().isolate_name(), "worker");
     /// ```
     pub fn isolate_name(&self) -> &str {
-        &self.isolate_name
+        &self.inner.isolate_name
     }
 
     /// The original payload, to inspect with `downcast_ref`.
@@ -207,7 +215,11 @@ impl Panic {
     /// assert_eq!(panic.payload().downcast_ref::<u8>(), Some(&42));
     /// ```
     pub fn payload(&mut self) -> &(dyn Any + Send + 'static) {
-        &**self.payload.get_mut().unwrap_or_else(|p| p.into_inner())
+        &**self
+            .inner
+            .payload
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Gives back the original payload, as
@@ -222,7 +234,10 @@ impl Panic {
     /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"owned"));
     /// ```
     pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
-        self.payload.into_inner().unwrap_or_else(|p| p.into_inner())
+        self.inner
+            .payload
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Re-raises the panic on the calling thread with its original payload.
@@ -243,11 +258,11 @@ impl Panic {
 
 impl fmt::Display for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "isolate '{}' panicked", self.isolate_name)?;
-        if let Some(location) = &self.location {
+        write!(f, "isolate '{}' panicked", self.inner.isolate_name)?;
+        if let Some(location) = &self.inner.location {
             write!(f, " at {location}")?;
         }
-        match &self.message {
+        match &self.inner.message {
             Some(message) => write!(f, ": {message}"),
             None => f.write_str(" with a non-string payload"),
         }
@@ -257,9 +272,9 @@ impl fmt::Display for Panic {
 impl fmt::Debug for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Panic")
-            .field("isolate_name", &self.isolate_name)
-            .field("message", &self.message)
-            .field("location", &self.location)
+            .field("isolate_name", &self.inner.isolate_name)
+            .field("message", &self.inner.message)
+            .field("location", &self.inner.location)
             .finish_non_exhaustive()
     }
 }
