@@ -78,6 +78,8 @@ mod config;
 mod context;
 mod error;
 mod handle;
+#[cfg(all(test, loom))]
+mod loom_models;
 mod name;
 mod panic;
 mod pool;

@@ -1,0 +1,128 @@
+//! loom models of the task protocol (see `task.rs`): every interleaving of
+//! a runner completing, a handle waiting (by `join` or by polling) and a
+//! cancel. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolate --lib --release`.
+//!
+//! The runner is a loom thread calling `Runnable::run`, standing in for a
+//! pool worker; the pool itself is not modelled here.
+
+use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+
+use loom::thread;
+
+use crate::error::IsolateError;
+use crate::handle::IsolateHandle;
+use crate::name::Name;
+use crate::sync::Arc;
+use crate::task::{Outcome, Runnable, Task};
+
+/// Counts drops of the value it guards, with std atomics: the count is an
+/// observation, not part of the protocol under test.
+struct Counted(std::sync::Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, StdOrdering::SeqCst);
+    }
+}
+
+/// A task whose job returns `value` and holds `argument` until it runs or
+/// is dropped unrun, with its runner side and its handle.
+fn task_with(
+    value: u32,
+    argument: Counted,
+) -> (Arc<dyn Runnable>, IsolateHandle<u32>) {
+    let job = move || -> Outcome<u32, std::convert::Infallible> {
+        drop(argument);
+        Ok(value)
+    };
+    let task = Task::new(job, Name::default(), true);
+    (task.clone(), IsolateHandle::new(task))
+}
+
+fn bounded() -> loom::model::Builder {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(3);
+    builder
+}
+
+#[test]
+fn join_receives_the_value_whenever_the_runner_completes() {
+    bounded().check(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(7, Counted(drops.clone()));
+        let worker = thread::spawn(move || runner.run());
+        assert_eq!(handle.join().unwrap(), 7);
+        worker.join().unwrap();
+        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn cancel_races_the_runner_and_the_argument_drops_once() {
+    bounded().check(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(7, Counted(drops.clone()));
+        let worker = thread::spawn(move || runner.run());
+        handle.cancel();
+        match handle.join() {
+            Ok(7) | Err(IsolateError::Cancelled) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        worker.join().unwrap();
+        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn dropping_the_handle_races_the_runner() {
+    bounded().check(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(7, Counted(drops.clone()));
+        let worker = thread::spawn(move || runner.run());
+        drop(handle);
+        worker.join().unwrap();
+        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn await_is_woken_whenever_the_runner_completes() {
+    bounded().check(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(9, Counted(drops.clone()));
+        let worker = thread::spawn(move || runner.run());
+        assert_eq!(loom::future::block_on(handle).unwrap(), 9);
+        worker.join().unwrap();
+    });
+}
+
+#[test]
+fn two_runners_claim_the_job_once() {
+    // A pool worker and a helping joiner may both try to run a task.
+    bounded().check(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(3, Counted(drops.clone()));
+        let second = runner.clone();
+        let worker = thread::spawn(move || runner.run());
+        second.run();
+        assert_eq!(handle.join().unwrap(), 3);
+        worker.join().unwrap();
+        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+    });
+}
+
+#[test]
+fn is_finished_is_true_once_join_would_not_block() {
+    bounded().check(|| {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(1, Counted(drops));
+        let worker = thread::spawn(move || runner.run());
+        if handle.is_finished() {
+            // The outcome must already be in the slot: join cannot wait.
+            assert_eq!(handle.join().unwrap(), 1);
+        } else {
+            assert_eq!(handle.join().unwrap(), 1);
+        }
+        worker.join().unwrap();
+    });
+}
