@@ -27,10 +27,7 @@ impl Drop for Counted {
 
 /// A task whose job returns `value` and holds `argument` until it runs or
 /// is dropped unrun, with its runner side and its handle.
-fn task_with(
-    value: u32,
-    argument: Counted,
-) -> (Arc<dyn Runnable>, IsolateHandle<u32>) {
+fn task_with(value: u32, argument: Counted) -> (Arc<dyn Runnable>, IsolateHandle<u32>) {
     let job = move || -> Outcome<u32, std::convert::Infallible> {
         drop(argument);
         Ok(value)

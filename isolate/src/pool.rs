@@ -11,9 +11,9 @@
 //!   [`Pool::max_spinners`] spin at once, so an idle pool burns no CPU after
 //!   the spin.
 //! - A submit wakes at most one thread, and only when no worker is spinning
-//!   (a spinner will take the job). A spinner that takes a job and leaves
-//!   more behind, with no other spinner left, wakes the next worker: bursts
-//!   fan out without waking more threads than they need.
+//!   (a spinner will take the job). A worker that takes a job and leaves
+//!   more behind, with no spinner left, brings the next worker: bursts fan
+//!   out one wake-up at a time, without waking more threads than they need.
 //! - Growth: while the pool has fewer threads than the machine has cores, a
 //!   submit that finds no idle worker starts one. Beyond that, more threads
 //!   only help when the busy ones are *blocked* (sleeping, waiting on I/O),
@@ -38,7 +38,9 @@ use crossbeam_deque::{Injector, Steal};
 use crossbeam_utils::CachePadded;
 
 use crate::config::Config;
-use crate::sync::{fence, lock, spin_loop, yield_now, Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{
+    fence, lock, spin_loop, yield_now, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering,
+};
 use crate::task::{run_quietly, Runnable};
 
 /// How long an idle worker spins for new work before it sleeps.
@@ -52,6 +54,10 @@ pub(crate) struct Pool {
     queue: Injector<Job>,
     /// Workers spinning for work now.
     spinning: CachePadded<AtomicUsize>,
+    /// Set while the monitor watches a pool that has no sleeper to wake and
+    /// no thread to start below one per core: a worker that leaves work
+    /// behind then skips the lock, and the monitor acts within a tick.
+    saturated: CachePadded<AtomicBool>,
     state: Mutex<State>,
     /// Sleeping workers wait here.
     wakeup: Condvar,
@@ -138,6 +144,7 @@ impl Pool {
         Pool {
             queue: Injector::new(),
             spinning: CachePadded::new(AtomicUsize::new(0)),
+            saturated: CachePadded::new(AtomicBool::new(false)),
             state: Mutex::new(State {
                 threads: 0,
                 sleeping: 0,
@@ -163,8 +170,24 @@ impl Pool {
         if self.spinning.load(Ordering::SeqCst) > 0 {
             return;
         }
+        self.request_worker();
+    }
+
+    /// Makes sure a worker will come for the queued work.
+    fn request_worker(&'static self) {
         if let Err(error) = self.wake_or_grow() {
             self.fail_if_no_threads(error);
+        }
+    }
+
+    /// A worker took a job: if work remains and nobody is looking for it,
+    /// bring the next worker. Bursts fan out this way, one wake-up at a time.
+    fn after_take(&'static self) {
+        if !self.queue.is_empty()
+            && self.spinning.load(Ordering::SeqCst) == 0
+            && !self.saturated.load(Ordering::Relaxed)
+        {
+            self.request_worker();
         }
     }
 
@@ -190,6 +213,8 @@ impl Pool {
             }
             return Ok(());
         }
+        // Nothing cheaper left: the monitor decides whether more threads help.
+        self.saturated.store(true, Ordering::Relaxed);
         match state.monitor {
             MonitorState::Watching => Ok(()),
             MonitorState::Waiting => {
@@ -211,6 +236,7 @@ impl Pool {
                         // Without a monitor, grow as a plain elastic pool does.
                         let mut state = lock(&self.state);
                         state.monitor = MonitorState::NotStarted;
+                        self.saturated.store(false, Ordering::Relaxed);
                         self.start_worker(state).map_err(|_| error)
                     }
                 }
@@ -249,6 +275,7 @@ impl Pool {
     fn forget_worker(&self, activity: &Arc<Activity>) {
         let mut state = lock(&self.state);
         state.threads -= 1;
+        self.saturated.store(false, Ordering::Relaxed);
         state.workers.retain(|a| !Arc::ptr_eq(a, activity));
     }
 
@@ -280,6 +307,7 @@ impl Pool {
     fn work(&'static self, activity: Arc<Activity>) {
         loop {
             while let Some(job) = self.find_job() {
+                self.after_take();
                 let jobs = activity.jobs.load(Ordering::Relaxed);
                 activity.jobs.store(jobs + 1, Ordering::Relaxed);
                 run_quietly(job);
@@ -301,24 +329,13 @@ impl Pool {
         }
         self.spinning.fetch_add(1, Ordering::SeqCst);
         let found = self.spin();
-        let spinners_before = self.spinning.fetch_sub(1, Ordering::SeqCst);
-        match found {
-            Some(job) => {
-                if spinners_before == 1 && !self.queue.is_empty() {
-                    // The last spinner leaves work behind: pass the baton.
-                    if let Err(error) = self.wake_or_grow() {
-                        self.fail_if_no_threads(error);
-                    }
-                }
-                Some(job)
-            }
-            // One last look after leaving the spinners: a submit that saw
-            // this worker spinning relies on it.
-            None => {
-                fence(Ordering::SeqCst);
-                self.steal()
-            }
-        }
+        self.spinning.fetch_sub(1, Ordering::SeqCst);
+        // One last look after leaving the spinners: a submit that saw this
+        // worker spinning relies on it (the fence pairs with `submit`'s).
+        found.or_else(|| {
+            fence(Ordering::SeqCst);
+            self.steal()
+        })
     }
 
     fn spin(&self) -> Option<Job> {
@@ -358,6 +375,7 @@ impl Pool {
                 return false;
             }
             state.sleeping += 1;
+            self.saturated.store(false, Ordering::Relaxed);
             let (guard, _) = match self.wakeup.wait_timeout(state, deadline - now) {
                 Ok(woken) => woken,
                 Err(poisoned) => poisoned.into_inner(),
@@ -371,9 +389,12 @@ impl Pool {
         }
     }
 
-    /// The monitor: while work is queued and no worker is idle, starts one
-    /// thread for each worker that has been on the same job since the last
-    /// look (blocked, or computing for long).
+    /// The monitor: while work is queued, every tick it wakes sleepers for
+    /// it, starts threads up to one per core, and starts one more thread for
+    /// each worker that has been on the same job since the last tick
+    /// (blocked, or computing for long), up to `max_threads`. It is also the
+    /// safety net of the fan-out: queued work never waits longer than a tick
+    /// for a thread that could run it.
     fn monitor(&'static self) {
         let mut last_seen: Vec<(Arc<Activity>, usize)> = Vec::new();
         loop {
@@ -388,32 +409,36 @@ impl Pool {
             }
             std::thread::sleep(MONITOR_TICK);
             let mut state = lock(&self.state);
-            let idle = state.sleeping > state.notified || self.spinning.load(Ordering::SeqCst) > 0;
-            if self.queue.is_empty() || idle || state.threads >= self.config.max_threads {
-                if self.queue.is_empty() {
-                    state.monitor = MonitorState::Waiting;
-                    last_seen.clear();
-                }
+            let queued = self.queue.len();
+            if queued == 0 {
+                state.monitor = MonitorState::Waiting;
+                self.saturated.store(false, Ordering::Relaxed);
+                last_seen.clear();
                 continue;
             }
-            let mut stuck = 0;
+            let wake = (state.sleeping - state.notified).min(queued);
+            state.notified += wake;
+            for _ in 0..wake {
+                self.wakeup.notify_one();
+            }
             let now: Vec<(Arc<Activity>, usize)> = state
                 .workers
                 .iter()
                 .map(|a| (Arc::clone(a), a.jobs.load(Ordering::Relaxed)))
                 .collect();
-            for (activity, jobs) in &now {
-                let busy = jobs % 2 == 1;
-                let same = last_seen
-                    .iter()
-                    .any(|(seen, seen_jobs)| Arc::ptr_eq(seen, activity) && seen_jobs == jobs);
-                if busy && same {
-                    stuck += 1;
-                }
-            }
+            let stuck = now
+                .iter()
+                .filter(|(activity, jobs)| {
+                    jobs % 2 == 1
+                        && last_seen.iter().any(|(seen, seen_jobs)| {
+                            Arc::ptr_eq(seen, activity) && seen_jobs == jobs
+                        })
+                })
+                .count();
             last_seen = now;
-            let room = self.config.max_threads - state.threads;
-            let wanted = stuck.min(room).min(self.queue.len());
+            let below_cores = self.cores.saturating_sub(state.threads);
+            let room = self.config.max_threads.saturating_sub(state.threads);
+            let wanted = (below_cores + stuck).min(room).min(queued - wake);
             for _ in 0..wanted {
                 if self.start_worker(state).is_err() {
                     break;
