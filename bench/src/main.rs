@@ -12,6 +12,7 @@
 
 mod measure;
 mod systems;
+mod targets;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -43,23 +44,42 @@ fn main() {
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("isolate compare: {cores} cores, each system in its own process");
+    let mut results = Results::default();
     for scenario in chosen {
-        report(scenario);
+        report(scenario, &mut results);
+    }
+    targets::print(&results);
+}
+
+/// Every measurement of this run, for the targets.
+#[derive(Default)]
+pub(crate) struct Results(Vec<(Scenario, System, Measured)>);
+
+impl Results {
+    pub(crate) fn get(&self, scenario: Scenario, system: System) -> Option<&Measured> {
+        self.0
+            .iter()
+            .find(|(sc, sy, _)| *sc == scenario && *sy == system)
+            .map(|(_, _, m)| m)
     }
 }
 
 /// Runs every system on `scenario` and prints the table.
-fn report(scenario: Scenario) {
-    println!("\n## {} ({})", scenario.name(), scenario.unit());
+fn report(scenario: Scenario, results: &mut Results) {
+    println!("\n## {}: {}\n", scenario.name(), scenario.unit());
     let mut rows: Vec<(System, Option<Measured>)> = Vec::new();
     for &system in scenario.systems() {
-        rows.push((system, run_child(scenario, system)));
+        let measured = run_child(scenario, system);
+        if let Some(m) = &measured {
+            results.0.push((scenario, system, m.clone()));
+        }
+        rows.push((system, measured));
     }
     let ours = rows
         .iter()
         .find(|(s, _)| *s == System::Isolate)
         .and_then(|(_, m)| m.clone());
-    println!("| system | {} | isolate ÷ system |", scenario.unit());
+    println!("| system | result | isolate ÷ system |");
     println!("| --- | --- | --- |");
     for (system, measured) in &rows {
         let value = match measured {
@@ -75,9 +95,9 @@ fn report(scenario: Scenario) {
 }
 
 #[derive(Clone)]
-struct Measured {
-    value: f64,
-    shown: String,
+pub(crate) struct Measured {
+    pub(crate) value: f64,
+    pub(crate) shown: String,
 }
 
 /// Runs one system on one scenario in a child process, with a time limit

@@ -375,7 +375,7 @@ fn cpu(system: System) -> String {
     });
     let speedup = tasks as f64 * one_task.as_secs_f64() / wall.as_secs_f64();
     format!(
-        "{speedup:.1} (task {:.1} ms, wall {:.1} ms)",
+        "{speedup:.2} (task {:.1} ms, wall {:.1} ms)",
         one_task.as_secs_f64() * 1e3,
         wall.as_secs_f64() * 1e3
     )

@@ -18,6 +18,11 @@ use crate::task::{Completion, Waiter};
 /// than most isolates take, so a short spin pays for itself.
 const SPIN_ROUNDS: u32 = 10;
 
+/// How many times the first poll of a handle checks for the outcome before
+/// it registers the waker: a couple of microseconds at most, less than the
+/// executor's own wake-up would cost for an isolate about to finish.
+const FIRST_POLL_SPINS: u32 = 128;
+
 /// A handle to an isolate: wait for its result with [`join`](Self::join),
 /// [`join_timeout`](Self::join_timeout) or `.await`.
 ///
@@ -47,11 +52,16 @@ pub struct IsolateHandle<T, E = Infallible> {
     /// `None` once the outcome was delivered or the handle detached, so that
     /// `Drop` does not cancel.
     task: Option<Arc<dyn Completion<T, E>>>,
+    /// Whether the handle was polled before (only the first poll spins).
+    polled: bool,
 }
 
 impl<T, E> IsolateHandle<T, E> {
     pub(crate) fn new(task: Arc<dyn Completion<T, E>>) -> Self {
-        IsolateHandle { task: Some(task) }
+        IsolateHandle {
+            task: Some(task),
+            polled: false,
+        }
     }
 
     fn task(&self) -> &Arc<dyn Completion<T, E>> {
@@ -274,10 +284,19 @@ impl<T, E> Future for IsolateHandle<T, E> {
     type Output = Result<T, IsolateError<E>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let first_poll = !std::mem::replace(&mut self.polled, true);
         let task = self.task();
         // An isolate awaited from inside another (an async isolate awaiting a
         // nested one) helps exactly as `join` does.
         help(task);
+        if first_poll {
+            for _ in 0..FIRST_POLL_SPINS {
+                if task.header().is_complete() {
+                    break;
+                }
+                spin_loop();
+            }
+        }
         let outcome = task.take_or_register_waker(cx.waker());
         match outcome {
             Some(outcome) => {

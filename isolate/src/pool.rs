@@ -19,9 +19,11 @@
 //!   only help when the busy ones are *blocked* (sleeping, waiting on I/O),
 //!   not when they are computing; so a monitor thread looks every
 //!   [`MONITOR_TICK`] while work is queued and starts one thread for each
-//!   worker that has been on the same job since its last look, up to
-//!   `max_threads`. Tiny jobs never look stuck, so a burst of them is drained
-//!   by about one thread per core instead of hundreds.
+//!   worker that has been on the same job since its last look and that the
+//!   kernel does not show as running, up to `max_threads`. Tiny jobs never
+//!   look stuck and long computations are not blocked, so neither makes the
+//!   pool grow past about one thread per core. While its looks find nothing
+//!   to do, the monitor looks less and less often, up to [`MONITOR_MAX_TICK`].
 //! - Idle workers retire after `keep_alive`.
 //! - A worker that joins an isolate still waiting in the queue runs it itself
 //!   (see [`IsolateHandle::join`](crate::IsolateHandle::join)), so nested
@@ -47,6 +49,9 @@ use crate::task::{run_quietly, Runnable};
 const SPIN_TIME: Duration = Duration::from_micros(50);
 /// How often the monitor looks for blocked workers while work is queued.
 const MONITOR_TICK: Duration = Duration::from_micros(500);
+/// The monitor's longest pause: it backs off while every look finds nothing
+/// to do (long computations), so that watching costs next to nothing.
+const MONITOR_MAX_TICK: Duration = Duration::from_millis(8);
 
 type Job = Arc<dyn Runnable>;
 
@@ -94,6 +99,37 @@ enum MonitorState {
 /// its worker writes it, so it costs two uncontended stores a job.
 struct Activity {
     jobs: CachePadded<AtomicUsize>,
+    /// The worker's kernel thread id where the platform shows it (0 until
+    /// known), so the monitor can tell a blocked worker from a computing one.
+    tid: AtomicUsize,
+}
+
+impl Activity {
+    /// Whether the worker is blocked rather than computing: `false` only when
+    /// the kernel says it is running or runnable. Where that cannot be read,
+    /// a long job counts as blocked, which errs towards growing.
+    fn is_blocked(&self) -> bool {
+        let tid = self.tid.load(Ordering::Relaxed);
+        if tid == 0 {
+            return true;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+            return true;
+        };
+        // The state follows the command name, which ends at the last ')'.
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        state != Some('R')
+    }
+}
+
+/// This thread's kernel id, from `/proc/thread-self` (Linux); 0 elsewhere.
+fn current_tid() -> usize {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|path| path.file_name()?.to_str()?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What [`pool_stats`](crate::pool_stats) reports.
@@ -254,6 +290,7 @@ impl Pool {
         state.next_thread_id += 1;
         let activity = Arc::new(Activity {
             jobs: CachePadded::new(AtomicUsize::new(0)),
+            tid: AtomicUsize::new(0),
         });
         state.workers.push(Arc::clone(&activity));
         drop(state);
@@ -305,6 +342,7 @@ impl Pool {
     /// A worker's life: run jobs, spin a little when there are none, sleep,
     /// retire after `keep_alive` with nothing to do.
     fn work(&'static self, activity: Arc<Activity>) {
+        activity.tid.store(current_tid(), Ordering::Relaxed);
         loop {
             while let Some(job) = self.find_job() {
                 self.after_take();
@@ -397,6 +435,7 @@ impl Pool {
     /// for a thread that could run it.
     fn monitor(&'static self) {
         let mut last_seen: Vec<(Arc<Activity>, usize)> = Vec::new();
+        let mut tick = MONITOR_TICK;
         loop {
             {
                 let mut state = lock(&self.state);
@@ -407,13 +446,14 @@ impl Pool {
                     };
                 }
             }
-            std::thread::sleep(MONITOR_TICK);
+            std::thread::sleep(tick);
             let mut state = lock(&self.state);
             let queued = self.queue.len();
             if queued == 0 {
                 state.monitor = MonitorState::Waiting;
                 self.saturated.store(false, Ordering::Relaxed);
                 last_seen.clear();
+                tick = MONITOR_TICK;
                 continue;
             }
             let wake = (state.sleeping - state.notified).min(queued);
@@ -426,7 +466,15 @@ impl Pool {
                 .iter()
                 .map(|a| (Arc::clone(a), a.jobs.load(Ordering::Relaxed)))
                 .collect();
-            let stuck = now
+            let below_cores = self.cores.saturating_sub(state.threads);
+            let room = self
+                .config
+                .max_threads
+                .saturating_sub(state.threads)
+                .min(queued - wake);
+            // Ask the kernel only until enough blocked workers are found:
+            // each question reads a small file.
+            let blocked = now
                 .iter()
                 .filter(|(activity, jobs)| {
                     jobs % 2 == 1
@@ -434,11 +482,16 @@ impl Pool {
                             Arc::ptr_eq(seen, activity) && seen_jobs == jobs
                         })
                 })
+                .filter(|(activity, _)| activity.is_blocked())
+                .take(room.saturating_sub(below_cores))
                 .count();
             last_seen = now;
-            let below_cores = self.cores.saturating_sub(state.threads);
-            let room = self.config.max_threads.saturating_sub(state.threads);
-            let wanted = (below_cores + stuck).min(room).min(queued - wake);
+            let wanted = (below_cores + blocked).min(room);
+            tick = if wake + wanted == 0 {
+                (tick * 2).min(MONITOR_MAX_TICK)
+            } else {
+                MONITOR_TICK
+            };
             for _ in 0..wanted {
                 if self.start_worker(state).is_err() {
                     break;
