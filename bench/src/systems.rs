@@ -264,11 +264,15 @@ fn burst(system: System) -> String {
 }
 
 fn burst_once(system: System, tasks: u64) -> u64 {
+    submit_all_then_join(system, tasks, |i| black_box(i) + 1)
+}
+
+/// Submits `tasks` jobs `job(i)` from this thread, then waits for them all;
+/// returns the sum of their values.
+fn submit_all_then_join(system: System, tasks: u64, job: fn(u64) -> u64) -> u64 {
     match system {
         System::Isolate | System::IsolateMacro => {
-            let handles: Vec<_> = (0..tasks)
-                .map(|i| isolate::run(move || black_box(i) + 1))
-                .collect();
+            let handles: Vec<_> = (0..tasks).map(|i| isolate::run(move || job(i))).collect();
             handles
                 .into_iter()
                 .map(|h| h.join().expect("isolate"))
@@ -276,14 +280,14 @@ fn burst_once(system: System, tasks: u64) -> u64 {
         }
         System::ThreadSpawn => {
             let handles: Vec<_> = (0..tasks)
-                .map(|i| std::thread::spawn(move || black_box(i) + 1))
+                .map(|i| std::thread::spawn(move || job(i)))
                 .collect();
             handles.into_iter().map(|h| h.join().expect("thread")).sum()
         }
         System::SpawnBlocking => {
             let runtime = tokio_runtime();
             let handles: Vec<_> = (0..tasks)
-                .map(|i| runtime.spawn_blocking(move || black_box(i) + 1))
+                .map(|i| runtime.spawn_blocking(move || job(i)))
                 .collect();
             handles
                 .into_iter()
@@ -292,7 +296,7 @@ fn burst_once(system: System, tasks: u64) -> u64 {
         }
         System::Blocking => {
             let handles: Vec<_> = (0..tasks)
-                .map(|i| blocking::unblock(move || black_box(i) + 1))
+                .map(|i| blocking::unblock(move || job(i)))
                 .collect();
             handles.into_iter().map(futures::executor::block_on).sum()
         }
@@ -300,7 +304,7 @@ fn burst_once(system: System, tasks: u64) -> u64 {
             let (tx, rx) = mpsc::channel();
             for i in 0..tasks {
                 let tx = tx.clone();
-                rayon::spawn(move || tx.send(black_box(i) + 1).expect("send"));
+                rayon::spawn(move || tx.send(job(i)).expect("send"));
             }
             drop(tx);
             rx.iter().sum()
@@ -311,7 +315,7 @@ fn burst_once(system: System, tasks: u64) -> u64 {
                 for i in 0..tasks {
                     let sum = &sum;
                     scope.spawn(move |_| {
-                        sum.fetch_add(black_box(i) + 1, std::sync::atomic::Ordering::Relaxed);
+                        sum.fetch_add(job(i), std::sync::atomic::Ordering::Relaxed);
                     });
                 }
             });
@@ -330,6 +334,13 @@ fn spin_work(rounds: u64) -> u64 {
     x
 }
 
+/// `spin_work`'s rounds for about 5 ms on this machine, set once by `cpu`.
+static CPU_ROUNDS: OnceLock<u64> = OnceLock::new();
+
+fn cpu_task(_: u64) -> u64 {
+    spin_work(*CPU_ROUNDS.get().expect("calibrated first"))
+}
+
 fn cpu(system: System) -> String {
     // Calibrate one task to about 5 ms on this machine.
     let probe = 1_000_000;
@@ -339,6 +350,7 @@ fn cpu(system: System) -> String {
         })
     });
     let rounds = (probe as f64 * 0.005 / probe_time.as_secs_f64()) as u64;
+    CPU_ROUNDS.get_or_init(|| rounds);
     let one_task = median(5, || {
         time(|| {
             black_box(spin_work(rounds));
@@ -346,38 +358,25 @@ fn cpu(system: System) -> String {
     });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tasks = 4 * cores as u64;
-    let wall = median(3, || {
-        time(|| match system {
-            System::RayonScope => rayon::scope(|scope| {
-                for _ in 0..tasks {
-                    scope.spawn(move |_| {
-                        black_box(spin_work(rounds));
-                    });
-                }
-            }),
-            System::Isolate | System::IsolateMacro => {
-                let handles: Vec<_> = (0..tasks)
-                    .map(|_| isolate::run(move || spin_work(rounds)))
-                    .collect();
-                handles.into_iter().for_each(|h| drop(black_box(h.join())));
-            }
-            _ => {
-                let handles: Vec<_> = (0..tasks)
-                    .map(|_| {
-                        std::thread::spawn(move || {
-                            submit_and_wait(system, move || spin_work(rounds))
-                        })
-                    })
-                    .collect();
-                handles.into_iter().for_each(|h| drop(black_box(h.join())));
-            }
-        })
+    let mut runs = Vec::new();
+    let (_, peak) = with_peak_threads(|| {
+        for _ in 0..5 {
+            runs.push(time(|| {
+                black_box(submit_all_then_join(system, tasks, cpu_task));
+            }));
+        }
     });
+    let shown: Vec<String> = runs
+        .iter()
+        .map(|d| format!("{:.1}", d.as_secs_f64() * 1e3))
+        .collect();
+    runs.sort();
+    let wall = runs[runs.len() / 2];
     let speedup = tasks as f64 * one_task.as_secs_f64() / wall.as_secs_f64();
     format!(
-        "{speedup:.2} (task {:.1} ms, wall {:.1} ms)",
+        "{speedup:.2} (task {:.1} ms; runs {} ms; peak {peak} threads)",
         one_task.as_secs_f64() * 1e3,
-        wall.as_secs_f64() * 1e3
+        shown.join("/")
     )
 }
 

@@ -77,6 +77,9 @@ pub(crate) struct Pool {
 struct State {
     /// Live worker threads, counting those being started.
     threads: usize,
+    /// Threads started and not yet looking for work: each counts as a
+    /// worker on its way, so a short burst does not start one per job.
+    starting: usize,
     /// Workers waiting on `wakeup`.
     sleeping: usize,
     /// Wake-ups sent to sleeping workers and not yet taken.
@@ -183,6 +186,7 @@ impl Pool {
             saturated: CachePadded::new(AtomicBool::new(false)),
             state: Mutex::new(State {
                 threads: 0,
+                starting: 0,
                 sleeping: 0,
                 notified: 0,
                 workers: Vec::new(),
@@ -238,6 +242,10 @@ impl Pool {
             return Ok(());
         }
         if state.threads < self.cores.min(self.config.max_threads) {
+            if state.starting >= self.queue.len() {
+                // Enough workers are on their way for what is queued.
+                return Ok(());
+            }
             return self.start_worker(state);
         }
         if state.threads >= self.config.max_threads {
@@ -286,6 +294,7 @@ impl Pool {
         mut state: crate::sync::MutexGuard<'_, State>,
     ) -> Result<(), io::Error> {
         state.threads += 1;
+        state.starting += 1;
         let id = state.next_thread_id;
         state.next_thread_id += 1;
         let activity = Arc::new(Activity {
@@ -303,6 +312,7 @@ impl Pool {
         match builder.spawn(move || self.work(worker_activity)) {
             Ok(_) => Ok(()),
             Err(error) => {
+                lock(&self.state).starting -= 1;
                 self.forget_worker(&activity);
                 Err(error)
             }
@@ -343,6 +353,7 @@ impl Pool {
     /// retire after `keep_alive` with nothing to do.
     fn work(&'static self, activity: Arc<Activity>) {
         activity.tid.store(current_tid(), Ordering::Relaxed);
+        lock(&self.state).starting -= 1;
         loop {
             while let Some(job) = self.find_job() {
                 self.after_take();
