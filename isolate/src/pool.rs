@@ -10,10 +10,11 @@
 //!   spinning worker is what makes the hand-off fast; at most
 //!   [`Pool::max_spinners`] spin at once, so an idle pool burns no CPU after
 //!   the spin.
-//! - A submit wakes at most one thread, and only when no worker is spinning
-//!   (a spinner will take the job). A worker that takes a job and leaves
-//!   more behind, with no spinner left, brings the next worker: bursts fan
-//!   out one wake-up at a time, without waking more threads than they need.
+//! - A submit wakes at most one thread, and only when more is queued than
+//!   the spinning workers will take (a spinner will take the job). A worker
+//!   that takes a job and leaves more behind than the spinners will take
+//!   brings the next worker: bursts fan out from both ends, without waking
+//!   more threads than they need.
 //! - Growth: while the pool has fewer threads than the machine has cores, a
 //!   submit that finds no idle worker starts one. Beyond that, more threads
 //!   only help when the busy ones are *blocked* (sleeping, waiting on I/O),
@@ -207,10 +208,13 @@ impl Pool {
         // Pairs with the fence in `find_job`: either this submit sees the
         // spinner, or the spinner's last look sees the job.
         fence(Ordering::SeqCst);
-        if self.spinning.load(Ordering::SeqCst) > 0 {
-            return;
+        let spinners = self.spinning.load(Ordering::SeqCst);
+        // With no spinner, someone must be brought; with spinners, only if
+        // there is more queued than they can take, and something to do.
+        if spinners == 0 || (self.queue.len() > spinners && !self.saturated.load(Ordering::Relaxed))
+        {
+            self.request_worker();
         }
-        self.request_worker();
     }
 
     /// Makes sure a worker will come for the queued work.
@@ -220,11 +224,10 @@ impl Pool {
         }
     }
 
-    /// A worker took a job: if work remains and nobody is looking for it,
-    /// bring the next worker. Bursts fan out this way, one wake-up at a time.
+    /// A worker took a job: if more remains than the spinners will take,
+    /// bring the next worker. Bursts fan out this way without the submitter.
     fn after_take(&'static self) {
-        if !self.queue.is_empty()
-            && self.spinning.load(Ordering::SeqCst) == 0
+        if self.queue.len() > self.spinning.load(Ordering::SeqCst)
             && !self.saturated.load(Ordering::Relaxed)
         {
             self.request_worker();
