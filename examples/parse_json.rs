@@ -138,31 +138,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
 
     // 4. The same handle is a future: await it on any executor.
-    let summary = block_on(summarize_orders_isolated(orders))?;
+    let summary = futures::executor::block_on(summarize_orders_isolated(orders))?;
     println!("awaited: {} orders", summary.orders);
 
     std::fs::remove_dir_all(&dir)?;
     Ok(())
-}
-
-/// A minimal executor, so this example needs no async runtime: the handle is
-/// an ordinary future.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return output;
-        }
-        std::thread::park();
-    }
 }

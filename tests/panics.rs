@@ -33,6 +33,18 @@ fn in_child() -> bool {
     std::env::var_os(CHILD).is_some()
 }
 
+/// A program's own hook, which prints every panic it is given.
+fn install_user_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .unwrap_or("?");
+        eprintln!("user hook: {message}");
+    }));
+}
+
 #[test]
 fn isolate_panics_are_reported_once_through_the_result() {
     let stderr = run_child("scenario_default", &[]);
@@ -95,14 +107,7 @@ fn scenario_hook_before() {
     if !in_child() {
         return;
     }
-    std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .copied()
-            .unwrap_or("?");
-        eprintln!("user hook: {message}");
-    }));
+    install_user_hook();
     let err = isolate::run(|| panic!("inside the isolate"))
         .join()
         .unwrap_err();
@@ -124,14 +129,7 @@ fn scenario_hook_after() {
         return;
     }
     isolate::run(|| ()).join().unwrap(); // the crate's hook is installed now
-    std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .copied()
-            .unwrap_or("?");
-        eprintln!("user hook: {message}");
-    }));
+    install_user_hook();
     let err = isolate::run(|| panic!("inside the isolate"))
         .join()
         .unwrap_err();
