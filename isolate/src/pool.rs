@@ -470,7 +470,7 @@ impl Pool {
                 tick = MONITOR_TICK;
                 continue;
             }
-            let wake = (state.sleeping - state.notified).min(queued);
+            let wake = state.sleeping.saturating_sub(state.notified).min(queued);
             state.notified += wake;
             for _ in 0..wake {
                 self.wakeup.notify_one();
