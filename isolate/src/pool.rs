@@ -8,10 +8,10 @@
 //!   a condition variable. Waking a sleeping thread costs tens of
 //!   microseconds on a virtual machine, more than most isolates take, so a
 //!   spinning worker is what makes the hand-off fast; at most one worker per
-//!   core but one (left to the submitting thread) spins at once, and only for
-//!   [`SPIN_TIME`], so an idle pool burns no CPU after that. (Letting nearly
-//!   every core's worker spin, rather than half, made 4 × cores CPU-bound
-//!   jobs finish more evenly on 16 cores.)
+//!   two cores spins at once, and only for [`SPIN_TIME`], so an idle pool
+//!   burns no CPU after that. (More spinners made 16-core bursts of tiny jobs
+//!   slower, by contention on the queue, without a measurable gain for long
+//!   jobs.)
 //! - A submit wakes at most one thread, and only when more is queued than
 //!   the spinning workers will take (a spinner will take the job). A worker
 //!   that takes a job and leaves more behind than the spinners will take
@@ -198,8 +198,7 @@ impl Pool {
             }),
             wakeup: Condvar::new(),
             monitor_wakeup: Condvar::new(),
-            // One core is left to the thread that submits.
-            max_spinners: cores.saturating_sub(1).max(1),
+            max_spinners: (cores / 2).max(1),
             cores,
             config,
         }
