@@ -263,6 +263,8 @@ impl Builder {
         install_hook();
         let dedicated = self.dedicated || self.stack_size.is_some();
         let name = self.name.unwrap_or_default();
+        #[cfg(feature = "tracing")]
+        let job = crate::tracing_support::in_caller_context(&name, job);
         let task = Task::new(job, name.clone(), !dedicated);
         let handle = IsolateHandle::new(task.clone());
         if dedicated {

@@ -61,6 +61,41 @@
 //! [`Builder::dedicated`] (or `#[isolated(dedicated)]`) for work that should
 //! have a thread of its own.
 //!
+//! # Choosing how to start an isolate
+//!
+//! | you have | use |
+//! | --- | --- |
+//! | a named function you call off-thread from several places | `#[isolated]` on it, then `name_isolated(args)` |
+//! | a one-off closure | [`run`], or [`try_run`] when it returns a `Result` whose error should be folded |
+//! | async code, perhaps holding `Rc` or `RefCell` across `.await` | [`run_async`] (or `#[isolated] async fn`): the future stays on the isolate's thread |
+//! | long or blocking work that should not hold a pool thread, or needs a big stack | [`Builder::dedicated`], [`Builder::stack_size`] (`#[isolated(dedicated)]`) |
+//! | a long-running worker serving many messages | a dedicated isolate that loops over a channel it was given, and its handle to learn how it ended |
+//!
+//! # How it differs from the usual tools
+//!
+//! - **`std::thread::spawn`** starts a thread per call (about 40 µs a round
+//!   trip here) and reports a panic as an untyped `Box<dyn Any>`; an isolate
+//!   reuses pooled threads (about 1 µs), and every failure arrives typed.
+//! - **`tokio::task::spawn_blocking`** needs a tokio runtime and can only be
+//!   awaited; its round trip is 10-25 µs. An isolate works from any thread
+//!   and any executor, blocking or awaited, at about 1 µs, and a queued
+//!   isolate costs about 200 bytes (tokio: about 1 KB).
+//! - **rayon** is built for data parallelism: `join`, `scope` and parallel
+//!   iterators beat everything for splitting one computation across cores.
+//!   But `rayon::spawn` has no handle, blocking inside its pool can deadlock
+//!   it, and a panic aborts unless you catch it. An isolate is for moving a
+//!   call off the current thread and getting its result, error or panic
+//!   back; nested joins never deadlock.
+//!
+//! The repository's `bench/` compares them side by side on 2 and 16 cores.
+//!
+//! # Tracing
+//!
+//! With the `tracing` feature, each isolate runs inside a span named
+//! `isolate`, with a `name` field, whose parent is the caller's current
+//! span, and under the caller's subscriber: logs and traces read as one story
+//! across threads.
+//!
 //! # Compile-time checks
 //!
 //! An argument or result that cannot cross threads is a compile error at
@@ -85,6 +120,8 @@ mod panic;
 mod pool;
 mod sync;
 mod task;
+#[cfg(feature = "tracing")]
+mod tracing_support;
 
 #[doc(hidden)]
 pub mod __private;
