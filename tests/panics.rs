@@ -2,36 +2,9 @@
 //! global, so each scenario runs in a child process (this same test binary,
 //! asked for one test) and the parent reads its stderr.
 
-use std::process::Command;
+mod support;
 
-const CHILD: &str = "ISOLATE_PANIC_SCENARIO";
-
-/// Runs `scenario` (a test of this file) in a child process; returns its
-/// stderr after checking that it passed.
-fn run_child(scenario: &str, envs: &[(&str, &str)]) -> String {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", scenario, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env_remove("RUST_BACKTRACE")
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{scenario} failed:\n{stdout}\n{stderr}"
-    );
-    assert!(
-        stdout.contains("1 passed"),
-        "{scenario} did not run:\n{stdout}"
-    );
-    stderr
-}
-
-fn in_child() -> bool {
-    std::env::var_os(CHILD).is_some()
-}
+use support::{in_child, run_child};
 
 /// A program's own hook, which prints every panic it is given.
 fn install_user_hook() {

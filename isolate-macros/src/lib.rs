@@ -14,6 +14,8 @@
 mod args;
 mod expand;
 mod model;
+#[cfg(test)]
+mod robustness;
 mod types;
 mod valid;
 

@@ -89,6 +89,14 @@
 //!
 //! The repository's `bench/` compares them side by side on 2 and 16 cores.
 //!
+//! # With `panic = "abort"`
+//!
+//! A panic inside an isolate aborts the whole process, as any panic does in
+//! such a build: there is nothing to catch, so
+//! [`IsolateError::Panicked`] is never returned. [`exit`] still works (it
+//! unwinds only in builds that can unwind; with `panic = "abort"` it aborts
+//! too), so do not rely on it there.
+//!
 //! # Tracing
 //!
 //! With the `tracing` feature, each isolate runs inside a span named

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -102,4 +103,37 @@ impl Gate {
             .unwrap();
         assert!(*guard && !timeout.timed_out(), "the gate was never opened");
     }
+}
+
+/// Set in a child process started by [`run_child`].
+const CHILD: &str = "ISOLATE_TEST_SCENARIO";
+
+/// Runs `scenario` (a test of the calling test binary) in a child process,
+/// for what is global to a process (the panic hook, exiting); returns its
+/// stderr after checking that it passed.
+pub fn run_child(scenario: &str, envs: &[(&str, &str)]) -> String {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", scenario, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env_remove("RUST_BACKTRACE")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{scenario} failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "{scenario} did not run:\n{stdout}"
+    );
+    stderr
+}
+
+/// Whether this process is a child started by [`run_child`]; scenario tests
+/// return at once otherwise.
+pub fn in_child() -> bool {
+    std::env::var_os(CHILD).is_some()
 }
