@@ -52,6 +52,8 @@ use crate::task::{run_quietly, Runnable};
 const SPIN_TIME: Duration = Duration::from_micros(50);
 /// How often the monitor looks for blocked workers while work is queued.
 const MONITOR_TICK: Duration = Duration::from_micros(500);
+/// How many stuck workers the monitor asks the kernel about per look.
+const MONITOR_SAMPLE: usize = 4;
 /// The monitor's longest pause: it backs off while every look finds nothing
 /// to do (long computations), so that watching costs next to nothing.
 const MONITOR_MAX_TICK: Duration = Duration::from_millis(8);
@@ -105,12 +107,22 @@ enum MonitorState {
 /// its worker writes it, so it costs two uncontended stores a job.
 struct Activity {
     jobs: CachePadded<AtomicUsize>,
+    /// `jobs` as the monitor last saw it (only the monitor touches it).
+    seen_by_monitor: AtomicUsize,
     /// The worker's kernel thread id where the platform shows it (0 until
     /// known), so the monitor can tell a blocked worker from a computing one.
     tid: AtomicUsize,
 }
 
 impl Activity {
+    /// Whether the worker has been on the same job since the monitor's last
+    /// look; records this look.
+    fn is_stuck(&self) -> bool {
+        let jobs = self.jobs.load(Ordering::Relaxed);
+        let seen = self.seen_by_monitor.swap(jobs, Ordering::Relaxed);
+        jobs % 2 == 1 && jobs == seen
+    }
+
     /// Whether the worker is blocked rather than computing: `false` only when
     /// the kernel says it is running or runnable. Where that cannot be read,
     /// a long job counts as blocked, which errs towards growing.
@@ -304,6 +316,7 @@ impl Pool {
         state.next_thread_id += 1;
         let activity = Arc::new(Activity {
             jobs: CachePadded::new(AtomicUsize::new(0)),
+            seen_by_monitor: AtomicUsize::new(usize::MAX),
             tid: AtomicUsize::new(0),
         });
         state.workers.push(Arc::clone(&activity));
@@ -445,12 +458,13 @@ impl Pool {
 
     /// The monitor: while work is queued, every tick it wakes sleepers for
     /// it, starts threads up to one per core, and starts one more thread for
-    /// each worker that has been on the same job since the last tick
-    /// (blocked, or computing for long), up to `max_threads`. It is also the
+    /// each worker that has been on the same job since the last tick and is
+    /// blocked (the kernel is asked about a sample of them, and the count
+    /// scaled), up to `max_threads`. It is also the
     /// safety net of the fan-out: queued work never waits longer than a tick
     /// for a thread that could run it.
     fn monitor(&'static self) {
-        let mut last_seen: Vec<(Arc<Activity>, usize)> = Vec::new();
+        let mut rotation = 0_usize;
         let mut tick = MONITOR_TICK;
         loop {
             {
@@ -468,7 +482,6 @@ impl Pool {
             if queued == 0 {
                 state.monitor = MonitorState::Waiting;
                 self.saturated.store(false, Ordering::Relaxed);
-                last_seen.clear();
                 tick = MONITOR_TICK;
                 continue;
             }
@@ -477,31 +490,31 @@ impl Pool {
             for _ in 0..wake {
                 self.wakeup.notify_one();
             }
-            let now: Vec<(Arc<Activity>, usize)> = state
+            let stuck: Vec<Arc<Activity>> = state
                 .workers
                 .iter()
-                .map(|a| (Arc::clone(a), a.jobs.load(Ordering::Relaxed)))
+                .filter(|activity| activity.is_stuck())
+                .cloned()
                 .collect();
+            drop(state);
+            // Ask the kernel about a few stuck workers only, outside the
+            // lock (each question reads a small file), and scale up.
+            let sample = stuck.len().min(MONITOR_SAMPLE);
+            let blocked_in_sample = (0..sample)
+                .filter(|i| stuck[(rotation + i) % stuck.len()].is_blocked())
+                .count();
+            rotation = rotation.wrapping_add(sample);
+            let blocked = match sample {
+                0 => 0,
+                _ => (stuck.len() * blocked_in_sample).div_ceil(sample),
+            };
+            let mut state = lock(&self.state);
             let below_cores = self.cores.saturating_sub(state.threads);
             let room = self
                 .config
                 .max_threads
                 .saturating_sub(state.threads)
                 .min(queued - wake);
-            // Ask the kernel only until enough blocked workers are found:
-            // each question reads a small file.
-            let blocked = now
-                .iter()
-                .filter(|(activity, jobs)| {
-                    jobs % 2 == 1
-                        && last_seen.iter().any(|(seen, seen_jobs)| {
-                            Arc::ptr_eq(seen, activity) && seen_jobs == jobs
-                        })
-                })
-                .filter(|(activity, _)| activity.is_blocked())
-                .take(room.saturating_sub(below_cores))
-                .count();
-            last_seen = now;
             let wanted = (below_cores + blocked).min(room);
             tick = if wake + wanted == 0 {
                 (tick * 2).min(MONITOR_MAX_TICK)
