@@ -225,7 +225,9 @@ impl Pool {
         let spinners = self.spinning.load(Ordering::SeqCst);
         // With no spinner, someone must be brought; with spinners, only if
         // there is more queued than they can take, and something to do.
-        if spinners == 0 || (self.queue.len() > spinners && !self.saturated.load(Ordering::Relaxed))
+        // (`saturated` first: it rarely changes, while the queue's length
+        // reads both of its contended ends.)
+        if spinners == 0 || (!self.saturated.load(Ordering::Relaxed) && self.queue.len() > spinners)
         {
             self.request_worker();
         }
@@ -241,8 +243,8 @@ impl Pool {
     /// A worker took a job: if more remains than the spinners will take,
     /// bring the next worker. Bursts fan out this way without the submitter.
     fn after_take(&'static self) {
-        if self.queue.len() > self.spinning.load(Ordering::SeqCst)
-            && !self.saturated.load(Ordering::Relaxed)
+        if !self.saturated.load(Ordering::Relaxed)
+            && self.queue.len() > self.spinning.load(Ordering::SeqCst)
         {
             self.request_worker();
         }
