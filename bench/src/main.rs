@@ -8,7 +8,9 @@
 //! ```
 //!
 //! Absolute times on shared machines mean little; the ratios, measured in
-//! one run on one machine, are the result.
+//! one run on one machine, are the result. Where the figures sit close to a
+//! peer's, the systems run in interleaved rounds and each reports its median
+//! round.
 
 mod measure;
 mod systems;
@@ -67,13 +69,31 @@ impl Results {
 /// Runs every system on `scenario` and prints the table.
 fn report(scenario: Scenario, results: &mut Results) {
     println!("\n## {}: {}\n", scenario.name(), scenario.unit());
+    // Several rounds, each running every system once, interleaved so that a
+    // change in the machine's load hits all systems alike; each system's
+    // median round is reported.
+    let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); scenario.systems().len()];
+    let mut failed = vec![false; scenario.systems().len()];
+    for _ in 0..scenario.rounds() {
+        for (i, &system) in scenario.systems().iter().enumerate() {
+            if failed[i] {
+                continue;
+            }
+            match run_child(scenario, system) {
+                Some(measured) => samples[i].push(measured),
+                None => failed[i] = true,
+            }
+        }
+    }
     let mut rows: Vec<(System, Option<Measured>)> = Vec::new();
-    for &system in scenario.systems() {
-        let measured = run_child(scenario, system);
-        if let Some(m) = &measured {
+    for (i, &system) in scenario.systems().iter().enumerate() {
+        let mut runs = std::mem::take(&mut samples[i]);
+        runs.sort_by(|a, b| a.value.total_cmp(&b.value));
+        let median = (!failed[i] && !runs.is_empty()).then(|| runs.swap_remove(runs.len() / 2));
+        if let Some(m) = &median {
             results.0.push((scenario, system, m.clone()));
         }
-        rows.push((system, measured));
+        rows.push((system, median));
     }
     let ours = rows
         .iter()

@@ -105,6 +105,15 @@ impl Scenario {
         }
     }
 
+    /// How many interleaved rounds: the scenarios whose figures sit close
+    /// to a peer's get five, the others one.
+    pub(crate) fn rounds(self) -> usize {
+        match self {
+            Scenario::Burst | Scenario::Cpu => 5,
+            _ => 1,
+        }
+    }
+
     pub(crate) fn time_limit(self) -> Duration {
         match self {
             Scenario::Nested => Duration::from_secs(20),
