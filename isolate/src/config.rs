@@ -9,10 +9,29 @@ use std::time::Duration;
 
 use crate::pool;
 
-/// The environment variable that sets the pool's thread cap.
+/// The environment variable that sets the pool's thread cap, read when the
+/// pool is built unless [`PoolBuilder::max_threads`] was given.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(isolate::MAX_THREADS_VAR, "ISOLATE_MAX_THREADS");
+/// // In a child process, say: cap the pool at 16 threads.
+/// let mut command = std::process::Command::new("true");
+/// command.env(isolate::MAX_THREADS_VAR, "16");
+/// ```
 pub const MAX_THREADS_VAR: &str = "ISOLATE_MAX_THREADS";
 /// The environment variable that sets, in milliseconds, how long an idle
-/// worker waits before it retires.
+/// worker waits before it retires, unless [`PoolBuilder::keep_alive`] was
+/// given.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(isolate::KEEP_ALIVE_MS_VAR, "ISOLATE_KEEP_ALIVE_MS");
+/// let mut command = std::process::Command::new("true");
+/// command.env(isolate::KEEP_ALIVE_MS_VAR, "500");
+/// ```
 pub const KEEP_ALIVE_MS_VAR: &str = "ISOLATE_KEEP_ALIVE_MS";
 
 const DEFAULT_MAX_THREADS: usize = 512;
