@@ -69,6 +69,16 @@ pub(crate) fn print(results: &Results) {
         ratio(Nested, Blocking),
         &|r| r <= 1.0,
     );
+    let peak = |system| {
+        let shown = &results.get(Nested, system)?.shown;
+        let (_, rest) = shown.split_once("(peak ")?;
+        rest.split_whitespace().next()?.parse::<f64>().ok()
+    };
+    check(
+        "nested fib(22) with fewer peak threads than blocking (ratio of peaks)",
+        peak(Isolate).zip(peak(Blocking)).map(|(a, b)| a / b),
+        &|r| r < 1.0,
+    );
     check(
         "queued isolates ≤ 700 bytes of RSS each",
         value(Memory, Isolate),
