@@ -31,3 +31,45 @@ fn scenario_return_with_isolates_running() {
     let _kept = isolate::run_async(std::future::pending::<()>);
     // Returning ends the test; the harness then exits the process.
 }
+
+#[test]
+fn an_invalid_environment_variable_is_a_typed_error_not_a_panic() {
+    run_child(
+        "scenario_invalid_max_threads",
+        &[(isolate::MAX_THREADS_VAR, "lots")],
+    );
+}
+
+#[test]
+fn scenario_invalid_max_threads() {
+    if !in_child() {
+        return;
+    }
+    // Configuring reports the variable...
+    match isolate::PoolBuilder::new().build_global() {
+        Err(isolate::PoolBuildError::InvalidVariable { name, value }) => {
+            assert_eq!(name, "ISOLATE_MAX_THREADS");
+            assert_eq!(value, "lots");
+        }
+        other => panic!("expected InvalidVariable, got {other:?}"),
+    }
+    // ...and without configuring, every pooled isolate says why it cannot run.
+    match isolate::run(|| 1).join() {
+        Err(isolate::IsolateError::Spawn(e)) => {
+            assert!(
+                e.to_string().contains("ISOLATE_MAX_THREADS=\"lots\""),
+                "{e}"
+            );
+        }
+        other => panic!("expected Spawn, got {other:?}"),
+    }
+    // A dedicated isolate does not use the pool.
+    assert_eq!(
+        isolate::Builder::new()
+            .dedicated()
+            .run(|| 2)
+            .join()
+            .unwrap(),
+        2
+    );
+}
