@@ -36,43 +36,60 @@ fn task_with(value: u32, argument: Counted) -> (Arc<dyn Runnable>, IsolateHandle
     (task.clone(), IsolateHandle::new(task))
 }
 
-fn bounded() -> loom::model::Builder {
+/// Explores every interleaving of `model` (the models are small enough for
+/// loom to be exhaustive) and prints how many it ran.
+fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(3);
-    builder
+    builder.preemption_bound = None;
+    let explored = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = explored.clone();
+    builder.check(move || {
+        counter.fetch_add(1, StdOrdering::Relaxed);
+        model();
+    });
+    println!(
+        "loom: {name}: {} interleavings",
+        explored.load(StdOrdering::Relaxed)
+    );
 }
 
 #[test]
 fn join_receives_the_value_whenever_the_runner_completes() {
-    bounded().check(|| {
-        let drops = std::sync::Arc::new(AtomicUsize::new(0));
-        let (runner, handle) = task_with(7, Counted(drops.clone()));
-        let worker = thread::spawn(move || runner.run());
-        assert_eq!(handle.join().unwrap(), 7);
-        worker.join().unwrap();
-        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
-    });
+    check(
+        "join_receives_the_value_whenever_the_runner_completes",
+        || {
+            let drops = std::sync::Arc::new(AtomicUsize::new(0));
+            let (runner, handle) = task_with(7, Counted(drops.clone()));
+            let worker = thread::spawn(move || runner.run());
+            assert_eq!(handle.join().unwrap(), 7);
+            worker.join().unwrap();
+            assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+        },
+    );
 }
 
 #[test]
 fn cancel_races_the_runner_and_the_argument_drops_once() {
-    bounded().check(|| {
-        let drops = std::sync::Arc::new(AtomicUsize::new(0));
-        let (runner, handle) = task_with(7, Counted(drops.clone()));
-        let worker = thread::spawn(move || runner.run());
-        handle.cancel();
-        match handle.join() {
-            Ok(7) | Err(IsolateError::Cancelled) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-        worker.join().unwrap();
-        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
-    });
+    check(
+        "cancel_races_the_runner_and_the_argument_drops_once",
+        || {
+            let drops = std::sync::Arc::new(AtomicUsize::new(0));
+            let (runner, handle) = task_with(7, Counted(drops.clone()));
+            let worker = thread::spawn(move || runner.run());
+            handle.cancel();
+            match handle.join() {
+                Ok(7) | Err(IsolateError::Cancelled) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+            worker.join().unwrap();
+            assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+        },
+    );
 }
 
 #[test]
 fn dropping_the_handle_races_the_runner() {
-    bounded().check(|| {
+    check("dropping_the_handle_races_the_runner", || {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let (runner, handle) = task_with(7, Counted(drops.clone()));
         let worker = thread::spawn(move || runner.run());
@@ -84,7 +101,7 @@ fn dropping_the_handle_races_the_runner() {
 
 #[test]
 fn await_is_woken_whenever_the_runner_completes() {
-    bounded().check(|| {
+    check("await_is_woken_whenever_the_runner_completes", || {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let (runner, handle) = task_with(9, Counted(drops.clone()));
         let worker = thread::spawn(move || runner.run());
@@ -96,7 +113,7 @@ fn await_is_woken_whenever_the_runner_completes() {
 #[test]
 fn two_runners_claim_the_job_once() {
     // A pool worker and a helping joiner may both try to run a task.
-    bounded().check(|| {
+    check("two_runners_claim_the_job_once", || {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let (runner, handle) = task_with(3, Counted(drops.clone()));
         let second = runner.clone();
@@ -110,7 +127,7 @@ fn two_runners_claim_the_job_once() {
 
 #[test]
 fn is_finished_is_true_once_join_would_not_block() {
-    bounded().check(|| {
+    check("is_finished_is_true_once_join_would_not_block", || {
         let drops = std::sync::Arc::new(AtomicUsize::new(0));
         let (runner, handle) = task_with(1, Counted(drops));
         let worker = thread::spawn(move || runner.run());
@@ -121,5 +138,38 @@ fn is_finished_is_true_once_join_would_not_block() {
             assert_eq!(handle.join().unwrap(), 1);
         }
         worker.join().unwrap();
+    });
+}
+
+#[test]
+fn join_timeout_receives_the_value_through_the_timed_wait() {
+    check(
+        "join_timeout_receives_the_value_through_the_timed_wait",
+        || {
+            let drops = std::sync::Arc::new(AtomicUsize::new(0));
+            let (runner, handle) = task_with(4, Counted(drops.clone()));
+            let worker = thread::spawn(move || runner.run());
+            // Never runs out within a model run: exercises the timed parking.
+            let outcome = handle.join_timeout(std::time::Duration::from_secs(3_600));
+            assert_eq!(outcome.unwrap(), 4);
+            worker.join().unwrap();
+            assert_eq!(drops.load(StdOrdering::SeqCst), 1);
+        },
+    );
+}
+
+#[test]
+fn an_expired_join_timeout_races_the_runner() {
+    check("an_expired_join_timeout_races_the_runner", || {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (runner, handle) = task_with(4, Counted(drops.clone()));
+        let worker = thread::spawn(move || runner.run());
+        match handle.join_timeout(std::time::Duration::ZERO) {
+            // Finished first: the value is never thrown away.
+            Ok(4) | Err(IsolateError::TimedOut) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        worker.join().unwrap();
+        assert_eq!(drops.load(StdOrdering::SeqCst), 1);
     });
 }
