@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{in_child, run_child};
+use support::{child_output, in_child, run_child};
 
 /// A program's own hook, which prints every panic it is given.
 fn install_user_hook() {
@@ -172,4 +172,25 @@ fn scenario_payload_drop_panics() {
     for i in 0..100 {
         assert_eq!(isolate::run(move || i).join().unwrap(), i);
     }
+}
+
+#[test]
+fn a_hook_that_panics_on_an_isolate_panic_aborts_as_std_does() {
+    // A panic inside a panic hook is not something a library can contain:
+    // std aborts the process, whatever thread it happens on. The isolate
+    // changes nothing about that, and must not hang or hide it.
+    let output = child_output("scenario_hook_panics", &[]);
+    assert!(!output.status.success(), "the process should have aborted");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("hook failing"), "{stderr}");
+}
+
+#[test]
+fn scenario_hook_panics() {
+    if !in_child() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|_| panic!("hook failing")));
+    isolate::print_panics(true); // so the crate's hook calls the failing one
+    let _ = isolate::run(|| panic!("in the isolate")).join();
 }

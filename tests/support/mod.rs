@@ -112,13 +112,7 @@ const CHILD: &str = "ISOLATE_TEST_SCENARIO";
 /// for what is global to a process (the panic hook, exiting); returns its
 /// stderr after checking that it passed.
 pub fn run_child(scenario: &str, envs: &[(&str, &str)]) -> String {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", scenario, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env_remove("RUST_BACKTRACE")
-        .envs(envs.iter().copied())
-        .output()
-        .unwrap();
+    let output = child_output(scenario, envs);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -136,4 +130,16 @@ pub fn run_child(scenario: &str, envs: &[(&str, &str)]) -> String {
 /// return at once otherwise.
 pub fn in_child() -> bool {
     std::env::var_os(CHILD).is_some()
+}
+
+/// Runs `scenario` in a child process and returns what it printed, whatever
+/// its exit status.
+pub fn child_output(scenario: &str, envs: &[(&str, &str)]) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", scenario, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env_remove("RUST_BACKTRACE")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap()
 }
