@@ -2,9 +2,6 @@
 //! that cannot cross threads into an error at the user's own parameter, in
 //! this crate's words. Not public API; it may change in any release.
 
-pub use crate::builder::Builder;
-pub use crate::handle::IsolateHandle;
-
 /// A type that can be an argument of an isolated function.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be an argument of an isolated function: it cannot be sent to another thread",
