@@ -188,3 +188,23 @@ fn a_handle_is_unpin_and_can_be_polled_by_reference() {
         assert_eq!(value, 25);
     });
 }
+
+#[test]
+fn a_handle_keeps_its_name_after_returning_its_result() {
+    futures::executor::block_on(async {
+        let mut handle = isolate::Builder::new().name("kept").run(|| 1);
+        assert_eq!((&mut handle).await.unwrap(), 1);
+        assert_eq!(handle.name(), "kept");
+        assert!(handle.is_finished());
+    });
+}
+
+#[test]
+#[should_panic(expected = "polled again after it returned its result")]
+fn polling_a_handle_again_after_its_result_panics() {
+    futures::executor::block_on(async {
+        let mut handle = isolate::run(|| 1);
+        assert_eq!((&mut handle).await.unwrap(), 1);
+        let _ = (&mut handle).await;
+    });
+}

@@ -49,18 +49,26 @@ const FIRST_POLL_SPINS: u32 = 128;
 /// ```
 #[must_use = "dropping an IsolateHandle cancels the isolate; call .detach() to let it run to the end"]
 pub struct IsolateHandle<T, E = Infallible> {
-    /// `None` once the outcome was delivered or the handle detached, so that
+    /// `None` once the handle is consumed (joined or detached), so that
     /// `Drop` does not cancel.
     task: Option<Arc<dyn Completion<T, E>>>,
-    /// Whether the handle was polled before (only the first poll spins).
-    polled: bool,
+    /// How far polling has gone: only the first poll spins, and a handle
+    /// that returned its outcome must not be polled again.
+    polling: Polling,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Polling {
+    NotYet,
+    Pending,
+    Ready,
 }
 
 impl<T, E> IsolateHandle<T, E> {
     pub(crate) fn new(task: Arc<dyn Completion<T, E>>) -> Self {
         IsolateHandle {
             task: Some(task),
-            polled: false,
+            polling: Polling::NotYet,
         }
     }
 
@@ -222,10 +230,7 @@ impl<T, E> IsolateHandle<T, E> {
     /// # handle.join().unwrap();
     /// ```
     pub fn name(&self) -> &str {
-        match &self.task {
-            Some(task) => task.header().name(),
-            None => "<finished>",
-        }
+        self.task().header().name()
     }
 }
 
@@ -284,7 +289,12 @@ impl<T, E> Future for IsolateHandle<T, E> {
     type Output = Result<T, IsolateError<E>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let first_poll = !std::mem::replace(&mut self.polled, true);
+        assert!(
+            self.polling != Polling::Ready,
+            "IsolateHandle polled again after it returned its result"
+        );
+        let first_poll = self.polling == Polling::NotYet;
+        self.polling = Polling::Pending;
         let task = self.task();
         // An isolate awaited from inside another (an async isolate awaiting a
         // nested one) helps exactly as `join` does.
@@ -300,7 +310,7 @@ impl<T, E> Future for IsolateHandle<T, E> {
         let outcome = task.take_or_register_waker(cx.waker());
         match outcome {
             Some(outcome) => {
-                self.task = None;
+                self.polling = Polling::Ready;
                 Poll::Ready(outcome)
             }
             None => Poll::Pending,
@@ -311,7 +321,9 @@ impl<T, E> Future for IsolateHandle<T, E> {
 impl<T, E> Drop for IsolateHandle<T, E> {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
-            task.cancel();
+            if self.polling != Polling::Ready {
+                task.cancel();
+            }
         }
     }
 }
