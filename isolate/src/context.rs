@@ -6,10 +6,17 @@ use std::cell::RefCell;
 use crate::sync::Arc;
 use crate::task::{Header, Runnable};
 
+#[cfg(not(loom))]
 thread_local! {
     /// The isolate this thread is running now, innermost first: a joining
     /// isolate that helps runs another one inside its own.
     static CURRENT: RefCell<Option<Arc<dyn Runnable>>> = const { RefCell::new(None) };
+}
+
+// loom runs its threads on one OS thread: their locals must be loom's.
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT: RefCell<Option<Arc<dyn Runnable>>> = RefCell::new(None);
 }
 
 /// Marks the thread as running `task` until dropped, then restores the

@@ -173,3 +173,84 @@ fn an_expired_join_timeout_races_the_runner() {
         assert_eq!(drops.load(StdOrdering::SeqCst), 1);
     });
 }
+
+// ---------------------------------------------------------------------------
+// The pool: a submit against a worker that spins, sleeps or is being woken;
+// submits from two threads; a join inside the pool on a job still queued.
+// Each model builds its own pool (leaked: workers hold `&'static Pool`) with
+// `max_threads` at the core count, where the monitor is never needed, and
+// shuts it down at the end so that every worker thread ends.
+
+use crate::config::Config;
+use crate::pool::Pool;
+
+fn model_pool(cores: usize) -> &'static Pool {
+    let config = Config {
+        max_threads: cores,
+        keep_alive: std::time::Duration::from_secs(3_600),
+        thread_name: "model".to_owned(),
+        stack_size: None,
+    };
+    Box::leak(Box::new(Pool::with_cores(config, cores)))
+}
+
+/// A pooled task returning `value`, submitted to `pool`.
+fn submit(pool: &'static Pool, value: u32) -> IsolateHandle<u32> {
+    let task = Task::new(
+        move || -> Outcome<u32, std::convert::Infallible> { Ok(value) },
+        Name::default(),
+        true,
+    );
+    let handle = IsolateHandle::new(task.clone());
+    pool.submit(task);
+    handle
+}
+
+#[test]
+fn a_submit_is_never_lost_whatever_the_worker_is_doing() {
+    check(
+        "a_submit_is_never_lost_whatever_the_worker_is_doing",
+        || {
+            let pool = model_pool(1);
+            // The first job starts the worker; the second meets it spinning,
+            // going to sleep, asleep, or being woken.
+            assert_eq!(submit(pool, 1).join().unwrap(), 1);
+            assert_eq!(submit(pool, 2).join().unwrap(), 2);
+            pool.shutdown();
+        },
+    );
+}
+
+#[test]
+fn submits_from_two_threads_are_both_run() {
+    check("submits_from_two_threads_are_both_run", || {
+        let pool = model_pool(1);
+        let other = thread::spawn(move || submit(pool, 1).join().unwrap());
+        assert_eq!(submit(pool, 2).join().unwrap(), 2);
+        assert_eq!(other.join().unwrap(), 1);
+        pool.shutdown();
+    });
+}
+
+#[test]
+fn a_join_inside_a_full_pool_runs_the_queued_job_itself() {
+    check(
+        "a_join_inside_a_full_pool_runs_the_queued_job_itself",
+        || {
+            // One thread in all: the outer job's join on the inner one can only
+            // finish by running it on the worker itself (help on join).
+            let pool = model_pool(1);
+            let outer = Task::new(
+                move || -> Outcome<u32, std::convert::Infallible> {
+                    Ok(submit(pool, 20).join().unwrap() + 1)
+                },
+                Name::default(),
+                true,
+            );
+            let handle = IsolateHandle::new(outer.clone());
+            pool.submit(outer);
+            assert_eq!(handle.join().unwrap(), 21);
+            pool.shutdown();
+        },
+    );
+}

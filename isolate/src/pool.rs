@@ -39,12 +39,12 @@ use std::io;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crossbeam_deque::{Injector, Steal};
 use crossbeam_utils::CachePadded;
 
 use crate::config::Config;
 use crate::sync::{
-    fence, lock, spin_loop, yield_now, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering,
+    fence, lock, spawn_thread, spin_loop, spun_for, yield_now, Arc, AtomicBool, AtomicUsize,
+    Condvar, Mutex, Ordering, Queue,
 };
 use crate::task::{run_quietly, Runnable};
 
@@ -61,7 +61,7 @@ const MONITOR_MAX_TICK: Duration = Duration::from_millis(8);
 type Job = Arc<dyn Runnable>;
 
 pub(crate) struct Pool {
-    queue: Injector<Job>,
+    queue: Queue<Job>,
     /// Workers spinning for work now.
     spinning: CachePadded<AtomicUsize>,
     /// Set while the monitor watches a pool that has no sleeper to wake and
@@ -76,6 +76,10 @@ pub(crate) struct Pool {
     config: Config,
     /// Threads started without waiting for the monitor.
     cores: usize,
+    /// Set by `shutdown`, which only the loom models need: there, every
+    /// thread must end for a model run to end.
+    #[cfg(loom)]
+    closed: AtomicBool,
     max_spinners: usize,
 }
 
@@ -195,8 +199,13 @@ pub(crate) fn stats() -> PoolStats {
 impl Pool {
     fn new(config: Config) -> Pool {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Pool::with_cores(config, cores)
+    }
+
+    /// A pool that starts up to `cores` threads before asking the monitor.
+    pub(crate) fn with_cores(config: Config, cores: usize) -> Pool {
         Pool {
-            queue: Injector::new(),
+            queue: Queue::new(),
             spinning: CachePadded::new(AtomicUsize::new(0)),
             saturated: CachePadded::new(AtomicBool::new(false)),
             state: Mutex::new(State {
@@ -213,6 +222,8 @@ impl Pool {
             max_spinners: (cores / 2).max(1),
             cores,
             config,
+            #[cfg(loom)]
+            closed: AtomicBool::new(false),
         }
     }
 
@@ -289,12 +300,15 @@ impl Pool {
             MonitorState::NotStarted => {
                 state.monitor = MonitorState::Watching;
                 drop(state);
-                let started = std::thread::Builder::new()
-                    .name(format!("{}-monitor", self.config.thread_name))
-                    .stack_size(64 * 1024)
-                    .spawn(move || self.monitor());
-                match started {
-                    Ok(_) => Ok(()),
+                if cfg!(loom) {
+                    // The loom models keep `max_threads` at the core count,
+                    // where the monitor has nothing to do; its timed loop
+                    // cannot run under loom.
+                    return Ok(());
+                }
+                let name = format!("{}-monitor", self.config.thread_name);
+                match spawn_thread(name, Some(64 * 1024), move || self.monitor()) {
+                    Ok(()) => Ok(()),
                     Err(error) => {
                         // Without a monitor, grow as a plain elastic pool does.
                         let mut state = lock(&self.state);
@@ -323,14 +337,12 @@ impl Pool {
         });
         state.workers.push(Arc::clone(&activity));
         drop(state);
-        let mut builder =
-            std::thread::Builder::new().name(format!("{}-{id}", self.config.thread_name));
-        if let Some(stack_size) = self.config.stack_size {
-            builder = builder.stack_size(stack_size);
-        }
+        let name = format!("{}-{id}", self.config.thread_name);
         let worker_activity = Arc::clone(&activity);
-        match builder.spawn(move || self.work(worker_activity)) {
-            Ok(_) => Ok(()),
+        match spawn_thread(name, self.config.stack_size, move || {
+            self.work(worker_activity)
+        }) {
+            Ok(()) => Ok(()),
             Err(error) => {
                 lock(&self.state).starting -= 1;
                 self.forget_worker(&activity);
@@ -360,13 +372,7 @@ impl Pool {
     }
 
     fn steal(&self) -> Option<Job> {
-        loop {
-            match self.queue.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Empty => return None,
-                Steal::Retry => spin_loop(),
-            }
-        }
+        self.queue.pop()
     }
 
     /// A worker's life: run jobs, spin a little when there are none, sleep,
@@ -409,19 +415,21 @@ impl Pool {
 
     fn spin(&self) -> Option<Job> {
         let start = Instant::now();
+        // Under loom a spin is one look: every spin would be an interleaving.
+        let busy_rounds = if cfg!(loom) { 0 } else { 6 };
         let mut round = 0_u32;
         loop {
             if let Some(job) = self.steal() {
                 return Some(job);
             }
-            if round < 6 {
+            if round < busy_rounds {
                 for _ in 0..(1 << round) {
                     spin_loop();
                 }
                 round += 1;
             } else {
                 yield_now();
-                if start.elapsed() >= SPIN_TIME {
+                if spun_for(start, SPIN_TIME) {
                     return None;
                 }
             }
@@ -438,7 +446,7 @@ impl Pool {
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= deadline || self.is_closed() {
                 drop(state);
                 self.forget_worker(activity);
                 return false;
@@ -530,6 +538,23 @@ impl Pool {
                 state = lock(&self.state);
             }
         }
+    }
+
+    /// Whether `shutdown` was called (never, outside the loom models).
+    fn is_closed(&self) -> bool {
+        #[cfg(loom)]
+        return self.closed.load(Ordering::SeqCst);
+        #[cfg(not(loom))]
+        false
+    }
+
+    /// Lets idle workers end; for the loom models, where every thread must
+    /// end. Checked under the state lock by `sleep`, so no sleeper misses it.
+    #[cfg(all(loom, test))]
+    pub(crate) fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let _state = lock(&self.state);
+        self.wakeup.notify_all();
     }
 
     fn stats(&self) -> PoolStats {

@@ -18,6 +18,55 @@ mod imp {
     pub(crate) fn yield_now() {
         std::thread::yield_now();
     }
+
+    /// The pool's queue: crossbeam's lock-free injector.
+    pub(crate) struct Queue<T>(crossbeam_deque::Injector<T>);
+
+    impl<T> Queue<T> {
+        pub(crate) fn new() -> Self {
+            Queue(crossbeam_deque::Injector::new())
+        }
+
+        pub(crate) fn push(&self, item: T) {
+            self.0.push(item);
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            loop {
+                match self.0.steal() {
+                    crossbeam_deque::Steal::Success(item) => return Some(item),
+                    crossbeam_deque::Steal::Empty => return None,
+                    crossbeam_deque::Steal::Retry => spin_loop(),
+                }
+            }
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+    }
+
+    /// Starts a named thread.
+    pub(crate) fn spawn_thread(
+        name: String,
+        stack_size: Option<usize>,
+        body: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<()> {
+        let mut builder = std::thread::Builder::new().name(name);
+        if let Some(bytes) = stack_size {
+            builder = builder.stack_size(bytes);
+        }
+        builder.spawn(body).map(drop)
+    }
+
+    /// Whether a spin that started at `start` has lasted `limit`.
+    pub(crate) fn spun_for(start: std::time::Instant, limit: std::time::Duration) -> bool {
+        start.elapsed() >= limit
+    }
 }
 
 #[cfg(loom)]
@@ -38,6 +87,46 @@ mod imp {
 
     pub(crate) fn yield_now() {
         loom::thread::yield_now();
+    }
+
+    /// The pool's queue: a locked deque, whose every interleaving loom sees.
+    pub(crate) struct Queue<T>(loom::sync::Mutex<std::collections::VecDeque<T>>);
+
+    impl<T> Queue<T> {
+        pub(crate) fn new() -> Self {
+            Queue(loom::sync::Mutex::new(std::collections::VecDeque::new()))
+        }
+
+        pub(crate) fn push(&self, item: T) {
+            super::lock(&self.0).push_back(item);
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            super::lock(&self.0).pop_front()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            super::lock(&self.0).len()
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.len() == 0
+        }
+    }
+
+    /// Starts a loom thread (names and stack sizes mean nothing there).
+    pub(crate) fn spawn_thread(
+        _name: String,
+        _stack_size: Option<usize>,
+        body: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<()> {
+        drop(loom::thread::spawn(body));
+        Ok(())
+    }
+
+    /// Under loom there is no clock: a spin is one look.
+    pub(crate) fn spun_for(_: std::time::Instant, _: std::time::Duration) -> bool {
+        true
     }
 }
 
