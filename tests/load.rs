@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::WATCHDOG;
+use support::{Watchdog, WATCHDOG};
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
@@ -67,6 +67,7 @@ fn outstanding_isolates_are_held_then_drained() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
+    let _watchdog = Watchdog::arm(WATCHDOG * 4, format!("holding {count} isolates"));
     isolate::run(|| ()).join().unwrap();
     let baseline = rss_bytes();
     let started = Instant::now();

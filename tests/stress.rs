@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isolate::{IsolateError, IsolateHandle};
-use support::{DropCounter, Tracked, WATCHDOG};
+use support::{DropCounter, Tracked, Watchdog, WATCHDOG};
 
 /// A small, seedable generator (xorshift64*), so a failure can be replayed.
 struct Rng(u64);
@@ -138,6 +138,7 @@ fn randomised_mix_of_outcomes_and_waits() {
             .map_or(1, |d| d.as_nanos() as u64),
     );
     println!("stress: {total} isolates, seed {seed} (replay with ISOLATE_STRESS_SEED={seed})");
+    let _watchdog = Watchdog::arm(WATCHDOG * 8, format!("the stress run with seed {seed}"));
     let started = Instant::now();
     let counter = DropCounter::new();
     let tally = Arc::new(Tally::default());

@@ -143,3 +143,37 @@ pub fn child_output(scenario: &str, envs: &[(&str, &str)]) -> std::process::Outp
         .output()
         .unwrap()
 }
+
+/// Fails the whole test process (exit code 101, as a failed test) if it is
+/// not disarmed within `limit`: a hang in a stress test becomes a failure
+/// with a message, instead of a CI run that never ends.
+pub struct Watchdog {
+    disarmed: Arc<(Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Watchdog {
+    pub fn arm(limit: Duration, what: String) -> Self {
+        let disarmed = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+        let watched = disarmed.clone();
+        std::thread::spawn(move || {
+            let (lock, cvar) = &*watched;
+            let guard = lock.lock().unwrap();
+            let (guard, _) = cvar
+                .wait_timeout_while(guard, limit, |done| !*done)
+                .unwrap();
+            if !*guard {
+                eprintln!("watchdog: {what} did not finish within {limit:?}");
+                std::process::exit(101);
+            }
+        });
+        Watchdog { disarmed }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let (lock, cvar) = &*self.disarmed;
+        *lock.lock().unwrap() = true;
+        cvar.notify_all();
+    }
+}
