@@ -146,6 +146,25 @@ impl Activity {
     }
 }
 
+#[cfg(not(loom))]
+std::thread_local! {
+    /// Set on the pool's worker threads.
+    static ON_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static ON_POOL_THREAD: std::cell::Cell<bool> = std::cell::Cell::new(false);
+}
+
+/// Whether this thread is one of the pool's workers (or runs an isolate).
+fn on_pool_thread() -> bool {
+    ON_POOL_THREAD
+        .try_with(std::cell::Cell::get)
+        .unwrap_or(false)
+        || crate::context::in_isolate()
+}
+
 /// This thread's kernel id, from `/proc/thread-self` (Linux); 0 elsewhere.
 fn current_tid() -> usize {
     std::fs::read_link("/proc/thread-self")
@@ -272,8 +291,10 @@ impl Pool {
             return Ok(());
         }
         if state.threads < self.cores.min(self.config.max_threads) {
-            if state.starting >= self.queue.len() {
-                // Enough workers are on their way for what is queued.
+            // Enough workers are on their way for what is queued; and work
+            // queued from inside the pool starts one thread at a time, since
+            // an isolate that joins what it queued runs it itself.
+            if state.starting > 0 && (state.starting >= self.queue.len() || on_pool_thread()) {
                 return Ok(());
             }
             return self.start_worker(state);
@@ -379,6 +400,7 @@ impl Pool {
     /// retire after `keep_alive` with nothing to do.
     fn work(&'static self, activity: Arc<Activity>) {
         activity.tid.store(current_tid(), Ordering::Relaxed);
+        let _ = ON_POOL_THREAD.try_with(|flag| flag.set(true));
         lock(&self.state).starting -= 1;
         loop {
             while let Some(job) = self.find_job() {
