@@ -18,7 +18,9 @@
 //!   brings the next worker: bursts fan out from both ends, without waking
 //!   more threads than they need.
 //! - Growth: while the pool has fewer threads than the machine has cores, a
-//!   submit that finds no idle worker starts one. Beyond that, more threads
+//!   submit that finds no idle worker starts one (from inside the pool, one
+//!   at a time: an isolate that joins what it queued runs it itself, so
+//!   nested work needs fewer threads). Beyond that, more threads
 //!   only help when the busy ones are *blocked* (sleeping, waiting on I/O),
 //!   not when they are computing; so a monitor thread looks every
 //!   [`MONITOR_TICK`] while work is queued and starts one thread for each
