@@ -35,7 +35,13 @@ const FIRST_POLL_SPINS: u32 = 128;
 /// `true`. Call [`detach`](Self::detach) to let it run to the end instead.
 ///
 /// The handle is `Send`, `Sync` and `Unpin`, and works as a future on any
-/// executor: it never blocks the thread that polls it.
+/// executor: it never waits for the isolate on the thread that polls it,
+/// beyond a couple of microseconds on the first poll for an isolate about to
+/// finish (cheaper than the executor's own wake-up). The one exception is
+/// help: awaited from inside another isolate (an async isolate awaiting a
+/// nested one), an isolate still waiting in the pool is run right there, as
+/// [`join`](Self::join) does, so that nested isolates cannot deadlock; such
+/// awaits then run one after another rather than side by side.
 ///
 /// # Examples
 ///
