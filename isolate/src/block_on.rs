@@ -16,15 +16,8 @@ use std::sync::Weak;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::context;
+use crate::error::IsolateError;
 use crate::sync::{current, park, Arc, Ordering, Thread};
-
-/// Why an async isolate's future was dropped before it finished.
-pub(crate) enum Stopped {
-    /// The isolate was cancelled.
-    Cancelled,
-    /// The future was pending and no waker was left to wake it.
-    Abandoned,
-}
 
 /// What the wakers of one `block_on` share.
 struct Signal {
@@ -72,8 +65,9 @@ impl Drop for RunnerRegistration {
 }
 
 /// Drives `future` to completion on this thread, which must be running an
-/// isolate.
-pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Stopped> {
+/// isolate. When the future is dropped first, says why as the caller will
+/// see it: `Cancelled`, or `EndedWithoutResult` when no waker was left.
+pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateError<E>> {
     let _registration = RunnerRegistration::register();
     let signal = Arc::new(Signal {
         woken: AtomicBool::new(false),
@@ -83,7 +77,7 @@ pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Stopped> {
     let mut token: Weak<WakeToken> = Weak::new();
     loop {
         if context::is_cancelled() {
-            return Err(Stopped::Cancelled);
+            return Err(IsolateError::Cancelled);
         }
         // Reuse the wakers' shared part while the future still holds one.
         let strong = token.upgrade().unwrap_or_else(|| {
@@ -102,14 +96,14 @@ pub(crate) fn block_on<F: Future>(future: F) -> Result<F::Output, Stopped> {
                 break;
             }
             if context::is_cancelled() {
-                return Err(Stopped::Cancelled);
+                return Err(IsolateError::Cancelled);
             }
             if token.strong_count() == 0 {
                 // A wake just before the last drop still counts.
                 if signal.woken.swap(false, Ordering::Acquire) {
                     break;
                 }
-                return Err(Stopped::Abandoned);
+                return Err(IsolateError::EndedWithoutResult);
             }
             park();
         }

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 
-use crate::block_on::{block_on, Stopped};
+use crate::block_on::block_on;
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
 use crate::name::Name;
@@ -223,12 +223,7 @@ impl Builder {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.spawn(move || {
-            block_on(f()).map_err(|stopped| match stopped {
-                Stopped::Cancelled => IsolateError::Cancelled,
-                Stopped::Abandoned => IsolateError::EndedWithoutResult,
-            })
-        })
+        self.spawn(move || block_on(f()))
     }
 
     /// Like [`try_run`](Self::try_run) for an async function returning a
@@ -247,11 +242,7 @@ impl Builder {
         T: Send + 'static,
         E: Send + 'static,
     {
-        self.spawn(move || match block_on(f()) {
-            Ok(result) => result.map_err(IsolateError::Failed),
-            Err(Stopped::Cancelled) => Err(IsolateError::Cancelled),
-            Err(Stopped::Abandoned) => Err(IsolateError::EndedWithoutResult),
-        })
+        self.spawn(move || block_on(f())?.map_err(IsolateError::Failed))
     }
 
     fn spawn<J, T, E>(self, job: J) -> IsolateHandle<T, E>

@@ -389,13 +389,9 @@ impl Pool {
             return;
         }
         drop(state);
-        while let Some(job) = self.steal() {
+        while let Some(job) = self.queue.pop() {
             job.fail_to_start(io::Error::new(error.kind(), error.to_string()));
         }
-    }
-
-    fn steal(&self) -> Option<Job> {
-        self.queue.pop()
     }
 
     /// A worker's life: run jobs, spin a little when there are none, sleep,
@@ -420,7 +416,7 @@ impl Pool {
 
     /// Takes a job, spinning for a while if there is none and few others spin.
     fn find_job(&'static self) -> Option<Job> {
-        if let Some(job) = self.steal() {
+        if let Some(job) = self.queue.pop() {
             return Some(job);
         }
         if self.spinning.load(Ordering::Relaxed) >= self.max_spinners {
@@ -433,7 +429,7 @@ impl Pool {
         // worker spinning relies on it (the fence pairs with `submit`'s).
         found.or_else(|| {
             fence(Ordering::SeqCst);
-            self.steal()
+            self.queue.pop()
         })
     }
 
@@ -443,7 +439,7 @@ impl Pool {
         let busy_rounds = if cfg!(loom) { 0 } else { 6 };
         let mut round = 0_u32;
         loop {
-            if let Some(job) = self.steal() {
+            if let Some(job) = self.queue.pop() {
                 return Some(job);
             }
             if round < busy_rounds {
