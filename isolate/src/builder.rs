@@ -251,6 +251,17 @@ impl Builder {
         T: Send + 'static,
         E: Send + 'static,
     {
+        self.spawn_job(job).0
+    }
+
+    /// Starts `job` on an isolate; the flag is `false` when no thread could
+    /// be started (the handle then holds the `Spawn` error).
+    pub(crate) fn spawn_job<J, T, E>(self, job: J) -> (IsolateHandle<T, E>, bool)
+    where
+        J: FnOnce() -> Outcome<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
         install_hook();
         let dedicated = self.dedicated || self.stack_size.is_some();
         let name = self.name.unwrap_or_default();
@@ -258,27 +269,37 @@ impl Builder {
         let job = crate::tracing_support::in_caller_context(&name, job);
         let task = Task::new(job, name.clone(), !dedicated);
         let handle = IsolateHandle::new(task.clone());
-        if dedicated {
-            spawn_dedicated(task, &name, self.stack_size);
+        let started = if dedicated {
+            spawn_dedicated(task, &name, self.stack_size)
         } else {
             match pool::global() {
-                Ok(pool) => pool.submit(task),
-                Err(error) => task.fail_to_start(error),
+                Ok(pool) => {
+                    pool.submit(task);
+                    true
+                }
+                Err(error) => {
+                    task.fail_to_start(error);
+                    false
+                }
             }
-        }
-        handle
+        };
+        (handle, started)
     }
 }
 
-/// Starts a thread for one isolate, named after it.
-fn spawn_dedicated(task: Arc<dyn Runnable>, name: &str, stack_size: Option<usize>) {
+/// Starts a thread for one isolate, named after it; `false` if it could not.
+fn spawn_dedicated(task: Arc<dyn Runnable>, name: &str, stack_size: Option<usize>) -> bool {
     // A thread name cannot hold a NUL byte; the isolate keeps its real name.
     let mut thread = std::thread::Builder::new().name(name.replace('\0', " "));
     if let Some(bytes) = stack_size {
         thread = thread.stack_size(bytes);
     }
     let runner = Arc::clone(&task);
-    if let Err(error) = thread.spawn(move || run_quietly(runner)) {
-        task.fail_to_start(error);
+    match thread.spawn(move || run_quietly(runner)) {
+        Ok(_) => true,
+        Err(error) => {
+            task.fail_to_start(error);
+            false
+        }
     }
 }

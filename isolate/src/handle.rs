@@ -240,6 +240,19 @@ impl<T, E> IsolateHandle<T, E> {
     }
 }
 
+impl<T, E> IsolateHandle<T, E> {
+    /// Blocks until the isolate has ended, leaving its outcome in place.
+    pub(crate) fn wait_finished(&self) {
+        let Some(task) = &self.task else {
+            return;
+        };
+        help(task);
+        while !task.is_complete_or_register(Waiter::Thread(current())) {
+            park();
+        }
+    }
+}
+
 /// Runs the task on this thread if this thread is an isolate and the task is
 /// still waiting in the pool (help on join).
 fn help<T, E>(task: &Arc<dyn Completion<T, E>>) {

@@ -117,19 +117,27 @@
 
 mod block_on;
 mod builder;
+pub mod channel;
 mod config;
 mod context;
 mod error;
 mod handle;
+mod lifecycle;
+mod long_running;
 #[cfg(all(test, loom))]
 mod loom_models;
+mod message;
 mod name;
 mod panic;
 mod pool;
+mod progress;
+mod promise;
+mod service;
 mod sync;
 mod task;
 #[cfg(feature = "tracing")]
 mod tracing_support;
+mod worker;
 
 #[doc(hidden)]
 pub mod __private;
@@ -139,8 +147,13 @@ pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR
 pub use context::{current_name, exit, is_cancelled};
 pub use error::IsolateError;
 pub use handle::IsolateHandle;
+pub use lifecycle::Exit;
+pub use message::Message;
 pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;
+pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle};
+pub use service::{Dispatch, Paused, Service, ServiceBuilder};
+pub use worker::{Port, Worker, WorkerBuilder};
 
 /// Generates a sibling `name_isolated` of a function that runs it on an
 /// isolate.

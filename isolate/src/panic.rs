@@ -145,6 +145,26 @@ impl Panic {
         }
     }
 
+    /// A second report of this panic, for a worker that outlives the
+    /// request that panicked: same message, location and isolate name; the
+    /// payload is the message (the original payload goes to the request's
+    /// caller) and the backtrace stays with the original.
+    pub(crate) fn duplicate(&self) -> Self {
+        let payload: Box<dyn Any + Send + 'static> = match &self.inner.message {
+            Some(message) => Box::new(message.clone()),
+            None => Box::new("a panic whose payload went to the request's caller"),
+        };
+        Panic {
+            inner: Box::new(PanicInner {
+                payload: Mutex::new(payload),
+                message: self.inner.message.clone(),
+                location: self.inner.location.clone(),
+                backtrace: None,
+                isolate_name: self.inner.isolate_name.clone(),
+            }),
+        }
+    }
+
     /// The panic's message, when its payload is a string (as it is for
     /// `panic!("...")` with or without format arguments).
     ///

@@ -136,6 +136,10 @@ pub(crate) trait Completion<T, E>: Runnable {
     /// Asks the isolate to stop; if it never started, drops its job here and
     /// completes it as cancelled.
     fn cancel(&self);
+
+    /// Returns `true` if the outcome is there (leaving it in place);
+    /// otherwise registers `waiter` to be woken when it arrives.
+    fn is_complete_or_register(&self, waiter: Waiter) -> bool;
 }
 
 impl<F, T, E> Task<F, T, E>
@@ -177,19 +181,46 @@ where
 
     /// The outcome of a job that unwound instead of returning.
     fn unwound(&self, payload: Box<dyn std::any::Any + Send>) -> Outcome<T, E> {
-        if payload.is::<context::ExitSignal>() {
-            drop_quietly(payload);
-            Err(if self.header.is_cancelled() {
-                IsolateError::Cancelled
-            } else {
-                IsolateError::EndedWithoutResult
-            })
-        } else {
-            Err(IsolateError::Panicked(Panic::new(
-                payload,
-                self.header.name.clone(),
-            )))
+        outcome_of_unwind(payload, &self.header)
+    }
+
+    /// Claims the job without running it, for an isolate whose outcome is
+    /// produced elsewhere (a worker's reply to a request). Returns `false`
+    /// if it was cancelled first.
+    pub(crate) fn claim_remotely(&self) -> bool {
+        match self.claim() {
+            Some(job) => {
+                drop_quietly(job);
+                true
+            }
+            None => false,
         }
+    }
+
+    /// Stores the outcome of a job claimed with [`claim_remotely`](Self::claim_remotely).
+    pub(crate) fn complete_remotely(&self, outcome: Outcome<T, E>) {
+        self.complete(outcome);
+    }
+}
+
+/// What the caller sees of code that unwound on an isolate: `exit()` ends it
+/// without a value (cancelled, if it was), anything else is a panic.
+pub(crate) fn outcome_of_unwind<T, E>(
+    payload: Box<dyn std::any::Any + Send>,
+    header: &Header,
+) -> Outcome<T, E> {
+    if payload.is::<context::ExitSignal>() {
+        drop_quietly(payload);
+        Err(if header.is_cancelled() {
+            IsolateError::Cancelled
+        } else {
+            IsolateError::EndedWithoutResult
+        })
+    } else {
+        Err(IsolateError::Panicked(Panic::new(
+            payload,
+            header.name.clone(),
+        )))
     }
 }
 
@@ -256,6 +287,15 @@ where
             _ => slot.waiter = Waiter::Task(waker.clone()),
         }
         None
+    }
+
+    fn is_complete_or_register(&self, waiter: Waiter) -> bool {
+        let mut slot = lock(&self.slot);
+        if self.header.is_complete() {
+            return true;
+        }
+        slot.waiter = waiter;
+        false
     }
 
     fn cancel(&self) {

@@ -1,0 +1,424 @@
+//! Progress from a one-shot isolate: the function gets a [`Progress`]
+//! sender; the caller's [`ProgressHandle`] yields the updates (iterator and
+//! stream) and then the result.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+
+use crate::builder::Builder;
+use crate::channel::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crate::error::IsolateError;
+use crate::handle::IsolateHandle;
+use crate::message::Message;
+
+/// Sends progress updates from an isolate to its caller's
+/// [`ProgressHandle`].
+///
+/// Sending never waits and never fails: updates queue until the caller
+/// reads them, and are dropped once the caller no longer listens (it
+/// joined, or dropped the handle). Clone it for helpers of the computation;
+/// the caller's stream of updates ends when every clone is gone.
+///
+/// # Examples
+///
+/// ```
+/// use isolate::Progress;
+///
+/// let handle = isolate::run_with_progress(|progress: Progress<u32>| {
+///     for percent in (0..=100).step_by(25) {
+///         progress.send(percent);
+///     }
+///     "done"
+/// });
+/// let updates: Vec<u32> = handle.iter().collect();
+/// assert_eq!(updates, [0, 25, 50, 75, 100]);
+/// assert_eq!(handle.join().unwrap(), "done");
+/// ```
+pub struct Progress<P> {
+    sender: Sender<P>,
+}
+
+impl<P> Progress<P> {
+    /// Reports one update to the caller, without waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|progress: isolate::Progress<&str>| {
+    ///     progress.send("loading");
+    ///     progress.send("parsing");
+    /// });
+    /// assert_eq!(handle.iter().collect::<Vec<_>>(), ["loading", "parsing"]);
+    /// ```
+    pub fn send(&self, update: P) {
+        // An unbounded channel only refuses once the caller stopped
+        // listening, and then the update has no one to go to.
+        let _ = self.sender.try_send(update);
+    }
+
+    /// Returns `true` while the caller still reads the updates: a costly
+    /// update can be skipped when no one will see it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|progress: isolate::Progress<String>| {
+    ///     if progress.is_listened() {
+    ///         progress.send(format!("{} items", 3));
+    ///     }
+    /// });
+    /// handle.join().unwrap();
+    /// ```
+    pub fn is_listened(&self) -> bool {
+        !self.sender.is_closed()
+    }
+}
+
+impl<P> Clone for Progress<P> {
+    fn clone(&self) -> Self {
+        Progress {
+            sender: self.sender.clone(),
+        }
+    }
+}
+
+impl<P> fmt::Debug for Progress<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("listened", &self.is_listened())
+            .finish()
+    }
+}
+
+/// A handle to an isolate that reports progress: read the updates with
+/// [`recv`](Self::recv), [`iter`](Self::iter) or as a `futures_core::Stream`,
+/// then get the result with [`join`](Self::join) or
+/// [`result`](Self::result)`.await`.
+///
+/// The updates end when the computation ends (when every [`Progress`]
+/// sender is gone). Dropping the handle cancels the isolate, as dropping an
+/// [`IsolateHandle`] does.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+/// use isolate::Progress;
+///
+/// let mut handle = isolate::run_with_progress(|progress: Progress<usize>| {
+///     (1..=3).map(|step| { progress.send(step); step }).sum::<usize>()
+/// });
+/// futures::executor::block_on(async {
+///     while let Some(step) = handle.next().await {
+///         println!("step {step} of 3");
+///     }
+///     assert_eq!(handle.result().await.unwrap(), 6);
+/// });
+/// ```
+#[must_use = "dropping a ProgressHandle cancels the isolate; call .detach() to let it run to the end"]
+pub struct ProgressHandle<P, T, E = Infallible> {
+    updates: Receiver<P>,
+    handle: IsolateHandle<T, E>,
+}
+
+impl<P, T, E> ProgressHandle<P, T, E> {
+    /// Waits for the next update; `None` once the computation has ended and
+    /// every update was read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
+    /// assert_eq!(handle.recv(), Some(1));
+    /// assert_eq!(handle.recv(), None);
+    /// ```
+    pub fn recv(&self) -> Option<P> {
+        self.updates.recv().ok()
+    }
+
+    /// Takes the next update if there is one now.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if none is queued yet,
+    /// [`TryRecvError::Closed`] once they have all been read and the
+    /// computation ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
+    /// handle.wait_finished();
+    /// assert_eq!(handle.try_recv(), Ok(1));
+    /// ```
+    pub fn try_recv(&self) -> Result<P, TryRecvError> {
+        self.updates.try_recv()
+    }
+
+    /// Waits at most `timeout` for the next update.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] or, once every update was read and the
+    /// computation ended, [`RecvTimeoutError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
+    /// assert_eq!(handle.recv_timeout(Duration::from_secs(5)), Ok(1));
+    /// ```
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<P, RecvTimeoutError> {
+        self.updates.recv_timeout(timeout)
+    }
+
+    /// Awaits the next update; `None` once they are over. The handle is also
+    /// a `Stream` of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
+    /// assert_eq!(futures::executor::block_on(handle.recv_async()), Some(1));
+    /// ```
+    pub async fn recv_async(&self) -> Option<P> {
+        self.updates.recv_async().await.ok()
+    }
+
+    /// A blocking iterator over the updates, until the computation ends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| (0..3).for_each(|i| p.send(i)));
+    /// assert_eq!(handle.iter().count(), 3);
+    /// ```
+    pub fn iter(&self) -> channel::Iter<'_, P> {
+        self.updates.iter()
+    }
+
+    /// Stops listening (later updates are dropped by the isolate) and
+    /// returns the handle to the result, to `.await` or join with a timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| { p.send(1); 2 });
+    /// assert_eq!(futures::executor::block_on(handle.result()).unwrap(), 2);
+    /// ```
+    pub fn result(self) -> IsolateHandle<T, E> {
+        self.updates.close();
+        self.handle
+    }
+
+    /// Stops listening and waits for the result; see
+    /// [`IsolateHandle::join`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`IsolateHandle::join`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| { p.send(1); 2 });
+    /// assert_eq!(handle.join().unwrap(), 2);
+    /// ```
+    pub fn join(self) -> Result<T, IsolateError<E>> {
+        self.result().join()
+    }
+
+    /// Blocks until the computation has ended, keeping its updates to read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(7));
+    /// handle.wait_finished();
+    /// assert!(handle.is_finished());
+    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [7]);
+    /// ```
+    pub fn wait_finished(&self) {
+        self.handle.wait_finished();
+    }
+
+    /// Asks the isolate to stop; see [`IsolateHandle::cancel`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| {
+    ///     while !isolate::is_cancelled() { p.send(0); std::thread::yield_now(); }
+    /// });
+    /// handle.cancel();
+    /// let _ = handle.join();
+    /// ```
+    pub fn cancel(&self) {
+        self.handle.cancel();
+    }
+
+    /// Returns `true` once the computation has ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|_: isolate::Progress<u8>| ());
+    /// handle.wait_finished();
+    /// assert!(handle.is_finished());
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Lets the computation run to the end without anyone listening.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1)).detach();
+    /// ```
+    pub fn detach(self) {
+        self.updates.close();
+        self.handle.detach();
+    }
+
+    /// The isolate's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::Builder::new().name("render").run_with_progress(|_: isolate::Progress<u8>| ());
+    /// assert_eq!(handle.name(), "render");
+    /// # handle.join().unwrap();
+    /// ```
+    pub fn name(&self) -> &str {
+        self.handle.name()
+    }
+}
+
+impl<P, T, E> Stream for ProgressHandle<P, T, E> {
+    type Item = P;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<P>> {
+        Pin::new(&mut self.updates).poll_next(cx)
+    }
+}
+
+impl<P, T, E> fmt::Debug for ProgressHandle<P, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProgressHandle")
+            .field("name", &self.name())
+            .field("queued_updates", &self.updates.len())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Runs `f` on an isolate, giving it a [`Progress`] sender; the handle
+/// yields the updates, then the result. This is [`run`](crate::run) with
+/// progress, and what `#[isolated]` generates for a function that takes a
+/// `Progress<P>` parameter.
+///
+/// # Examples
+///
+/// ```
+/// let handle = isolate::run_with_progress(|progress: isolate::Progress<f32>| {
+///     let files = ["a", "b", "c", "d"];
+///     for (i, _file) in files.iter().enumerate() {
+///         progress.send((i + 1) as f32 / files.len() as f32);
+///     }
+///     files.len()
+/// });
+/// for fraction in handle.iter() {
+///     println!("{:.0}%", fraction * 100.0);
+/// }
+/// assert_eq!(handle.join().unwrap(), 4);
+/// ```
+pub fn run_with_progress<P, F, R>(f: F) -> ProgressHandle<P, R>
+where
+    P: Message,
+    F: FnOnce(Progress<P>) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    Builder::new().run_with_progress(f)
+}
+
+/// Like [`run_with_progress`] for a function that returns a `Result`, whose
+/// `Err` is folded as [`try_run`](crate::try_run) does.
+///
+/// # Examples
+///
+/// ```
+/// let handle = isolate::try_run_with_progress(|p: isolate::Progress<u8>| {
+///     p.send(50);
+///     "12".parse::<u8>()
+/// });
+/// assert_eq!(handle.iter().collect::<Vec<_>>(), [50]);
+/// assert_eq!(handle.join().unwrap(), 12);
+/// ```
+pub fn try_run_with_progress<P, F, T, E>(f: F) -> ProgressHandle<P, T, E>
+where
+    P: Message,
+    F: FnOnce(Progress<P>) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    Builder::new().try_run_with_progress(f)
+}
+
+impl Builder {
+    /// Runs `f` with a [`Progress`] sender, with these options; see
+    /// [`run_with_progress`](crate::run_with_progress).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::Builder::new().name("scan").run_with_progress(|p: isolate::Progress<u8>| {
+    ///     p.send(1);
+    /// });
+    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [1]);
+    /// ```
+    pub fn run_with_progress<P, F, R>(self, f: F) -> ProgressHandle<P, R>
+    where
+        P: Message,
+        F: FnOnce(Progress<P>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let (sender, updates) = channel::unbounded();
+        let progress = Progress { sender };
+        let handle = self.run(move || f(progress));
+        ProgressHandle { updates, handle }
+    }
+
+    /// Runs `f`, folding its `Err`, with a [`Progress`] sender; see
+    /// [`try_run_with_progress`](crate::try_run_with_progress).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::Builder::new().try_run_with_progress(|p: isolate::Progress<u8>| {
+    ///     p.send(1);
+    ///     Err::<(), _>("broken")
+    /// });
+    /// assert_eq!(handle.join().unwrap_err().into_failed(), Some("broken"));
+    /// ```
+    pub fn try_run_with_progress<P, F, T, E>(self, f: F) -> ProgressHandle<P, T, E>
+    where
+        P: Message,
+        F: FnOnce(Progress<P>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (sender, updates) = channel::unbounded();
+        let progress = Progress { sender };
+        let handle = self.try_run(move || f(progress));
+        ProgressHandle { updates, handle }
+    }
+}
