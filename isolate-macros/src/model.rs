@@ -10,7 +10,7 @@ use syn::{
     Attribute, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type, Visibility,
 };
 
-use crate::types::{result_shape, ResultShape};
+use crate::types::{progress_update, result_shape, ResultShape};
 
 /// Where the function stands, which decides how the sibling calls it.
 pub(crate) enum Context<'a> {
@@ -34,6 +34,9 @@ pub(crate) struct Arg<'a> {
     /// The sibling's parameter name: the user's, when the pattern is a plain
     /// name that does not shadow the function, or a generated one.
     pub(crate) name: Ident,
+    /// `Some(P)` for a `Progress<P>` parameter: the sibling does not take
+    /// it, but supplies it and returns a `ProgressHandle<P, ..>`.
+    pub(crate) progress: Option<&'a Type>,
 }
 
 /// What the function returns, and so what the handle carries.
@@ -102,6 +105,7 @@ impl<'a> Model<'a> {
             .map(|(index, typed)| Arg {
                 ty: &typed.ty,
                 name: parameter_name(&typed.pat, index, &sig.ident),
+                progress: progress_update(&typed.ty),
             })
             .collect();
         let output = match &sig.output {
@@ -124,6 +128,11 @@ impl<'a> Model<'a> {
             generics,
             self_is_generic,
         }
+    }
+
+    /// The update type of the (first) `Progress<P>` parameter, if any.
+    pub(crate) fn progress(&self) -> Option<&'a Type> {
+        self.args.iter().find_map(|arg| arg.progress)
     }
 
     /// Whether the function is an `async fn`.

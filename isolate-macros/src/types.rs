@@ -258,3 +258,30 @@ pub(crate) fn result_shape(ty: &Type) -> Option<ResultShape<'_>> {
     }
     Some(ResultShape::Alias)
 }
+
+/// The update type `P` of a parameter written `Progress<P>` (under any
+/// path, such as `isolate::Progress<P>`): the progress sender that
+/// `#[isolated]` supplies itself instead of taking it from the caller.
+pub(crate) fn progress_update(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Progress" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    let mut types = arguments.args.iter().filter_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    match (types.next(), types.next(), arguments.args.len()) {
+        (Some(update), None, 1) => Some(update),
+        _ => None,
+    }
+}

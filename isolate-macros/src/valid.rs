@@ -85,6 +85,24 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
             errors.push(error);
         }
     }
+    let mut progress = model.args.iter().filter(|arg| arg.progress.is_some());
+    if let Some(first) = progress.next() {
+        if let Some(asyncness) = &sig.asyncness {
+            errors.push(syn::Error::new(
+                asyncness.span(),
+                "#[isolated] supports a `Progress` parameter on a synchronous function only: make the function sync, or report progress through a channel argument",
+            ));
+        }
+        for extra in progress {
+            errors.push(syn::Error::new(
+                extra.ty.span(),
+                format!(
+                    "#[isolated] functions take at most one `Progress` parameter: the first, `{}`, already receives the caller's updates; clone it to report from several places",
+                    crate::types::pretty(first.ty)
+                ),
+            ));
+        }
+    }
     match &model.output {
         Output::Never(span) => errors.push(syn::Error::new(
             *span,

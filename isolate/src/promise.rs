@@ -7,13 +7,10 @@ use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
 use crate::name::Name;
 use crate::sync::Arc;
-use crate::task::{Outcome, Task};
+use crate::task::{Outcome, Remote, Task};
 
 /// The job such a task never runs: the worker claims it instead.
 type Placeholder<T, E> = fn() -> Outcome<T, E>;
-
-/// The task behind a promise.
-type ReplyTask<T, E> = Task<Placeholder<T, E>, T, E>;
 
 fn placeholder<T, E>() -> Outcome<T, E> {
     Err(IsolateError::EndedWithoutResult)
@@ -22,8 +19,12 @@ fn placeholder<T, E>() -> Outcome<T, E> {
 /// The worker's side of a reply. Dropped without [`fulfil`](Self::fulfil),
 /// it completes the caller's handle with
 /// [`IsolateError::EndedWithoutResult`], so no caller waits forever.
-pub(crate) struct Promise<T: Send + 'static, E: Send + 'static> {
-    task: Option<Arc<ReplyTask<T, E>>>,
+///
+/// The struct has no bounds of its own, so that the types built on it (a
+/// service's envelopes, the service itself) need none either: a type that is
+/// not `Send` is then reported once, where the service is created.
+pub(crate) struct Promise<T, E> {
+    task: Option<Arc<dyn Remote<T, E>>>,
     started: bool,
 }
 
@@ -40,7 +41,9 @@ impl<T: Send + 'static, E: Send + 'static> Promise<T, E> {
         };
         (promise, handle)
     }
+}
 
+impl<T, E> Promise<T, E> {
     /// Marks the work as begun; `false` if the caller cancelled (dropped its
     /// handle) first, in which case the work should be skipped.
     pub(crate) fn start(&mut self) -> bool {
@@ -74,7 +77,7 @@ impl<T: Send + 'static, E: Send + 'static> Promise<T, E> {
     }
 }
 
-impl<T: Send + 'static, E: Send + 'static> Drop for Promise<T, E> {
+impl<T, E> Drop for Promise<T, E> {
     fn drop(&mut self) {
         self.finish(Err(IsolateError::EndedWithoutResult));
     }

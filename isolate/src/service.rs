@@ -97,12 +97,7 @@ pub enum Dispatch {
 /// }
 /// ```
 #[must_use = "dropping the last Service handle closes it: its workers answer what is queued, then end"]
-pub struct Service<Req, Resp, E = Infallible>
-where
-    Req: Message,
-    Resp: Message,
-    E: Message,
-{
+pub struct Service<Req, Resp, E = Infallible> {
     shared: Arc<Shared<Req, Resp, E>>,
 }
 
@@ -150,7 +145,7 @@ pub struct Paused {
     gate: Arc<PauseGate>,
 }
 
-struct Shared<Req: Message, Resp: Message, E: Message> {
+struct Shared<Req, Resp, E> {
     name: Name,
     inboxes: Vec<Inbox<Req, Resp, E>>,
     dispatch: Dispatch,
@@ -162,13 +157,13 @@ struct Shared<Req: Message, Resp: Message, E: Message> {
     handles: Mutex<Vec<IsolateHandle<(), E>>>,
 }
 
-struct Inbox<Req: Message, Resp: Message, E: Message> {
+struct Inbox<Req, Resp, E> {
     sender: Sender<Envelope<Req, Resp, E>>,
     /// Requests sent to this worker and not yet answered.
     load: Arc<AtomicUsize>,
 }
 
-enum Envelope<Req: Message, Resp: Message, E: Message> {
+enum Envelope<Req, Resp, E> {
     Request {
         request: Req,
         promise: Promise<Resp, E>,
@@ -189,7 +184,7 @@ impl LoadToken {
     }
 }
 
-impl<Req: Message, Resp: Message, E: Message> Envelope<Req, Resp, E> {
+impl<Req, Resp, E> Envelope<Req, Resp, E> {
     /// Addresses the envelope to `inbox`, counting it in that worker's load.
     fn addressed_to(mut self, inbox: &Inbox<Req, Resp, E>) -> Self {
         if let Envelope::Request { load, .. } = &mut self {
@@ -1002,7 +997,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     }
 }
 
-impl<Req: Message, Resp: Message, E: Message> Drop for Shared<Req, Resp, E> {
+impl<Req, Resp, E> Drop for Shared<Req, Resp, E> {
     fn drop(&mut self) {
         // The inboxes close as their senders go: the workers answer what is
         // queued and end on their own, with no one waiting for them.
@@ -1012,7 +1007,7 @@ impl<Req: Message, Resp: Message, E: Message> Drop for Shared<Req, Resp, E> {
     }
 }
 
-impl<Req: Message, Resp: Message, E: Message> Clone for Service<Req, Resp, E> {
+impl<Req, Resp, E> Clone for Service<Req, Resp, E> {
     fn clone(&self) -> Self {
         Service {
             shared: Arc::clone(&self.shared),

@@ -183,11 +183,26 @@ where
     fn unwound(&self, payload: Box<dyn std::any::Any + Send>) -> Outcome<T, E> {
         outcome_of_unwind(payload, &self.header)
     }
+}
 
-    /// Claims the job without running it, for an isolate whose outcome is
-    /// produced elsewhere (a worker's reply to a request). Returns `false`
-    /// if it was cancelled first.
-    pub(crate) fn claim_remotely(&self) -> bool {
+/// A task whose outcome is produced elsewhere (a worker's reply to a
+/// request): the producer claims the job without running it, then stores
+/// the outcome.
+pub(crate) trait Remote<T, E>: Send + Sync {
+    /// Claims the job; `false` if it was cancelled (or claimed) first.
+    fn claim_remotely(&self) -> bool;
+
+    /// Stores the outcome of a job claimed with `claim_remotely`.
+    fn complete_remotely(&self, outcome: Outcome<T, E>);
+}
+
+impl<F, T, E> Remote<T, E> for Task<F, T, E>
+where
+    F: FnOnce() -> Outcome<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    fn claim_remotely(&self) -> bool {
         match self.claim() {
             Some(job) => {
                 drop_quietly(job);
@@ -197,8 +212,7 @@ where
         }
     }
 
-    /// Stores the outcome of a job claimed with [`claim_remotely`](Self::claim_remotely).
-    pub(crate) fn complete_remotely(&self, outcome: Outcome<T, E>) {
+    fn complete_remotely(&self, outcome: Outcome<T, E>) {
         self.complete(outcome);
     }
 }
