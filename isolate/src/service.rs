@@ -511,10 +511,6 @@ impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
         let _drain = Drain(&self.inbox);
         let mut state = init();
         loop {
-            self.gate.wait(context::is_cancelled);
-            if context::is_cancelled() {
-                return Err(IsolateError::Cancelled);
-            }
             let Ok(envelope) = self.inbox.recv() else {
                 return if context::is_cancelled() {
                     Err(IsolateError::Cancelled)
@@ -522,6 +518,16 @@ impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
                     Ok(())
                 };
             };
+            // A pause taken while this worker waited in `recv` holds the
+            // envelope it just received, too.
+            self.gate.wait(context::is_cancelled);
+            if context::is_cancelled() {
+                // The drain answers the rest; this one is answered here.
+                if let Envelope::Request { promise, .. } = envelope {
+                    promise.cancel();
+                }
+                return Err(IsolateError::Cancelled);
+            }
             match envelope {
                 Envelope::Ping(mut ticket) => ticket.answered = true,
                 Envelope::Request {

@@ -1,0 +1,126 @@
+//! The typed channels on their own: every way to send and receive, and
+//! closing from either end.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use isolate::channel::{self, RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use support::{DropCounter, WATCHDOG};
+
+#[test]
+fn a_full_channel_refuses_times_out_and_keeps_async_senders_pending() {
+    let (tx, rx) = channel::bounded(2);
+    tx.send(1).unwrap();
+    tx.send(2).unwrap();
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+    assert_eq!(
+        tx.send_timeout(3, Duration::from_millis(2)),
+        Err(SendTimeoutError::Timeout(3))
+    );
+    let mut pending = Box::pin(tx.send_async(3));
+    assert!((&mut pending).now_or_never().is_none());
+    assert_eq!(rx.recv().unwrap(), 1);
+    futures::executor::block_on(pending).unwrap();
+    assert_eq!(rx.iter().take(2).collect::<Vec<_>>(), [2, 3]);
+}
+
+#[test]
+fn a_blocked_send_completes_once_there_is_room() {
+    let (tx, rx) = channel::bounded(1);
+    tx.send(0).unwrap();
+    let sender = std::thread::spawn(move || {
+        for i in 1..100 {
+            tx.send(i).unwrap();
+        }
+    });
+    let received: Vec<i32> = (0..100)
+        .map(|_| rx.recv_timeout(WATCHDOG).unwrap())
+        .collect();
+    assert_eq!(received, (0..100).collect::<Vec<_>>());
+    sender.join().unwrap();
+    assert_eq!(rx.recv(), Err(channel::RecvError));
+}
+
+#[test]
+fn closing_from_either_end_hands_messages_back_and_delivers_what_is_queued() {
+    let (tx, rx) = channel::unbounded();
+    tx.send("queued").unwrap();
+    assert!(rx.close());
+    assert!(!tx.close());
+    assert_eq!(tx.send("late").unwrap_err().into_inner(), "late");
+    assert_eq!(rx.try_recv(), Ok("queued"));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(1)),
+        Err(RecvTimeoutError::Closed)
+    );
+}
+
+#[test]
+fn a_send_timeout_gives_the_message_back_when_the_receiver_goes() {
+    let (tx, rx) = channel::bounded(1);
+    tx.send(1).unwrap();
+    let receiver = std::thread::spawn(move || drop(rx));
+    let outcome = tx.send_timeout(2, WATCHDOG);
+    receiver.join().unwrap();
+    assert_eq!(outcome.unwrap_err().into_inner(), 2);
+}
+
+#[test]
+fn a_recv_timeout_returns_as_soon_as_a_message_comes() {
+    let (tx, rx) = channel::unbounded();
+    let sender = std::thread::spawn(move || tx.send(5).unwrap());
+    assert_eq!(rx.recv_timeout(WATCHDOG), Ok(5));
+    sender.join().unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_millis(1)),
+        Err(RecvTimeoutError::Closed)
+    );
+}
+
+#[test]
+fn several_consumers_share_the_messages_exactly_once() {
+    let (tx, rx) = channel::bounded(16);
+    let consumers: Vec<_> = (0..4)
+        .map(|_| {
+            let rx = rx.clone();
+            std::thread::spawn(move || rx.iter().collect::<Vec<u32>>())
+        })
+        .collect();
+    drop(rx);
+    for i in 0..10_000 {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    let mut all: Vec<u32> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    assert_eq!(all, (0..10_000).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_receiver_is_a_stream_on_any_executor() {
+    let (tx, mut rx) = channel::unbounded();
+    for i in 0..3 {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    let collected: Vec<i32> = smol::block_on((&mut rx).collect());
+    assert_eq!(collected, [0, 1, 2]);
+}
+
+#[test]
+fn messages_left_in_a_dropped_channel_are_dropped_once() {
+    let counter = DropCounter::new();
+    let (tx, rx) = channel::unbounded();
+    for _ in 0..100 {
+        tx.send(counter.track()).unwrap();
+    }
+    drop(rx.recv().unwrap());
+    drop((tx, rx));
+    counter.assert_balanced();
+}

@@ -1,0 +1,385 @@
+//! Request/response services: every caller gets its own reply, blocking or
+//! awaited; failures per request; pools and dispatch; pause, ping, kill and
+//! the listeners.
+
+mod support;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Barrier, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+use isolate::channel::TrySendError;
+use isolate::{Dispatch, Exit, IsolateError, Service};
+use support::{DropCounter, Gate, Tracked, Watchdog, WATCHDOG};
+
+#[test]
+fn many_blocking_callers_share_one_worker_and_each_gets_its_own_reply() {
+    let service = Service::spawn(
+        || 0_u64,
+        |calls: &mut u64, n: u64| {
+            *calls += 1;
+            (n, n * n)
+        },
+    );
+    let callers: Vec<_> = (0..8_u64)
+        .map(|caller| {
+            let service = service.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    let n = caller * 1_000 + i;
+                    let reply = service.request(n).join_timeout(WATCHDOG).unwrap();
+                    assert_eq!(reply, (n, n * n));
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    service.join().unwrap();
+}
+
+#[test]
+fn many_async_callers_share_one_worker_and_each_gets_its_own_reply() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let service = Service::spawn(|| (), |_: &mut (), n: u32| format!("#{n}"));
+    runtime.block_on(async {
+        let requests = (0..1_000_u32).map(|n| {
+            let service = service.clone();
+            tokio::spawn(async move { (n, service.request_async(n).await.unwrap()) })
+        });
+        for request in requests {
+            let (n, reply) = tokio::time::timeout(WATCHDOG, request)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(reply, format!("#{n}"));
+        }
+    });
+    // The reply handle is a future too.
+    let reply = smol::block_on(service.request(7)).unwrap();
+    assert_eq!(reply, "#7");
+}
+
+#[test]
+fn with_errors_not_fatal_a_panic_goes_to_its_caller_and_listener_and_the_worker_goes_on() {
+    isolate::print_panics(false);
+    let service = Service::builder()
+        .name("divider")
+        .errors_are_fatal(false)
+        .spawn(
+            || 0_u32,
+            |served: &mut u32, n: u32| {
+                *served += 1;
+                (100 / n, *served)
+            },
+        );
+    let (errors_tx, errors) = mpsc::channel();
+    service.on_error(move |error| {
+        let panic = match error {
+            IsolateError::Panicked(panic) => panic.message().map(str::to_owned),
+            _ => None,
+        };
+        errors_tx.send(panic).unwrap();
+    });
+    assert_eq!(service.request(50).join().unwrap(), (2, 1));
+    let panic = service.request(0).join().unwrap_err().into_panic().unwrap();
+    assert_eq!(panic.message(), Some("attempt to divide by zero"));
+    assert_eq!(panic.isolate_name(), "divider");
+    assert_eq!(
+        errors.recv_timeout(WATCHDOG).unwrap().as_deref(),
+        Some("attempt to divide by zero")
+    );
+    // The same worker, with its state, answers the next request.
+    assert_eq!(service.request(10).join().unwrap(), (10, 3));
+}
+
+#[test]
+fn with_errors_fatal_a_panic_ends_the_worker_and_queued_callers_hear_of_it() {
+    isolate::print_panics(false);
+    let gate = Gate::new();
+    let (started_tx, started) = mpsc::channel();
+    let in_handler = gate.clone();
+    let service = Service::spawn(
+        || (),
+        move |_: &mut (), n: u32| {
+            started_tx.send(n).unwrap();
+            in_handler.wait();
+            if n == 0 {
+                panic!("bad input {n}");
+            }
+            n
+        },
+    );
+    let (exits_tx, exits) = mpsc::channel();
+    service.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    let failing = service.request(0);
+    assert_eq!(started.recv_timeout(WATCHDOG).unwrap(), 0);
+    let queued = service.request(1);
+    gate.open();
+    assert!(failing.join().unwrap_err().is_panic());
+    assert!(matches!(
+        queued.join(),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
+    // Later requests are refused, and `try_request` hands them back.
+    assert!(matches!(
+        service.request(2).join(),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+    assert_eq!(service.try_request(3).unwrap_err(), TrySendError::Closed(3));
+    let worker_end = service.join().unwrap_err().into_panic().unwrap();
+    assert_eq!(worker_end.message(), Some("bad input 0"));
+}
+
+#[test]
+fn a_caller_that_drops_mid_request_does_not_disturb_the_others() {
+    let gate = Gate::new();
+    let in_handler = gate.clone();
+    let (started_tx, started) = mpsc::channel();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&handled);
+    let service = Service::spawn(
+        || (),
+        move |_: &mut (), n: u32| {
+            seen.lock().unwrap().push(n);
+            started_tx.send(n).unwrap();
+            if n == 1 {
+                in_handler.wait();
+            }
+            n * 10
+        },
+    );
+    let running = service.request(1);
+    assert_eq!(started.recv_timeout(WATCHDOG).unwrap(), 1);
+    let queued = service.request(2);
+    drop(running); // in the handler: its reply is discarded
+    drop(queued); // still queued: withdrawn, never handled
+    let after = service.request(3);
+    gate.open();
+    assert_eq!(after.join().unwrap(), 30);
+    assert_eq!(*handled.lock().unwrap(), [1, 3]);
+}
+
+#[test]
+fn back_pressure_blocks_and_awaits_until_the_worker_takes_requests() {
+    let gate = Gate::new();
+    let in_handler = gate.clone();
+    let (started_tx, started) = mpsc::channel();
+    let service = Service::builder().capacity(1).spawn(
+        || (),
+        move |_: &mut (), n: u32| {
+            started_tx.send(n).unwrap();
+            in_handler.wait();
+            n
+        },
+    );
+    let first = service.request(1);
+    assert_eq!(started.recv_timeout(WATCHDOG).unwrap(), 1);
+    let second = service.request(2); // fills the inbox
+    assert_eq!(service.try_request(3).unwrap_err(), TrySendError::Full(3));
+    let mut awaiting = Box::pin(service.request_async(3));
+    assert!((&mut awaiting).now_or_never().is_none());
+    let blocked_service = service.clone();
+    let blocked = std::thread::spawn(move || blocked_service.request(4).join());
+    gate.open();
+    assert_eq!(futures::executor::block_on(awaiting).unwrap(), 3);
+    assert_eq!(first.join().unwrap(), 1);
+    assert_eq!(second.join().unwrap(), 2);
+    assert_eq!(blocked.join().unwrap().unwrap(), 4);
+}
+
+#[test]
+fn least_loaded_dispatch_runs_requests_side_by_side_on_a_pool() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "four requests never met at the barrier".into());
+    let barrier = Arc::new(Barrier::new(4));
+    let builds = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&builds);
+    let service = Service::builder().workers(4).spawn(
+        move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Arc::clone(&barrier)
+        },
+        |barrier: &mut Arc<Barrier>, _: ()| {
+            // Returns only once four requests are in four handlers at once.
+            barrier.wait();
+            std::thread::current().id()
+        },
+    );
+    let replies: Vec<_> = (0..4).map(|_| service.request(())).collect();
+    let threads: HashSet<_> = replies.into_iter().map(|r| r.join().unwrap()).collect();
+    assert_eq!(threads.len(), 4);
+    assert_eq!(service.workers(), 4);
+    service.join().unwrap();
+    assert_eq!(
+        builds.load(Ordering::SeqCst),
+        4,
+        "each worker builds its own state"
+    );
+}
+
+#[test]
+fn round_robin_dispatch_takes_each_worker_in_turn() {
+    let service = Service::builder()
+        .workers(3)
+        .dispatch(Dispatch::RoundRobin)
+        .spawn(|| (), |_: &mut (), _: ()| std::thread::current().id());
+    let threads: Vec<_> = (0..6)
+        .map(|_| service.request(()).join().unwrap())
+        .collect();
+    assert_eq!(threads[0..3], threads[3..6]);
+    assert_eq!(threads.iter().collect::<HashSet<_>>().len(), 3);
+}
+
+#[test]
+fn a_paused_service_takes_no_request_and_answers_no_ping_until_resumed() {
+    let handled = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&handled);
+    let service = Service::builder().workers(2).spawn(
+        || (),
+        move |_: &mut (), n: u8| {
+            count.fetch_add(1, Ordering::SeqCst);
+            n
+        },
+    );
+    let paused = service.pause();
+    let nested = service.pause();
+    let reply = service.request(1);
+    let ping = service.ping();
+    assert!(service
+        .ping()
+        .join_timeout(Duration::from_millis(50))
+        .unwrap_err()
+        .is_timeout());
+    drop(nested);
+    assert!(service
+        .ping()
+        .join_timeout(Duration::from_millis(20))
+        .unwrap_err()
+        .is_timeout());
+    assert_eq!(handled.load(Ordering::SeqCst), 0);
+    paused.resume();
+    assert_eq!(reply.join().unwrap(), 1);
+    ping.join_timeout(WATCHDOG).unwrap();
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn kill_cancels_queued_requests_and_the_one_in_hand_sees_it() {
+    let (started_tx, started) = mpsc::channel();
+    let service = Service::spawn(
+        || (),
+        move |_: &mut (), n: u32| {
+            started_tx.send(n).unwrap();
+            while !isolate::is_cancelled() {
+                std::thread::yield_now();
+            }
+            n
+        },
+    );
+    let (exits_tx, exits) = mpsc::channel();
+    service.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    let running = service.request(1);
+    assert_eq!(started.recv_timeout(WATCHDOG).unwrap(), 1);
+    let queued = service.request(2);
+    service.kill();
+    assert_eq!(
+        running.join().unwrap(),
+        1,
+        "a reply produced anyway still arrives"
+    );
+    assert!(queued.join().unwrap_err().is_cancelled());
+    assert!(service.request(3).join().unwrap_err().is_cancelled());
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+    assert!(service.join().unwrap_err().is_cancelled());
+}
+
+#[test]
+fn dropping_the_last_handle_answers_what_is_queued_then_ends() {
+    let counter = DropCounter::new();
+    let service = Service::spawn(|| (), |_: &mut (), item: Tracked| item);
+    let (exits_tx, exits) = mpsc::channel();
+    service.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    let replies: Vec<_> = (0..20).map(|_| service.request(counter.track())).collect();
+    let clone = service.clone();
+    drop(service);
+    drop(clone);
+    for reply in replies {
+        drop(reply.join().unwrap());
+    }
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    counter.assert_balanced();
+}
+
+#[test]
+fn a_handlers_err_goes_to_its_caller_and_the_error_listener() {
+    let service = Service::try_spawn(|| (), |_: &mut (), text: String| text.parse::<u16>());
+    let (errors_tx, errors) = mpsc::channel();
+    service.on_error(move |error| errors_tx.send(error.is_failed()).unwrap());
+    assert_eq!(service.request("80".to_owned()).join().unwrap(), 80);
+    let error = service.request("eighty".to_owned()).join().unwrap_err();
+    assert_eq!(
+        error.into_failed().unwrap().to_string(),
+        "invalid digit found in string"
+    );
+    assert!(errors.recv_timeout(WATCHDOG).unwrap());
+    assert_eq!(service.request("8".to_owned()).join().unwrap(), 8);
+}
+
+#[test]
+fn a_panic_while_building_the_state_fails_the_requests_and_the_join() {
+    isolate::print_panics(false);
+    let service = Service::spawn(
+        || -> u8 { panic!("model file missing") },
+        |_: &mut u8, n: u8| n,
+    );
+    assert!(matches!(
+        service.request(1).join(),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+    let panic = service.join().unwrap_err().into_panic().unwrap();
+    assert_eq!(panic.message(), Some("model file missing"));
+}
+
+#[test]
+fn ping_answers_once_earlier_requests_are_handled_on_every_worker() {
+    let service = Service::builder()
+        .workers(3)
+        .spawn(|| (), |_: &mut (), n: u8| n);
+    let replies: Vec<_> = (0..30).map(|n| service.request(n)).collect();
+    service.ping().join_timeout(WATCHDOG).unwrap();
+    assert!(replies.iter().all(|reply| reply.is_finished()));
+    assert_eq!(service.in_flight(), 0);
+    service.kill();
+    let ended = service.ping().join_timeout(WATCHDOG);
+    assert!(matches!(ended, Err(IsolateError::EndedWithoutResult)));
+}
+
+#[test]
+fn a_reply_can_time_out_and_the_service_goes_on() {
+    let gate = Gate::new();
+    let in_handler = gate.clone();
+    let service = Service::spawn(
+        || (),
+        move |_: &mut (), wait: bool| {
+            if wait {
+                in_handler.wait();
+            }
+            wait
+        },
+    );
+    let slow = service.request(true);
+    assert!(slow
+        .join_timeout(Duration::from_millis(10))
+        .unwrap_err()
+        .is_timeout());
+    gate.open();
+    assert!(!service.request(false).join().unwrap());
+}

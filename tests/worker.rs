@@ -1,0 +1,294 @@
+//! Long-running workers (`Worker` / `Port`): ordered messaging both ways,
+//! blocking and async callers, back-pressure, closing, killing, failures and
+//! the exit and error listeners.
+
+mod support;
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use futures::{FutureExt, StreamExt};
+use isolate::channel::{RecvError, SendTimeoutError, TrySendError};
+use isolate::{Exit, IsolateError, Port, Worker};
+use support::{DropCounter, Gate, Tracked, WATCHDOG};
+
+const MESSAGES: u64 = 10_000;
+
+/// Sends `0..MESSAGES` from another thread while this one reads the
+/// replies: both directions are bounded, so they must interleave.
+#[test]
+fn thousands_of_messages_arrive_in_order_blocking() {
+    let worker = Worker::builder().capacity(8).spawn(|port: Port<u64, u64>| {
+        let mut handled = 0;
+        for n in port.iter() {
+            handled += 1;
+            if port.send(n * 2).is_err() {
+                break;
+            }
+        }
+        handled
+    });
+    let sender = worker.sender();
+    let producer = std::thread::spawn(move || {
+        for n in 0..MESSAGES {
+            sender.send(n).unwrap();
+        }
+    });
+    for n in 0..MESSAGES {
+        assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), n * 2);
+    }
+    producer.join().unwrap();
+    assert_eq!(worker.join().unwrap(), MESSAGES);
+}
+
+#[test]
+fn thousands_of_messages_arrive_in_order_async() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut worker = Worker::builder().capacity(8).spawn(|port: Port<u64, u64>| {
+            for n in port.iter() {
+                if port.send(n + 1).is_err() {
+                    break;
+                }
+            }
+        });
+        let sender = worker.sender();
+        let producer = tokio::spawn(async move {
+            for n in 0..MESSAGES {
+                sender.send_async(n).await.unwrap();
+            }
+        });
+        // The worker is a Stream of its messages.
+        let mut expected = 1;
+        while let Some(reply) = tokio::time::timeout(WATCHDOG, worker.next()).await.unwrap() {
+            assert_eq!(reply, expected);
+            expected += 1;
+            if expected > MESSAGES {
+                break;
+            }
+        }
+        producer.await.unwrap();
+        worker.into_handle().await.unwrap();
+    });
+}
+
+#[test]
+fn a_panic_mid_stream_ends_the_stream_and_reaches_join_and_listeners() {
+    isolate::print_panics(false);
+    let gate = Gate::new();
+    let start = gate.clone();
+    let worker = Worker::spawn(move |port: Port<(), u32>| {
+        start.wait();
+        for n in 0..5 {
+            port.send(n).unwrap();
+        }
+        panic!("sensor unplugged after {} readings", 5);
+    });
+    let (errors_tx, errors) = mpsc::channel();
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_error(move |error| errors_tx.send(error.to_string()).unwrap());
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    gate.open();
+    assert_eq!(worker.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(worker.recv(), Err(RecvError));
+    let error = worker.join().unwrap_err();
+    assert_eq!(
+        error.into_panic().unwrap().message(),
+        Some("sensor unplugged after 5 readings")
+    );
+    assert!(errors
+        .recv_timeout(WATCHDOG)
+        .unwrap()
+        .contains("sensor unplugged"));
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
+}
+
+#[test]
+fn a_worker_that_drops_its_inbox_early_hands_messages_back() {
+    let worker = Worker::spawn(|port: Port<String, ()>| {
+        let first = port.recv().ok();
+        drop(port);
+        first
+    });
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    worker.send("first".to_owned()).unwrap();
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    let refused = worker.send("second".to_owned()).unwrap_err();
+    assert_eq!(refused.into_inner(), "second");
+    assert!(worker.try_send("third".to_owned()).unwrap_err().is_closed());
+    assert_eq!(worker.recv(), Err(RecvError));
+    assert_eq!(worker.join().unwrap().as_deref(), Some("first"));
+}
+
+#[test]
+fn dropping_the_worker_closes_its_inbox_and_it_exits_cleanly() {
+    let counter = DropCounter::new();
+    let worker = Worker::spawn(|port: Port<Tracked, ()>| port.iter().count());
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    for _ in 0..10 {
+        worker.send(counter.track()).unwrap();
+    }
+    drop(worker);
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    counter.assert_balanced();
+}
+
+#[test]
+fn an_exit_listener_added_after_the_exit_is_called_at_once() {
+    let worker = Worker::spawn(|_: Port<(), ()>| ());
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    let (late_tx, late) = mpsc::channel();
+    worker.on_exit(move |exit| late_tx.send(exit).unwrap());
+    // Called on this thread, before on_exit returned.
+    assert_eq!(late.try_recv().unwrap(), Exit::Completed);
+}
+
+#[test]
+fn kill_closes_both_directions_and_cancels() {
+    let worker = Worker::spawn(|port: Port<u8, &'static str>| {
+        port.send("ready").unwrap();
+        while port.recv().is_ok() {}
+        if isolate::is_cancelled() {
+            "killed"
+        } else {
+            "closed"
+        }
+    });
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), "ready");
+    worker.kill();
+    assert!(worker.send(1).is_err());
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    assert_eq!(worker.join().unwrap(), "killed");
+}
+
+#[test]
+fn back_pressure_blocks_and_awaits_until_the_worker_takes_messages() {
+    let gate = Gate::new();
+    let start = gate.clone();
+    let worker = Worker::builder()
+        .capacity(2)
+        .spawn(move |port: Port<u32, u32>| {
+            start.wait();
+            port.iter().try_for_each(|n| port.send(n)).ok();
+        });
+    worker.send(1).unwrap();
+    worker.send(2).unwrap();
+    // Full: a non-blocking send refuses, a timed one gives up, both hand the
+    // message back; an async one stays pending.
+    assert_eq!(worker.try_send(3), Err(TrySendError::Full(3)));
+    assert_eq!(
+        worker.send_timeout(3, Duration::from_millis(5)),
+        Err(SendTimeoutError::Timeout(3))
+    );
+    let mut pending = Box::pin(worker.send_async(3));
+    assert!((&mut pending).now_or_never().is_none());
+    // A blocking send from another thread waits too, until there is room.
+    let sender = worker.sender();
+    let blocked = std::thread::spawn(move || sender.send(4));
+    gate.open();
+    futures::executor::block_on(pending).unwrap();
+    blocked.join().unwrap().unwrap();
+    let mut received: Vec<u32> = (0..4)
+        .map(|_| worker.recv_timeout(WATCHDOG).unwrap())
+        .collect();
+    received[2..].sort_unstable(); // 3 and 4 raced each other
+    assert_eq!(received, [1, 2, 3, 4]);
+}
+
+#[test]
+fn try_spawn_folds_the_bodys_error_and_tells_the_error_listener() {
+    let gate = Gate::new();
+    let start = gate.clone();
+    let worker = Worker::try_spawn(move |port: Port<String, ()>| {
+        start.wait();
+        let text = port.recv().map_err(|_| "closed".to_owned())?;
+        text.parse::<u32>().map_err(|e| e.to_string())
+    });
+    let (errors_tx, errors) = mpsc::channel();
+    worker.on_error(move |error: &IsolateError<String>| {
+        errors_tx.send(error.is_failed()).unwrap();
+    });
+    gate.open();
+    worker.send("not a number".to_owned()).unwrap();
+    assert!(errors.recv_timeout(WATCHDOG).unwrap());
+    assert_eq!(
+        worker.join().unwrap_err().into_failed().as_deref(),
+        Some("invalid digit found in string")
+    );
+}
+
+#[test]
+fn exit_inside_a_worker_ends_it_without_result() {
+    let worker = Worker::spawn(|port: Port<(), ()>| -> u8 {
+        let _ = port.recv();
+        isolate::exit();
+    });
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    worker.send(()).unwrap();
+    assert_eq!(
+        exits.recv_timeout(WATCHDOG).unwrap(),
+        Exit::EndedWithoutResult
+    );
+    assert!(matches!(
+        worker.join(),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+}
+
+#[test]
+fn a_worker_whose_thread_cannot_start_reports_it() {
+    let worker = Worker::builder()
+        .stack_size(usize::MAX / 2)
+        .spawn(|_: Port<(), ()>| ());
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    assert_eq!(exits.try_recv().unwrap(), Exit::FailedToStart);
+    // The body, and the port with it, was dropped unrun.
+    assert!(worker.send(()).is_err());
+    assert!(matches!(worker.join(), Err(IsolateError::Spawn(_))));
+}
+
+#[test]
+fn a_worker_serves_async_callers_on_smol_and_futures() {
+    let worker = Worker::spawn(|port: Port<i32, i32>| {
+        port.iter().try_for_each(|n| port.send(-n)).ok();
+    });
+    smol::block_on(async {
+        worker.send_async(1).await.unwrap();
+        assert_eq!(worker.recv_async().await.unwrap(), -1);
+    });
+    futures::executor::block_on(async {
+        worker.send_async(2).await.unwrap();
+        assert_eq!(worker.recv_async().await.unwrap(), -2);
+    });
+    worker.join().unwrap();
+}
+
+#[test]
+fn a_worker_body_can_drive_async_code_with_its_port() {
+    // An async body: the port's async ends under the body's own executor.
+    let worker = Worker::spawn(|port: Port<u8, u8>| {
+        futures::executor::block_on(async {
+            let mut port = port;
+            let mut total = 0;
+            while let Some(n) = port.next().await {
+                total += n;
+            }
+            total
+        })
+    });
+    worker.send(2).unwrap();
+    worker.send(3).unwrap();
+    assert_eq!(worker.join().unwrap(), 5);
+}
