@@ -43,11 +43,7 @@ fn many_blocking_callers_share_one_worker_and_each_gets_its_own_reply() {
 
 #[test]
 fn many_async_callers_share_one_worker_and_each_gets_its_own_reply() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = support::tokio_runtime();
     let service = Service::spawn(|| (), |_: &mut (), n: u32| format!("#{n}"));
     runtime.block_on(async {
         let requests = (0..1_000_u32).map(|n| {

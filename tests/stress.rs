@@ -154,11 +154,7 @@ fn randomised_mix_of_outcomes_and_waits() {
         .collect();
 
     // The last share is awaited from async tasks on a tokio runtime.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = support::tokio_runtime();
     runtime.block_on(async {
         let tasks: Vec<_> = (0..8_u64)
             .map(|task| {

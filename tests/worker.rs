@@ -43,11 +43,7 @@ fn thousands_of_messages_arrive_in_order_blocking() {
 
 #[test]
 fn thousands_of_messages_arrive_in_order_async() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let runtime = support::tokio_runtime();
     runtime.block_on(async {
         let mut worker = Worker::builder().capacity(8).spawn(|port: Port<u64, u64>| {
             for n in port.iter() {

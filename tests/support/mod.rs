@@ -177,3 +177,13 @@ impl Drop for Watchdog {
         cvar.notify_all();
     }
 }
+
+/// A two-worker tokio runtime with timers, for the async callers of the
+/// tests.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("a tokio runtime for the test")
+}
