@@ -254,3 +254,67 @@ fn a_join_inside_a_full_pool_runs_the_queued_job_itself() {
         },
     );
 }
+
+/// A worker's reply to a request (`promise.rs`): the worker claims the
+/// promise and fulfils it while the caller waits, cancels, or both.
+mod replies {
+    use super::*;
+    use crate::promise::Promise;
+
+    fn reply() -> (Promise<u32, std::convert::Infallible>, IsolateHandle<u32>) {
+        Promise::new(Name::default())
+    }
+
+    #[test]
+    fn a_fulfilled_reply_reaches_the_waiting_caller() {
+        check("a_fulfilled_reply_reaches_the_waiting_caller", || {
+            let (mut promise, handle) = reply();
+            let worker = thread::spawn(move || {
+                assert!(promise.start());
+                promise.fulfil(Ok(5));
+            });
+            assert_eq!(handle.join().unwrap(), 5);
+            worker.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_cancel_races_the_worker_starting_the_request() {
+        check("a_cancel_races_the_worker_starting_the_request", || {
+            let (mut promise, handle) = reply();
+            let worker = thread::spawn(move || {
+                if promise.start() {
+                    promise.fulfil(Ok(5));
+                    true
+                } else {
+                    false
+                }
+            });
+            handle.cancel();
+            let outcome = handle.join();
+            let started = worker.join().unwrap();
+            match outcome {
+                // Started first: the reply still arrives.
+                Ok(value) => assert!(started && value == 5),
+                // Withdrawn first: the worker skipped it.
+                Err(error) => assert!(!started && error.is_cancelled()),
+            }
+        });
+    }
+
+    #[test]
+    fn a_promise_dropped_unfulfilled_ends_the_wait() {
+        check("a_promise_dropped_unfulfilled_ends_the_wait", || {
+            let (mut promise, handle) = reply();
+            let worker = thread::spawn(move || {
+                assert!(promise.start());
+                drop(promise);
+            });
+            assert!(matches!(
+                handle.join(),
+                Err(IsolateError::EndedWithoutResult)
+            ));
+            worker.join().unwrap();
+        });
+    }
+}
