@@ -69,7 +69,40 @@
 //! | a one-off closure | [`run`], or [`try_run`] when it returns a `Result` whose error should be folded |
 //! | async code, perhaps holding `Rc` or `RefCell` across `.await` | [`run_async`] (or `#[isolated] async fn`): the future stays on the isolate's thread |
 //! | long or blocking work that should not hold a pool thread, or needs a big stack | [`Builder::dedicated`], [`Builder::stack_size`] (`#[isolated(dedicated)]`) |
-//! | a long-running worker serving many messages | a dedicated isolate that loops over a channel it was given, and its handle to learn how it ended |
+//! | a long-running worker that owns its loop, with messages both ways (Dart's `Isolate.spawn`) | [`Worker::spawn`] with a [`Port`] |
+//! | requests answered by a long-running worker, or a pool, whose state is built once | [`Service::spawn`]: every request gets its own reply handle |
+//! | progress updates from a long computation | [`run_with_progress`], or `#[isolated]` on a function with a [`Progress`] parameter |
+//!
+//! # Long-running isolates
+//!
+//! A [`Worker`] is a long-running isolate that owns its loop: its function
+//! gets a [`Port`] to receive the caller's messages and send its own, over
+//! bounded (back-pressure) or unbounded [`channel`]s; the caller's `Worker`
+//! sends, receives (blocking, with a timeout, `.await`, iterator, `Stream`)
+//! and finally joins it. A [`Service`] answers requests: each worker builds
+//! its state once, on its own thread, and every request gets its own
+//! [`IsolateHandle`] for the reply, however many callers share one worker
+//! or a pool of them. Both report how they ended through
+//! [`on_exit`](Worker::on_exit) and [`on_error`](Worker::on_error)
+//! listeners and fold every failure into [`IsolateError`]; a service can
+//! outlive a panicking request ([`ServiceBuilder::errors_are_fatal`]), be
+//! paused ([`Service::pause`]) and probed ([`Service::ping`]).
+//!
+//! ```
+//! use isolate::Service;
+//!
+//! let lengths = isolate::Service::builder()
+//!     .workers(2)
+//!     .spawn(|| (), |_: &mut (), text: String| text.chars().count());
+//! let replies: Vec<_> = ["one", "three"].map(|t| lengths.request(t.to_owned())).into();
+//! let counts: Vec<usize> = replies.into_iter().map(|r| r.join().unwrap()).collect();
+//! assert_eq!(counts, [3, 5]);
+//! ```
+//!
+//! Dart's `kill` has no forced form here: Rust cannot stop a thread from
+//! outside, so [`Worker::kill`] and [`Service::kill`] close the channels
+//! and cancel, and code inside sees [`is_cancelled`]. Dart's pause
+//! capabilities become a [`Paused`] guard that resumes when dropped.
 //!
 //! # How it differs from the usual tools
 //!
@@ -177,6 +210,29 @@ pub use worker::{Port, Worker, WorkerBuilder};
 /// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) work in inherent
 /// `impl` blocks; put `#[isolated]` on the `impl` block too when an
 /// associated function neither takes `self` nor mentions `Self`.
+///
+/// # Progress
+///
+/// A parameter of type [`Progress<P>`](Progress) is supplied by the sibling
+/// instead of taken from the caller, and the sibling returns a
+/// [`ProgressHandle<P, ..>`](ProgressHandle) that yields the updates, then
+/// the result (at most one such parameter, on a synchronous function):
+///
+/// ```
+/// use isolate::{isolated, Progress};
+///
+/// #[isolated]
+/// fn compress(data: Vec<u8>, progress: Progress<usize>) -> usize {
+///     for (done, _chunk) in data.chunks(2).enumerate() {
+///         progress.send(done + 1);
+///     }
+///     data.len() / 2
+/// }
+///
+/// let handle = compress_isolated(vec![0; 6]);
+/// assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2, 3]);
+/// assert_eq!(handle.join().unwrap(), 3);
+/// ```
 ///
 /// # Options
 ///
