@@ -288,3 +288,23 @@ fn a_worker_body_can_drive_async_code_with_its_port() {
     worker.send(3).unwrap();
     assert_eq!(worker.join().unwrap(), 5);
 }
+
+#[test]
+fn the_handles_are_send_and_sync_for_sendable_messages() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Worker<String, Vec<u8>, u32, std::io::Error>>();
+    send_sync::<Port<String, Vec<u8>>>();
+    send_sync::<isolate::Service<String, Vec<u8>, std::io::Error>>();
+    send_sync::<isolate::ProgressHandle<u8, String>>();
+    send_sync::<isolate::Progress<u8>>();
+    send_sync::<isolate::Paused>();
+    send_sync::<isolate::channel::Sender<String>>();
+    send_sync::<isolate::channel::Receiver<String>>();
+    // A request future can be spawned on a multi-threaded runtime.
+    fn send_future<F: std::future::Future + Send>(_: F) {}
+    let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    send_future(service.request_async(1));
+    let worker = Worker::spawn(|_: Port<u8, u8>| ());
+    send_future(worker.send_async(1));
+    send_future(worker.recv_async());
+}
