@@ -379,3 +379,41 @@ fn a_reply_can_time_out_and_the_service_goes_on() {
     gate.open();
     assert!(!service.request(false).join().unwrap());
 }
+
+#[test]
+fn every_request_and_reply_is_dropped_exactly_once_whatever_happens_to_it() {
+    isolate::print_panics(false);
+    let counter = DropCounter::new();
+    let gate = Gate::new();
+    let (started_tx, started) = mpsc::channel();
+    let in_handler = gate.clone();
+    let replies = counter.clone();
+    let service = Service::builder().capacity(4).spawn(
+        || (),
+        move |_: &mut (), (request, fail): (Tracked, bool)| {
+            started_tx.send(()).unwrap();
+            in_handler.wait();
+            drop(request);
+            assert!(!fail, "asked to fail");
+            replies.track()
+        },
+    );
+    let answered = service.request((counter.track(), false));
+    started.recv_timeout(WATCHDOG).unwrap();
+    let withdrawn = service.request((counter.track(), false));
+    let failing = service.request((counter.track(), true));
+    let behind_the_panic = service.request((counter.track(), false));
+    drop(withdrawn);
+    gate.open();
+    drop(answered.join().unwrap());
+    assert!(matches!(failing.join(), Err(IsolateError::Panicked(_))));
+    assert!(matches!(
+        behind_the_panic.join(),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+    // Refused outright: the worker is gone.
+    assert!(service.request((counter.track(), false)).join().is_err());
+    drop(service.try_request((counter.track(), false)).unwrap_err().into_inner());
+    drop(service);
+    counter.assert_balanced();
+}
