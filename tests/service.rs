@@ -413,7 +413,12 @@ fn every_request_and_reply_is_dropped_exactly_once_whatever_happens_to_it() {
     ));
     // Refused outright: the worker is gone.
     assert!(service.request((counter.track(), false)).join().is_err());
-    drop(service.try_request((counter.track(), false)).unwrap_err().into_inner());
+    drop(
+        service
+            .try_request((counter.track(), false))
+            .unwrap_err()
+            .into_inner(),
+    );
     drop(service);
     counter.assert_balanced();
 }

@@ -13,30 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isolate::{IsolateError, IsolateHandle};
-use support::{DropCounter, Tracked, Watchdog, WATCHDOG};
-
-/// A small, seedable generator (xorshift64*), so a failure can be replayed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use support::{env_u64, DropCounter, Rng, Tracked, Watchdog, WATCHDOG};
 
 /// What an isolate was asked to do, and so what its caller must see.
 #[derive(Clone, Copy)]
