@@ -10,7 +10,7 @@ use syn::{
     Attribute, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type, Visibility,
 };
 
-use crate::types::{progress_update, result_shape, ResultShape};
+use crate::types::{result_shape, supplied, ResultShape, Supplied};
 
 /// Where the function stands, which decides how the sibling calls it.
 pub(crate) enum Context<'a> {
@@ -34,9 +34,9 @@ pub(crate) struct Arg<'a> {
     /// The sibling's parameter name: the user's, when the pattern is a plain
     /// name that does not shadow the function, or a generated one.
     pub(crate) name: Ident,
-    /// `Some(P)` for a `Progress<P>` parameter: the sibling does not take
-    /// it, but supplies it and returns a `ProgressHandle<P, ..>`.
-    pub(crate) progress: Option<&'a Type>,
+    /// A `Progress<P>` or `Port<In, Out>` parameter: the sibling does not
+    /// take it, but supplies it and returns the matching handle.
+    pub(crate) supplied: Option<Supplied<'a>>,
 }
 
 /// What the function returns, and so what the handle carries.
@@ -105,7 +105,7 @@ impl<'a> Model<'a> {
             .map(|(index, typed)| Arg {
                 ty: &typed.ty,
                 name: parameter_name(&typed.pat, index, &sig.ident),
-                progress: progress_update(&typed.ty),
+                supplied: supplied(&typed.ty),
             })
             .collect();
         let output = match &sig.output {
@@ -130,9 +130,9 @@ impl<'a> Model<'a> {
         }
     }
 
-    /// The update type of the (first) `Progress<P>` parameter, if any.
-    pub(crate) fn progress(&self) -> Option<&'a Type> {
-        self.args.iter().find_map(|arg| arg.progress)
+    /// The (first) parameter the sibling supplies, if any.
+    pub(crate) fn supplied(&self) -> Option<Supplied<'a>> {
+        self.args.iter().find_map(|arg| arg.supplied)
     }
 
     /// Whether the function is an `async fn`.

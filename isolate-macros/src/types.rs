@@ -259,10 +259,30 @@ pub(crate) fn result_shape(ty: &Type) -> Option<ResultShape<'_>> {
     Some(ResultShape::Alias)
 }
 
-/// The update type `P` of a parameter written `Progress<P>` (under any
-/// path, such as `isolate::Progress<P>`): the progress sender that
-/// `#[isolated]` supplies itself instead of taking it from the caller.
-pub(crate) fn progress_update(ty: &Type) -> Option<&Type> {
+/// A parameter that `#[isolated]` supplies itself instead of taking it from
+/// the caller, recognised by its type's last path segment (under any path,
+/// such as `isolate::Progress<P>`).
+#[derive(Clone, Copy)]
+pub(crate) enum Supplied<'a> {
+    /// `Progress<P>`: the sibling returns a `ProgressHandle<P, ..>`.
+    Progress(&'a Type),
+    /// `Port<In, Out>`: the sibling starts a long-running worker and returns
+    /// a `Worker<In, Out, ..>`.
+    Port(&'a Type, &'a Type),
+}
+
+impl Supplied<'_> {
+    /// The type as the user would recognise it in a message.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Supplied::Progress(_) => "Progress",
+            Supplied::Port(..) => "Port",
+        }
+    }
+}
+
+/// Recognises `Progress<P>` and `Port<In, Out>`.
+pub(crate) fn supplied(ty: &Type) -> Option<Supplied<'_>> {
     let Type::Path(path) = ty else {
         return None;
     };
@@ -270,18 +290,23 @@ pub(crate) fn progress_update(ty: &Type) -> Option<&Type> {
         return None;
     }
     let last = path.path.segments.last()?;
-    if last.ident != "Progress" {
-        return None;
-    }
     let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
         return None;
     };
-    let mut types = arguments.args.iter().filter_map(|argument| match argument {
-        syn::GenericArgument::Type(ty) => Some(ty),
-        _ => None,
-    });
-    match (types.next(), types.next(), arguments.args.len()) {
-        (Some(update), None, 1) => Some(update),
+    let types: Vec<&Type> = arguments
+        .args
+        .iter()
+        .filter_map(|argument| match argument {
+            syn::GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    if types.len() != arguments.args.len() {
+        return None;
+    }
+    match (last.ident.to_string().as_str(), types.as_slice()) {
+        ("Progress", [update]) => Some(Supplied::Progress(update)),
+        ("Port", [inbox, outbox]) => Some(Supplied::Port(inbox, outbox)),
         _ => None,
     }
 }

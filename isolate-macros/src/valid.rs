@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::args::Options;
 use crate::model::{Model, Output};
-use crate::types::{borrow_error, Position};
+use crate::types::{borrow_error, Position, Supplied};
 
 /// Collects errors and combines them into one.
 #[derive(Default)]
@@ -85,19 +85,35 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
             errors.push(error);
         }
     }
-    let mut progress = model.args.iter().filter(|arg| arg.progress.is_some());
-    if let Some(first) = progress.next() {
+    let mut supplied = model
+        .args
+        .iter()
+        .filter_map(|arg| Some((arg, arg.supplied?)));
+    if let Some((first, kind)) = supplied.next() {
         if let Some(asyncness) = &sig.asyncness {
+            let fix = match kind {
+                Supplied::Progress(_) => "make the function sync, or report progress through a channel argument",
+                Supplied::Port(..) => "make the function sync; it may drive async code itself with the port's `recv_async` and `send_async`",
+            };
             errors.push(syn::Error::new(
                 asyncness.span(),
-                "#[isolated] supports a `Progress` parameter on a synchronous function only: make the function sync, or report progress through a channel argument",
+                format!(
+                    "#[isolated] supports a `{}` parameter on a synchronous function only: {fix}",
+                    kind.kind()
+                ),
             ));
         }
-        for extra in progress {
+        let fix = match kind {
+            Supplied::Progress(_) => "clone it to report from several places",
+            Supplied::Port(..) => {
+                "one port carries both directions; `into_parts()` splits it for helpers"
+            }
+        };
+        for (extra, _) in supplied {
             errors.push(syn::Error::new(
                 extra.ty.span(),
                 format!(
-                    "#[isolated] functions take at most one `Progress` parameter: the first, `{}`, already receives the caller's updates; clone it to report from several places",
+                    "#[isolated] functions take at most one `Progress` or `Port` parameter: the first, `{}`, is the one the wrapper supplies; {fix}",
                     crate::types::pretty(first.ty)
                 ),
             ));

@@ -234,6 +234,39 @@ pub use worker::{Port, Worker, WorkerBuilder};
 /// assert_eq!(handle.join().unwrap(), 3);
 /// ```
 ///
+/// # Long-running workers
+///
+/// A parameter of type [`Port<In, Out>`](Port) makes the function a
+/// long-running worker's body: the sibling supplies the port, starts the
+/// function on a thread of its own and returns the caller's side, a
+/// [`Worker<In, Out, ..>`](Worker) (see [`Worker::spawn`]):
+///
+/// ```
+/// use isolate::{isolated, Port};
+///
+/// #[isolated]
+/// fn running_max(port: Port<i32, i32>) -> Option<i32> {
+///     let mut max = None;
+///     for n in port.iter() {
+///         let new_max = max.map_or(n, |m: i32| m.max(n));
+///         max = Some(new_max);
+///         if port.send(new_max).is_err() {
+///             break;
+///         }
+///     }
+///     max
+/// }
+///
+/// let worker = running_max_isolated();
+/// worker.send(3).unwrap();
+/// worker.send(1).unwrap();
+/// assert_eq!(worker.iter().take(2).collect::<Vec<_>>(), [3, 3]);
+/// assert_eq!(worker.join().unwrap(), Some(3));
+/// ```
+///
+/// A function takes at most one `Progress` or `Port` parameter; both are
+/// recognised by the last segment of their type's path.
+///
 /// # Options
 ///
 /// | option | effect |
