@@ -308,3 +308,26 @@ fn the_handles_are_send_and_sync_for_sendable_messages() {
     send_future(worker.send_async(1));
     send_future(worker.recv_async());
 }
+
+#[test]
+fn killing_an_async_worker_drops_its_future_at_once() {
+    let counter = DropCounter::new();
+    let held = counter.track();
+    // Kept alive by the test, so the worker's wait keeps a live waker and
+    // could go on forever: only dropping the future ends it.
+    let (_never_sent, never) = futures::channel::oneshot::channel::<()>();
+    let worker = Worker::spawn_async(move |port: Port<(), &'static str>| async move {
+        let _held = held; // dropped with the future
+        port.send_async("waiting").await.unwrap();
+        let _ = never.await;
+        "unreachable"
+    });
+    assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), "waiting");
+    worker.kill();
+    let outcome = worker.join();
+    assert!(
+        matches!(outcome, Err(IsolateError::Cancelled)),
+        "{outcome:?}"
+    );
+    counter.assert_balanced();
+}

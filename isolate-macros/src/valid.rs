@@ -93,7 +93,7 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
         if let Some(asyncness) = &sig.asyncness {
             let fix = match kind {
                 Supplied::Progress(_) => "make the function sync, or report progress through a channel argument",
-                Supplied::Port(..) => "make the function sync; it may drive async code itself with the port's `recv_async` and `send_async`",
+                Supplied::Port(..) => "make the function sync, or start an async body with `isolate::Worker::spawn_async`",
             };
             errors.push(syn::Error::new(
                 asyncness.span(),

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
+use crate::block_on::block_on;
 use crate::channel::{
     Iter, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
     TrySendError,
@@ -239,6 +241,41 @@ impl WorkerBuilder {
         self.start(move |port| body(port).map_err(IsolateError::Failed))
     }
 
+    /// Starts a worker whose body is async: the future is created and
+    /// driven on the worker's thread, so it need not be `Send` (it may hold
+    /// an `Rc` across an `.await`), and [`Worker::kill`] drops it before its
+    /// next poll, as for [`run_async`](crate::run_async).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let worker = isolate::Worker::builder().spawn_async(|port: isolate::Port<u32, u32>| async move {
+    ///     let seen = Rc::new(std::cell::Cell::new(0)); // not Send, held across awaits
+    ///     while let Ok(n) = port.recv_async().await {
+    ///         seen.set(seen.get() + 1);
+    ///         if port.send_async(n * 10).await.is_err() {
+    ///             break;
+    ///         }
+    ///     }
+    ///     seen.get()
+    /// });
+    /// worker.send(4).unwrap();
+    /// assert_eq!(worker.recv().unwrap(), 40);
+    /// assert_eq!(worker.join().unwrap(), 1);
+    /// ```
+    pub fn spawn_async<In, Out, F, Fut>(self, body: F) -> Worker<In, Out, Fut::Output>
+    where
+        In: Message,
+        Out: Message,
+        F: FnOnce(Port<In, Out>) -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Message,
+    {
+        self.start(move |port| block_on(body(port)))
+    }
+
     fn start<In, Out, F, T, E>(self, body: F) -> Worker<In, Out, T, E>
     where
         In: Message,
@@ -333,6 +370,33 @@ impl Worker<(), (), (), Infallible> {
         F: FnOnce(Port<In, Out>) -> R + Send + 'static,
     {
         WorkerBuilder::new().spawn(body)
+    }
+
+    /// Starts a worker whose body is async, with default options; see
+    /// [`WorkerBuilder::spawn_async`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::spawn_async(|port: isolate::Port<u8, u8>| async move {
+    ///     let mut total = 0;
+    ///     while let Ok(n) = port.recv_async().await {
+    ///         total += n;
+    ///     }
+    ///     total
+    /// });
+    /// worker.send(2).unwrap();
+    /// assert_eq!(worker.join().unwrap(), 2);
+    /// ```
+    pub fn spawn_async<In, Out, F, Fut>(body: F) -> Worker<In, Out, Fut::Output>
+    where
+        In: Message,
+        Out: Message,
+        F: FnOnce(Port<In, Out>) -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Message,
+    {
+        WorkerBuilder::new().spawn_async(body)
     }
 
     /// Like [`spawn`](Self::spawn) for a body that returns a `Result`, whose
