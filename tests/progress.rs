@@ -166,3 +166,19 @@ fn progress_works_from_every_kind_of_caller() {
     assert_eq!(updates, [50, 100]);
     assert_eq!(handle.join().unwrap().as_deref(), Some("renderer"));
 }
+
+#[test]
+fn a_panic_mid_stream_ends_an_awaited_stream_and_reaches_the_awaited_result() {
+    isolate::print_panics(false);
+    let mut handle = isolate::run_with_progress(|progress: Progress<u8>| -> u8 {
+        progress.send(1);
+        progress.send(2);
+        panic!("disk vanished");
+    });
+    futures::executor::block_on(async {
+        let updates: Vec<u8> = (&mut handle).collect().await;
+        assert_eq!(updates, [1, 2]);
+        let panic = handle.result().await.unwrap_err().into_panic().unwrap();
+        assert_eq!(panic.message(), Some("disk vanished"));
+    });
+}

@@ -422,3 +422,58 @@ fn every_request_and_reply_is_dropped_exactly_once_whatever_happens_to_it() {
     drop(service);
     counter.assert_balanced();
 }
+
+#[test]
+fn an_async_caller_that_drops_its_request_mid_flight_does_not_disturb_the_others() {
+    let gate = Gate::new();
+    let in_handler = gate.clone();
+    let (started_tx, started) = mpsc::channel();
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&handled);
+    let service = Service::spawn(
+        || (),
+        move |_: &mut (), n: u32| {
+            seen.lock().unwrap().push(n);
+            started_tx.send(n).unwrap();
+            if n == 1 {
+                in_handler.wait();
+            }
+            n + 100
+        },
+    );
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        // Awaited, then abandoned while its handler runs.
+        let running = tokio::spawn({
+            let service = service.clone();
+            async move { service.request_async(1).await }
+        });
+        assert_eq!(started.recv_timeout(WATCHDOG).unwrap(), 1);
+        // Queued behind it, then abandoned before it starts: withdrawn.
+        let mut queued = Box::pin(service.request_async(2));
+        assert!((&mut queued).now_or_never().is_none());
+        drop(queued);
+        running.abort();
+        let _ = running.await;
+        gate.open();
+        assert_eq!(service.request_async(3).await.unwrap(), 103);
+    });
+    assert_eq!(*handled.lock().unwrap(), [1, 3]);
+}
+
+#[test]
+fn an_awaited_request_hears_of_a_panic_and_of_a_fatal_end() {
+    isolate::print_panics(false);
+    let service = Service::spawn(
+        || (),
+        |_: &mut (), n: u32| if n == 0 { panic!("zero") } else { n },
+    );
+    futures::executor::block_on(async {
+        assert_eq!(service.request_async(1).await.unwrap(), 1);
+        assert!(service.request_async(0).await.unwrap_err().is_panic());
+        assert!(matches!(
+            service.request_async(2).await,
+            Err(IsolateError::EndedWithoutResult)
+        ));
+    });
+}

@@ -331,3 +331,36 @@ fn killing_an_async_worker_drops_its_future_at_once() {
     );
     counter.assert_balanced();
 }
+
+#[test]
+fn a_panic_mid_stream_ends_an_awaited_stream_and_reaches_the_awaited_outcome() {
+    isolate::print_panics(false);
+    let mut worker = Worker::spawn(|port: Port<(), u32>| {
+        for n in 0..3 {
+            port.send(n).unwrap();
+        }
+        panic!("stream broke");
+    });
+    smol::block_on(async {
+        let mut seen = Vec::new();
+        while let Some(n) = worker.next().await {
+            seen.push(n);
+        }
+        assert_eq!(seen, [0, 1, 2]);
+        let error = worker.into_handle().await.unwrap_err();
+        assert_eq!(error.into_panic().unwrap().message(), Some("stream broke"));
+    });
+}
+
+#[test]
+fn an_async_caller_gets_its_message_back_from_a_worker_that_dropped_its_inbox() {
+    let worker = Worker::spawn(|port: Port<String, ()>| drop(port));
+    let (exits_tx, exits) = mpsc::channel();
+    worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    futures::executor::block_on(async {
+        let refused = worker.send_async("hello".to_owned()).await.unwrap_err();
+        assert_eq!(refused.into_inner(), "hello");
+        assert_eq!(worker.recv_async().await, Err(RecvError));
+    });
+}
