@@ -72,6 +72,12 @@ pub enum Dispatch {
 /// answer what is queued, then end. [`join`](Self::join) does the same and
 /// waits; [`kill`](Self::kill) stops them at once.
 ///
+/// A worker handles its requests one at a time, in the order they reached
+/// its inbox: with one worker, the requests of one caller are answered in
+/// the order sent. A handler that sends a request to its own service and
+/// waits for the reply waits for itself when no other worker is free: do
+/// not.
+///
 /// # Examples
 ///
 /// ```
