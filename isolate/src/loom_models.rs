@@ -1,4 +1,5 @@
-//! loom models of the task protocol (see `task.rs`): every interleaving of
+//! loom models of the task protocol (see `task.rs`), of a worker's reply
+//! (`promise.rs`) and of a service's pause gate (`service.rs`): every interleaving of
 //! a runner completing, a handle waiting (by `join` or by polling) and a
 //! cancel. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolate --lib --release`.
 //!
@@ -314,6 +315,47 @@ mod replies {
                 handle.join(),
                 Err(IsolateError::EndedWithoutResult)
             ));
+            worker.join().unwrap();
+        });
+    }
+}
+
+/// A service worker held at its pause gate (`service.rs`): it goes on once
+/// the last pause ends, or once it is killed, whatever the interleaving.
+mod pause_gate {
+    use super::*;
+    use crate::service::PauseGate;
+    use loom::sync::atomic::{AtomicBool, Ordering};
+
+    #[test]
+    fn the_last_resume_lets_the_worker_go_on() {
+        check("the_last_resume_lets_the_worker_go_on", || {
+            let gate = PauseGate::new();
+            let first = gate.pause();
+            let second = gate.pause();
+            let worker = {
+                let gate = Arc::clone(&gate);
+                thread::spawn(move || gate.wait(|| false))
+            };
+            drop(first);
+            drop(second);
+            worker.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_kill_lets_a_paused_worker_go_on() {
+        check("a_kill_lets_a_paused_worker_go_on", || {
+            let gate = PauseGate::new();
+            let _paused = gate.pause();
+            let killed = Arc::new(AtomicBool::new(false));
+            let worker = {
+                let (gate, killed) = (Arc::clone(&gate), Arc::clone(&killed));
+                thread::spawn(move || gate.wait(|| killed.load(Ordering::Acquire)))
+            };
+            // What `Service::kill` does: cancel, then wake the gate.
+            killed.store(true, Ordering::Release);
+            gate.wake_all();
             worker.join().unwrap();
         });
     }

@@ -239,15 +239,30 @@ impl Drop for PingGroup {
 }
 
 /// The pause count and what the workers wait on while it is above zero.
-struct PauseGate {
+pub(crate) struct PauseGate {
     pauses: Mutex<usize>,
     resumed: Condvar,
 }
 
 impl PauseGate {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(PauseGate {
+            pauses: Mutex::new(0),
+            resumed: Condvar::new(),
+        })
+    }
+
+    /// Takes one pause, held until the guard is dropped.
+    pub(crate) fn pause(self: &Arc<Self>) -> Paused {
+        *lock(&self.pauses) += 1;
+        Paused {
+            gate: Arc::clone(self),
+        }
+    }
+
     /// Waits while paused; returns early when `stop` says the worker is
     /// being killed.
-    fn wait(&self, stop: impl Fn() -> bool) {
+    pub(crate) fn wait(&self, stop: impl Fn() -> bool) {
         let mut pauses = lock(&self.pauses);
         while *pauses > 0 && !stop() {
             pauses = self
@@ -257,7 +272,7 @@ impl PauseGate {
         }
     }
 
-    fn wake_all(&self) {
+    pub(crate) fn wake_all(&self) {
         let _pauses = lock(&self.pauses);
         self.resumed.notify_all();
     }
@@ -453,10 +468,7 @@ impl ServiceBuilder {
     {
         let name = self.options.name();
         let listeners = Arc::new(Listeners::new(self.workers));
-        let gate = Arc::new(PauseGate {
-            pauses: Mutex::new(0),
-            resumed: Condvar::new(),
-        });
+        let gate = PauseGate::new();
         let init = Arc::new(init);
         let handler = Arc::new(handler);
         let mut inboxes = Vec::with_capacity(self.workers);
@@ -833,10 +845,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.request(1).join().unwrap(), 1);
     /// ```
     pub fn pause(&self) -> Paused {
-        *lock(&self.shared.gate.pauses) += 1;
-        Paused {
-            gate: Arc::clone(&self.shared.gate),
-        }
+        self.shared.gate.pause()
     }
 
     /// Stops every worker now: the inboxes close, queued requests are
