@@ -633,8 +633,36 @@ fn supplied_spawn_body(
         }
     }
     let folded = matches!(model.output, Output::Folded { .. });
-    let (return_bounds, handle, call) = if folded {
-        let method = format_ident!("try_{}", method);
+    let method = match (folded, model.is_async(), supplied) {
+        (false, false, _) => method.to_owned(),
+        (true, false, _) => format!("try_{method}"),
+        (false, true, Supplied::Progress(_)) => "run_async_with_progress".to_owned(),
+        (true, true, Supplied::Progress(_)) => "try_run_async_with_progress".to_owned(),
+        (false, true, Supplied::Port(..)) => "spawn_async".to_owned(),
+        (true, true, Supplied::Port(..)) => "try_spawn_async".to_owned(),
+    };
+    let method = format_ident!("{}", method);
+    // An async function's call makes a future `Fut`; folding maps its output.
+    let (fut_param, fut_turbofish, f_output) = if model.is_async() {
+        (
+            quote!(Fut: ::core::future::Future<Output = R> + 'static,),
+            quote!(, _),
+            quote!(Fut),
+        )
+    } else {
+        (quote!(), quote!(), quote!(R))
+    };
+    let fold = |call: TokenStream| match (folded, model.is_async()) {
+        (false, _) => call,
+        (true, false) => quote!(#private::FoldResult::into_result(#call)),
+        (true, true) => quote!({
+            let future = #call;
+            async move { #private::FoldResult::into_result(future.await) }
+        }),
+    };
+    let body = fold(quote!(f(#(#f_values),*)));
+    let call = quote!(builder.#method(move |#given| #body));
+    let (return_bounds, handle) = if folded {
         (
             quote!(
                 R: #private::FoldResult,
@@ -642,29 +670,23 @@ fn supplied_spawn_body(
                 <R as #private::FoldResult>::Err: #private::IsolateReturn,
             ),
             quote!(#handle_type <R as #private::FoldResult>::Ok, <R as #private::FoldResult>::Err>),
-            quote!(builder.#method(move |#given| #private::FoldResult::into_result(f(#(#f_values),*)))),
         )
     } else {
-        let method = format_ident!("{}", method);
-        (
-            quote!(R: #private::IsolateReturn,),
-            quote!(#handle_type R>),
-            quote!(builder.#method(move |#given| f(#(#f_values),*))),
-        )
+        (quote!(R: #private::IsolateReturn,), quote!(#handle_type R>))
     };
     quote! {
         #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-        fn #spawn<#(#params: #private::IsolateArg,)* #message_params R, F>(
+        fn #spawn<#(#params: #private::IsolateArg,)* #message_params R, #fut_param F>(
             builder: #builder_type,
             #(#values: #params,)*
             f: F,
         ) -> #handle
         where
-            F: ::core::ops::FnOnce(#(#f_params),*) -> R + ::core::marker::Send + 'static,
+            F: ::core::ops::FnOnce(#(#f_params),*) -> #f_output + ::core::marker::Send + 'static,
             #return_bounds
         {
             #call
         }
-        #spawn::<#(#arg_types,)* #message_turbofish #return_turbofish, _>(#builder, #(#arg_values,)* #callee)
+        #spawn::<#(#arg_types,)* #message_turbofish #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
     }
 }

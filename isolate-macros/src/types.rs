@@ -271,16 +271,6 @@ pub(crate) enum Supplied<'a> {
     Port(&'a Type, &'a Type),
 }
 
-impl Supplied<'_> {
-    /// The type as the user would recognise it in a message.
-    pub(crate) fn kind(&self) -> &'static str {
-        match self {
-            Supplied::Progress(_) => "Progress",
-            Supplied::Port(..) => "Port",
-        }
-    }
-}
-
 /// Recognises `Progress<P>` and `Port<In, Out>`.
 pub(crate) fn supplied(ty: &Type) -> Option<Supplied<'_>> {
     let Type::Path(path) = ty else {

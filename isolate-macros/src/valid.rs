@@ -90,19 +90,6 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
         .iter()
         .filter_map(|arg| Some((arg, arg.supplied?)));
     if let Some((first, kind)) = supplied.next() {
-        if let Some(asyncness) = &sig.asyncness {
-            let fix = match kind {
-                Supplied::Progress(_) => "make the function sync, or report progress through a channel argument",
-                Supplied::Port(..) => "make the function sync, or start an async body with `isolate::Worker::spawn_async`",
-            };
-            errors.push(syn::Error::new(
-                asyncness.span(),
-                format!(
-                    "#[isolated] supports a `{}` parameter on a synchronous function only: {fix}",
-                    kind.kind()
-                ),
-            ));
-        }
         let fix = match kind {
             Supplied::Progress(_) => "clone it to report from several places",
             Supplied::Port(..) => {

@@ -216,7 +216,7 @@ pub use worker::{Port, Worker, WorkerBuilder};
 /// A parameter of type [`Progress<P>`](Progress) is supplied by the sibling
 /// instead of taken from the caller, and the sibling returns a
 /// [`ProgressHandle<P, ..>`](ProgressHandle) that yields the updates, then
-/// the result (at most one such parameter, on a synchronous function):
+/// the result (at most one such parameter; an `async fn` works too):
 ///
 /// ```
 /// use isolate::{isolated, Progress};

@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -419,6 +420,59 @@ impl Builder {
         let (sender, updates) = channel::unbounded();
         let progress = Progress { sender };
         let handle = self.try_run(move || f(progress));
+        ProgressHandle { updates, handle }
+    }
+
+    /// Drives the future made by `f` on an isolate, giving `f` a
+    /// [`Progress`] sender; see [`run_async`](crate::run_async) for how the
+    /// future runs (it need not be `Send`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::Builder::new().run_async_with_progress(|p: isolate::Progress<u8>| async move {
+    ///     p.send(50);
+    ///     "half way"
+    /// });
+    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [50]);
+    /// assert_eq!(handle.join().unwrap(), "half way");
+    /// ```
+    pub fn run_async_with_progress<P, F, Fut>(self, f: F) -> ProgressHandle<P, Fut::Output>
+    where
+        P: Message,
+        F: FnOnce(Progress<P>) -> Fut + Send + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let (sender, updates) = channel::unbounded();
+        let progress = Progress { sender };
+        let handle = self.run_async(move || f(progress));
+        ProgressHandle { updates, handle }
+    }
+
+    /// Like [`run_async_with_progress`](Self::run_async_with_progress) for a
+    /// future whose `Result` is folded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::Builder::new().try_run_async_with_progress(|p: isolate::Progress<u8>| async move {
+    ///     p.send(1);
+    ///     "x".parse::<u8>()
+    /// });
+    /// assert!(handle.join().unwrap_err().is_failed());
+    /// ```
+    pub fn try_run_async_with_progress<P, F, Fut, T, E>(self, f: F) -> ProgressHandle<P, T, E>
+    where
+        P: Message,
+        F: FnOnce(Progress<P>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (sender, updates) = channel::unbounded();
+        let progress = Progress { sender };
+        let handle = self.try_run_async(move || f(progress));
         ProgressHandle { updates, handle }
     }
 }

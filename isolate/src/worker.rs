@@ -276,6 +276,31 @@ impl WorkerBuilder {
         self.start(move |port| block_on(body(port)))
     }
 
+    /// Like [`spawn_async`](Self::spawn_async) for a body whose `Result`
+    /// is folded into the worker's outcome.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::builder().try_spawn_async(|port: isolate::Port<String, ()>| async move {
+    ///     let text = port.recv_async().await.map_err(|_| "no input".to_owned())?;
+    ///     text.parse::<u8>().map_err(|e| e.to_string())
+    /// });
+    /// worker.send("7".to_owned()).unwrap();
+    /// assert_eq!(worker.join().unwrap(), 7);
+    /// ```
+    pub fn try_spawn_async<In, Out, F, Fut, T, E>(self, body: F) -> Worker<In, Out, T, E>
+    where
+        In: Message,
+        Out: Message,
+        T: Message,
+        E: Message,
+        F: FnOnce(Port<In, Out>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, E>> + 'static,
+    {
+        self.start(move |port| block_on(body(port))?.map_err(IsolateError::Failed))
+    }
+
     fn start<In, Out, F, T, E>(self, body: F) -> Worker<In, Out, T, E>
     where
         In: Message,
