@@ -374,6 +374,16 @@ where
     Builder::new().try_run_with_progress(f)
 }
 
+/// Starts an isolate with a fresh progress channel, keeping its receiving
+/// end beside the isolate's handle.
+fn with_progress<P, T, E>(
+    start: impl FnOnce(Progress<P>) -> IsolateHandle<T, E>,
+) -> ProgressHandle<P, T, E> {
+    let (sender, updates) = channel::unbounded();
+    let handle = start(Progress { sender });
+    ProgressHandle { updates, handle }
+}
+
 impl Builder {
     /// Runs `f` with a [`Progress`] sender, with these options; see
     /// [`run_with_progress`](crate::run_with_progress).
@@ -392,10 +402,7 @@ impl Builder {
         F: FnOnce(Progress<P>) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let (sender, updates) = channel::unbounded();
-        let progress = Progress { sender };
-        let handle = self.run(move || f(progress));
-        ProgressHandle { updates, handle }
+        with_progress(|progress| self.run(move || f(progress)))
     }
 
     /// Runs `f`, folding its `Err`, with a [`Progress`] sender; see
@@ -417,10 +424,7 @@ impl Builder {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (sender, updates) = channel::unbounded();
-        let progress = Progress { sender };
-        let handle = self.try_run(move || f(progress));
-        ProgressHandle { updates, handle }
+        with_progress(|progress| self.try_run(move || f(progress)))
     }
 
     /// Drives the future made by `f` on an isolate, giving `f` a
@@ -444,10 +448,7 @@ impl Builder {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        let (sender, updates) = channel::unbounded();
-        let progress = Progress { sender };
-        let handle = self.run_async(move || f(progress));
-        ProgressHandle { updates, handle }
+        with_progress(|progress| self.run_async(move || f(progress)))
     }
 
     /// Like [`run_async_with_progress`](Self::run_async_with_progress) for a
@@ -470,9 +471,6 @@ impl Builder {
         T: Send + 'static,
         E: Send + 'static,
     {
-        let (sender, updates) = channel::unbounded();
-        let progress = Progress { sender };
-        let handle = self.try_run_async(move || f(progress));
-        ProgressHandle { updates, handle }
+        with_progress(|progress| self.try_run_async(move || f(progress)))
     }
 }
