@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use isolate::{Builder, IsolateError};
+use isolate::{Builder, IsolateError, Port, Progress, Service, Worker};
 
 #[isolate::isolated]
 fn parse(text: String) -> Result<u32, std::num::ParseIntError> {
@@ -59,6 +59,7 @@ fn main() {
         "spawn error: {}",
         matches!(failed_start, Err(IsolateError::Spawn(_)))
     ));
+    long_running(&mut outcomes);
     // Let detached work finish before the process exits.
     while isolate::pool_stats().idle < isolate::pool_stats().threads
         || isolate::pool_stats().queued > 0
@@ -68,4 +69,54 @@ fn main() {
     for outcome in outcomes {
         println!("{outcome}");
     }
+}
+
+/// Every way a long-running isolate can end, and every way a request can.
+fn long_running(outcomes: &mut Vec<String>) {
+    let echo = Worker::spawn(|port: Port<String, String>| {
+        port.iter().try_for_each(|m| port.send(m)).ok();
+    });
+    echo.send("message".to_owned()).unwrap();
+    echo.send("left unread".to_owned()).unwrap();
+    outcomes.push(format!("{:?}", echo.recv()));
+    outcomes.push(format!("{:?}", echo.join()));
+
+    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.iter().count());
+    killed.send(vec![0; 64]).unwrap();
+    killed.kill();
+    outcomes.push(format!("{:?}", killed.join().map_err(|e| e.is_cancelled())));
+
+    let panicking = Worker::spawn(|_: Port<(), ()>| -> u8 { panic!("planned") });
+    outcomes.push(format!("worker panicked: {}", panicking.join().is_err()));
+
+    let service = Service::builder().workers(2).spawn(
+        || vec![0_u8; 256],
+        |state: &mut Vec<u8>, n: usize| {
+            assert!(n != 13, "planned");
+            state.len() + n
+        },
+    );
+    service.on_exit(|exit| println!("service ended: {exit:?}"));
+    outcomes.push(format!("{:?}", service.request(1).join()));
+    drop(service.request(2)); // withdrawn or discarded
+    outcomes.push(format!(
+        "{:?}",
+        service.request(13).join().map_err(|e| e.is_panic())
+    ));
+    outcomes.push(format!("{:?}", service.ping().join()));
+    let paused = service.pause();
+    let queued = service.request(3);
+    service.kill();
+    drop(paused);
+    outcomes.push(format!("{:?}", queued.join().map_err(|e| e.is_cancelled())));
+    outcomes.push(format!("{:?}", service.join().map_err(|e| e.to_string())));
+
+    let progress = isolate::run_with_progress(|progress: Progress<String>| {
+        for step in 0..10 {
+            progress.send(format!("step {step}"));
+        }
+        "done"
+    });
+    outcomes.push(format!("{:?}", progress.recv()));
+    outcomes.push(format!("{:?}", progress.join()));
 }
