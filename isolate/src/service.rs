@@ -947,9 +947,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     }
 
     /// Closes the service (for every clone): the workers answer what is
-    /// queued and end. Waits for them, and returns the first failure of a
-    /// worker: a fatal panic, a panic while building its state,
-    /// `Cancelled` after a kill. Another clone that joined first got the
+    /// queued and end. Waits for them, and returns the failure of the first
+    /// worker, in worker order, that did not end cleanly: a fatal panic, a
+    /// panic while building its state, `Cancelled` after a kill. (The
+    /// [`on_exit`](Self::on_exit) listener hears of the first in time.) Another clone that joined first got the
     /// outcomes; this one then returns `Ok(())`.
     ///
     /// # Errors
