@@ -12,7 +12,6 @@
 //! peer's, the systems run in interleaved rounds and each reports its median
 //! round.
 
-mod measure;
 mod systems;
 mod targets;
 

@@ -3,26 +3,26 @@
 use std::time::{Duration, Instant};
 
 /// The median of `runs` timings of `f`.
-pub(crate) fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
+pub fn median(runs: usize, mut f: impl FnMut() -> Duration) -> Duration {
     let mut times: Vec<Duration> = (0..runs).map(|_| f()).collect();
     times.sort();
     times[times.len() / 2]
 }
 
 /// Times `f`.
-pub(crate) fn time(f: impl FnOnce()) -> Duration {
+pub fn time(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
     f();
     start.elapsed()
 }
 
 /// The process's live threads.
-pub(crate) fn threads() -> usize {
+pub fn threads() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(0, |dir| dir.count())
 }
 
 /// The process's resident memory, in bytes.
-pub(crate) fn rss_bytes() -> usize {
+pub fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: usize = statm
         .split_whitespace()
@@ -33,7 +33,7 @@ pub(crate) fn rss_bytes() -> usize {
 }
 
 /// CPU time used so far by the process's live threads, in nanoseconds.
-pub(crate) fn cpu_ns() -> u64 {
+pub fn cpu_ns() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return 0;
     };
@@ -46,7 +46,7 @@ pub(crate) fn cpu_ns() -> u64 {
 }
 
 /// Samples the thread count while `f` runs; returns `f`'s result and the peak.
-pub(crate) fn with_peak_threads<R>(f: impl FnOnce() -> R) -> (R, usize) {
+pub fn with_peak_threads<R>(f: impl FnOnce() -> R) -> (R, usize) {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
     let done = Arc::new(AtomicBool::new(false));

@@ -12,6 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use isolate::{Port, Service, Worker};
+use isolate_bench::measure::rss_bytes;
 
 /// Round trips per round.
 const TRIPS: u64 = 20_480; // a multiple of WINDOW
@@ -197,17 +198,6 @@ impl System for ServiceAwaited {
             sum
         })
     }
-}
-
-/// The process's resident memory, in bytes.
-fn rss_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
 }
 
 /// Memory per request queued at a paused service, its reply handle

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::measure::{cpu_ns, median, rss_bytes, threads, time, with_peak_threads};
+use isolate_bench::measure::{cpu_ns, median, rss_bytes, threads, time, with_peak_threads};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Scenario {
