@@ -231,32 +231,42 @@ pub(crate) enum ResultShape<'a> {
 
 /// The shape of `ty` if its last path segment is `Result`.
 pub(crate) fn result_shape(ty: &Type) -> Option<ResultShape<'_>> {
+    let last = last_segment(ty)?;
+    if last.ident != "Result" {
+        return None;
+    }
+    match type_arguments(last).as_deref() {
+        Some(&[ok, err]) => Some(ResultShape::Explicit { ok, err }),
+        _ => Some(ResultShape::Alias),
+    }
+}
+
+/// The last segment of a plain path type (`a::b::Name<..>`, not
+/// `<T as Trait>::Name`), which is what names it as the user wrote it.
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     let Type::Path(path) = ty else {
         return None;
     };
     if path.qself.is_some() {
         return None;
     }
-    let last = path.path.segments.last()?;
-    if last.ident != "Result" {
+    path.path.segments.last()
+}
+
+/// A segment's angle-bracketed arguments, when every one of them is a type.
+fn type_arguments(segment: &syn::PathSegment) -> Option<Vec<&Type>> {
+    let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
         return None;
-    }
-    if let PathArguments::AngleBracketed(args) = &last.arguments {
-        let types: Vec<&Type> = args
-            .args
-            .iter()
-            .filter_map(|arg| match arg {
-                GenericArgument::Type(ty) => Some(ty),
-                _ => None,
-            })
-            .collect();
-        if let [ok, err] = types[..] {
-            if args.args.len() == 2 {
-                return Some(ResultShape::Explicit { ok, err });
-            }
-        }
-    }
-    Some(ResultShape::Alias)
+    };
+    let types: Vec<&Type> = arguments
+        .args
+        .iter()
+        .filter_map(|argument| match argument {
+            GenericArgument::Type(ty) => Some(ty),
+            _ => None,
+        })
+        .collect();
+    (types.len() == arguments.args.len()).then_some(types)
 }
 
 /// A parameter that `#[isolated]` supplies itself instead of taking it from
@@ -273,30 +283,11 @@ pub(crate) enum Supplied<'a> {
 
 /// Recognises `Progress<P>` and `Port<In, Out>`.
 pub(crate) fn supplied(ty: &Type) -> Option<Supplied<'_>> {
-    let Type::Path(path) = ty else {
-        return None;
-    };
-    if path.qself.is_some() {
-        return None;
-    }
-    let last = path.path.segments.last()?;
-    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
-        return None;
-    };
-    let types: Vec<&Type> = arguments
-        .args
-        .iter()
-        .filter_map(|argument| match argument {
-            syn::GenericArgument::Type(ty) => Some(ty),
-            _ => None,
-        })
-        .collect();
-    if types.len() != arguments.args.len() {
-        return None;
-    }
+    let last = last_segment(ty)?;
+    let types = type_arguments(last)?;
     match (last.ident.to_string().as_str(), types.as_slice()) {
-        ("Progress", [update]) => Some(Supplied::Progress(update)),
-        ("Port", [inbox, outbox]) => Some(Supplied::Port(inbox, outbox)),
+        ("Progress", &[update]) => Some(Supplied::Progress(update)),
+        ("Port", &[inbox, outbox]) => Some(Supplied::Port(inbox, outbox)),
         _ => None,
     }
 }
