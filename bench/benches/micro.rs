@@ -51,3 +51,53 @@ fn run_async_join() -> u64 {
         .join()
         .unwrap()
 }
+
+/// A service shared by the request benchmarks, started once.
+fn echo_service() -> &'static isolate::Service<u64, u64> {
+    static SERVICE: std::sync::OnceLock<isolate::Service<u64, u64>> = std::sync::OnceLock::new();
+    SERVICE.get_or_init(|| isolate::Service::spawn(|| (), |_: &mut (), n: u64| n + 1))
+}
+
+/// A request to a long-running service, joined.
+#[divan::bench]
+fn service_request_join() -> u64 {
+    echo_service().request(black_box(1)).join().unwrap()
+}
+
+/// A request to a long-running service, awaited.
+#[divan::bench]
+fn service_request_await() -> u64 {
+    futures::executor::block_on(echo_service().request_async(black_box(1))).unwrap()
+}
+
+/// A request that is withdrawn before the worker takes it, or discarded.
+#[divan::bench]
+fn service_request_drop() {
+    drop(echo_service().request(black_box(1)));
+}
+
+/// A message to a worker and its answer, through the worker's port.
+#[divan::bench]
+fn worker_send_recv(bencher: divan::Bencher) {
+    let worker = isolate::Worker::spawn(|port: isolate::Port<u64, u64>| {
+        port.iter().try_for_each(|n| port.send(n + 1)).ok();
+    });
+    bencher.bench_local(|| {
+        worker.send(black_box(1)).unwrap();
+        worker.recv().unwrap()
+    });
+}
+
+/// A progress update sent and read.
+#[divan::bench]
+fn progress_update(bencher: divan::Bencher) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = isolate::run_with_progress(move |progress: isolate::Progress<u64>| {
+        tx.send(progress).unwrap();
+    });
+    let progress = rx.recv().unwrap();
+    bencher.bench_local(|| {
+        progress.send(black_box(1));
+        handle.recv().unwrap()
+    });
+}
