@@ -307,6 +307,9 @@ fn the_handles_are_send_and_sync_for_sendable_messages() {
     let worker = Worker::spawn(|_: Port<u8, u8>| ());
     send_future(worker.send_async(1));
     send_future(worker.recv_async());
+    let (tx, rx) = isolate::channel::bounded::<String>(1);
+    send_future(tx.send_async(String::new()));
+    send_future(rx.recv_async());
 }
 
 #[test]

@@ -143,6 +143,12 @@ impl Builder {
         self
     }
 
+    /// Names the isolate with a name already shared (no new allocation).
+    pub(crate) fn named(mut self, name: Name) -> Self {
+        self.name = Some(name);
+        self
+    }
+
     /// Runs the isolate on a thread of its own instead of the shared pool,
     /// for long or blocking work that should not hold a pool thread.
     ///

@@ -50,7 +50,7 @@ impl Options {
     pub(crate) fn thread(&self) -> Builder {
         let mut builder = Builder::new().dedicated();
         if let Some(name) = &self.name {
-            builder = builder.name(name.to_string());
+            builder = builder.named(name.clone());
         }
         if let Some(bytes) = self.stack_size {
             builder = builder.stack_size(bytes);

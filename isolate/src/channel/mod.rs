@@ -27,7 +27,6 @@ mod error;
 mod wait;
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -581,13 +580,4 @@ impl<T> IntoIterator for Receiver<T> {
     fn into_iter(self) -> IntoIter<T> {
         IntoIter { receiver: self }
     }
-}
-
-/// Makes sure a future from this module is one a caller can hold across
-/// threads when the message type allows it.
-#[allow(dead_code)]
-fn assert_send_futures<T: Send>(tx: &Sender<T>, rx: &Receiver<T>, message: T) {
-    fn is_send<F: Future + Send>(_: &F) {}
-    is_send(&tx.send_async(message));
-    is_send(&rx.recv_async());
 }
