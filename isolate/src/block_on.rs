@@ -8,6 +8,10 @@
 //! nothing can ever resume it (Dart's "computation ended without result").
 //! The latter is seen by giving each poll a waker whose shared part unparks
 //! this thread when its last clone goes away.
+//!
+//! While it parks, a pool thread counts as blocked, so the pool brings
+//! another thread for the isolates the future awaits; and between polls it
+//! applies the last resort of `wait.rs` to those the poll noted.
 
 use std::future::Future;
 use std::pin::pin;
@@ -17,7 +21,9 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use crate::context;
 use crate::error::IsolateError;
-use crate::sync::{current, park, Arc, Ordering, Thread};
+use crate::pool;
+use crate::sync::{current, park, park_timeout, Arc, Ordering, Thread};
+use crate::wait::{any_may_need_help, help_awaited, Noted, HELP_SLICE, HELP_SLICE_MAX};
 
 /// What the wakers of one `block_on` share.
 struct Signal {
@@ -87,10 +93,13 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
         });
         token = Arc::downgrade(&strong);
         let waker = Waker::from(strong);
+        let noted = Noted::start();
         if let Poll::Ready(output) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
             return Ok(output);
         }
+        let awaited = noted.take();
         drop(waker);
+        let mut slice = HELP_SLICE;
         loop {
             if signal.woken.swap(false, Ordering::Acquire) {
                 break;
@@ -105,7 +114,18 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
                 }
                 return Err(IsolateError::EndedWithoutResult);
             }
-            park();
+            // The last resort, between polls: an awaited isolate that no
+            // thread can come for runs here (its completion wakes the future).
+            if help_awaited(&awaited) {
+                continue;
+            }
+            let _blocked = pool::enter_blocked();
+            if any_may_need_help(&awaited) {
+                park_timeout(slice);
+                slice = (slice * 2).min(HELP_SLICE_MAX);
+            } else {
+                park();
+            }
         }
     }
 }

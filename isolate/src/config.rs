@@ -114,7 +114,9 @@ impl PoolBuilder {
         self
     }
 
-    /// How long an idle thread waits for work before it exits.
+    /// How long an idle thread waits for work before it exits. A duration
+    /// too long to add to the clock (such as [`Duration::MAX`]) means that
+    /// idle threads never exit.
     ///
     /// # Examples
     ///
@@ -128,6 +130,10 @@ impl PoolBuilder {
     }
 
     /// The prefix of the pool's thread names: `prefix-0`, `prefix-1`, ...
+    ///
+    /// A name with a NUL byte cannot name a thread:
+    /// [`build_global`](Self::build_global) refuses it with
+    /// [`PoolBuildError::InvalidThreadName`].
     ///
     /// # Examples
     ///
@@ -160,7 +166,9 @@ impl PoolBuilder {
     /// [`PoolBuildError::AlreadyBuilt`] if the pool was configured before or
     /// an isolate already started (which builds it with the defaults);
     /// [`PoolBuildError::InvalidVariable`] if a setting left unset comes from
-    /// an environment variable that does not parse.
+    /// an environment variable that does not parse;
+    /// [`PoolBuildError::InvalidThreadName`] if the thread name holds a NUL
+    /// byte.
     ///
     /// # Examples
     ///
@@ -179,6 +187,11 @@ impl PoolBuilder {
     }
 
     fn resolve(self) -> Result<Config, PoolBuildError> {
+        if let Some(name) = &self.thread_name {
+            if name.contains('\0') {
+                return Err(PoolBuildError::InvalidThreadName(name.clone()));
+            }
+        }
         let max_threads = match self.max_threads {
             Some(n) => n,
             None => from_env(MAX_THREADS_VAR)?.unwrap_or(DEFAULT_MAX_THREADS),
@@ -235,6 +248,14 @@ pub enum PoolBuildError {
         /// What it holds.
         value: String,
     },
+    /// The thread name given to [`PoolBuilder::thread_name`] holds a NUL
+    /// byte, which no thread name can.
+    ///
+    /// ```
+    /// let err = isolate::PoolBuilder::new().thread_name("bad\0name").build_global().unwrap_err();
+    /// assert!(matches!(err, isolate::PoolBuildError::InvalidThreadName(_)));
+    /// ```
+    InvalidThreadName(String),
 }
 
 impl fmt::Display for PoolBuildError {
@@ -245,6 +266,12 @@ impl fmt::Display for PoolBuildError {
             ),
             PoolBuildError::InvalidVariable { name, value } => {
                 write!(f, "{name}={value:?} is not a whole number")
+            }
+            PoolBuildError::InvalidThreadName(name) => {
+                write!(
+                    f,
+                    "the thread name {name:?} holds a NUL byte, which no thread name can"
+                )
             }
         }
     }

@@ -8,10 +8,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::context;
 use crate::error::IsolateError;
+use crate::pool;
 use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
-use crate::task::{Completion, Waiter};
+use crate::task::{drop_quietly, Completion, Waiter};
+use crate::wait::{help_as_last_resort, may_need_help, note_awaited, HELP_SLICE, HELP_SLICE_MAX};
 
 /// How many times a joiner checks for the outcome before it parks. A parked
 /// thread costs tens of microseconds to wake on a virtual machine, far more
@@ -35,13 +36,29 @@ const FIRST_POLL_SPINS: u32 = 128;
 /// `true`. Call [`detach`](Self::detach) to let it run to the end instead.
 ///
 /// The handle is `Send`, `Sync` and `Unpin`, and works as a future on any
-/// executor: it never waits for the isolate on the thread that polls it,
-/// beyond a couple of microseconds on the first poll for an isolate about to
-/// finish (cheaper than the executor's own wake-up). The one exception is
-/// help: awaited from inside another isolate (an async isolate awaiting a
-/// nested one), an isolate still waiting in the pool is run right there, as
-/// [`join`](Self::join) does, so that nested isolates cannot deadlock; such
-/// awaits then run one after another rather than side by side.
+/// executor: a poll never runs the isolate and never waits for it, beyond a
+/// couple of microseconds on the first poll for an isolate about to finish
+/// (cheaper than the executor's own wake-up).
+///
+/// Dropping the handle of an isolate that already finished drops its result
+/// there and then; a panic from the result's `Drop` is contained (discarded),
+/// whichever thread drops the result last, as tokio's `JoinHandle` does.
+///
+/// # Waiting from inside an isolate
+///
+/// An isolate that waits for another (nested isolates) holds its thread
+/// while it waits; the pool counts that thread as blocked at once and starts
+/// another for queued work, up to its cap ([`PoolBuilder::max_threads`](crate::PoolBuilder::max_threads)).
+/// So the nested isolate runs on a thread of its own, with its own stack and
+/// thread-locals. Only when the pool is at its cap with no idle thread does
+/// the waiting isolate run the nested one itself, if it is still queued,
+/// rather than deadlock: then it runs on a fresh stack segment, with its own
+/// [`is_cancelled`](crate::is_cancelled), [`current_name`](crate::current_name)
+/// and panic location, but on the waiter's OS thread, so it sees (and may
+/// change) that thread's `thread_local!` values. Awaited from an async
+/// isolate, that happens between polls, never inside one; awaited under
+/// another executor, the nested isolate gets a thread beyond the cap
+/// instead.
 ///
 /// # Examples
 ///
@@ -85,6 +102,10 @@ impl<T, E> IsolateHandle<T, E> {
     }
 
     fn into_task(mut self) -> Arc<dyn Completion<T, E>> {
+        assert!(
+            self.polling != Polling::Ready,
+            "IsolateHandle joined after it was awaited to completion: its result was already returned"
+        );
         self.task
             .take()
             .expect("IsolateHandle used after its outcome was taken")
@@ -93,15 +114,19 @@ impl<T, E> IsolateHandle<T, E> {
     /// Blocks the current thread until the isolate ends, and returns its
     /// result.
     ///
-    /// When the caller is itself an isolate and the one it joins is still
-    /// waiting in the shared pool, the caller runs it on its own thread
-    /// instead of waiting: nested isolates never deadlock, however small the
-    /// pool. A thread that is not running an isolate never runs other work.
+    /// Nested isolates never deadlock, however small the pool: see
+    /// [waiting from inside an isolate](Self#waiting-from-inside-an-isolate).
+    /// A thread that is not running an isolate never runs other work.
     ///
     /// # Errors
     ///
     /// Every way the isolate can fail to give a value, as an
     /// [`IsolateError`].
+    ///
+    /// # Panics
+    ///
+    /// If the handle was already awaited to completion (its result was
+    /// returned then).
     ///
     /// # Examples
     ///
@@ -111,10 +136,10 @@ impl<T, E> IsolateHandle<T, E> {
     /// ```
     pub fn join(self) -> Result<T, IsolateError<E>> {
         let task = self.into_task();
-        help(&task);
-        match wait(&*task, None) {
-            Some(outcome) => outcome,
-            None => unreachable!("an untimed wait returns only with the outcome"),
+        loop {
+            if let Some(outcome) = wait(&task, None) {
+                return outcome;
+            }
         }
     }
 
@@ -122,13 +147,18 @@ impl<T, E> IsolateHandle<T, E> {
     /// is then cancelled and the result is [`IsolateError::TimedOut`].
     ///
     /// A value the isolate produced before the wait ended is returned, never
-    /// thrown away. Unlike `join`, it never runs the isolate on the calling
-    /// thread, which could outlast the timeout.
+    /// thrown away. In the one case where a waiting isolate runs the nested
+    /// one itself ([at the pool's cap](Self#waiting-from-inside-an-isolate)),
+    /// the wait lasts as long as that run, timeout or not.
     ///
     /// # Errors
     ///
     /// [`IsolateError::TimedOut`] when time runs out, and otherwise the same
     /// errors as [`join`](Self::join).
+    ///
+    /// # Panics
+    ///
+    /// If the handle was already awaited to completion.
     ///
     /// # Examples
     ///
@@ -149,7 +179,7 @@ impl<T, E> IsolateHandle<T, E> {
     pub fn join_timeout(self, timeout: Duration) -> Result<T, IsolateError<E>> {
         let task = self.into_task();
         let deadline = Instant::now().checked_add(timeout);
-        if let Some(outcome) = wait(&*task, deadline) {
+        if let Some(outcome) = wait(&task, deadline) {
             return outcome;
         }
         task.cancel();
@@ -221,7 +251,9 @@ impl<T, E> IsolateHandle<T, E> {
     /// assert_eq!(rx.recv().unwrap(), "done");
     /// ```
     pub fn detach(mut self) {
-        self.task = None;
+        if let Some(task) = self.task.take() {
+            release(task);
+        }
     }
 
     /// The isolate's name: its function's name under
@@ -246,26 +278,54 @@ impl<T, E> IsolateHandle<T, E> {
         let Some(task) = &self.task else {
             return;
         };
-        help(task);
+        let mut slice = HELP_SLICE;
         while !task.is_complete_or_register(Waiter::Thread(current())) {
-            park();
+            if help(task) {
+                continue;
+            }
+            let _blocked = pool::enter_blocked();
+            if may_need_help(task.header()) {
+                park_timeout(slice);
+                slice = (slice * 2).min(HELP_SLICE_MAX);
+            } else {
+                park();
+            }
         }
+    }
+
+    /// The last resort of a wait for this isolate from a blocking caller:
+    /// see [`wait::help_as_last_resort`]; `true` if it ran the isolate.
+    pub(crate) fn help_as_last_resort(&self) -> bool {
+        self.task.as_ref().is_some_and(help)
+    }
+
+    /// Tells the async isolate polling this one (if any) that it awaits it
+    /// while it is queued: see [`wait::note_awaited`].
+    pub(crate) fn note_awaited(&self) {
+        if let Some(task) = &self.task {
+            if task.header().is_queued() {
+                note_awaited(&Arc::clone(task).as_runnable());
+            }
+        }
+    }
+
+    /// Whether a wait for this isolate may have to run it itself.
+    pub(crate) fn may_need_help(&self) -> bool {
+        self.task
+            .as_ref()
+            .is_some_and(|task| may_need_help(task.header()))
     }
 }
 
-/// Runs the task on this thread if this thread is an isolate and the task is
-/// still waiting in the pool (help on join).
-fn help<T, E>(task: &Arc<dyn Completion<T, E>>) {
-    let header = task.header();
-    if header.is_pooled() && !header.is_complete() && context::in_isolate() {
-        Arc::clone(task).run();
-    }
+/// Runs the task on this thread as the last resort of a wait.
+fn help<T, E>(task: &Arc<dyn Completion<T, E>>) -> bool {
+    help_as_last_resort(task.header(), || Arc::clone(task).run())
 }
 
 /// Waits for the outcome until `deadline` (forever with `None`); returns
 /// `None` only when the deadline passed.
 fn wait<T, E>(
-    task: &dyn Completion<T, E>,
+    task: &Arc<dyn Completion<T, E>>,
     deadline: Option<Instant>,
 ) -> Option<Result<T, IsolateError<E>>> {
     for round in 0..SPIN_ROUNDS {
@@ -280,6 +340,7 @@ fn wait<T, E>(
         }
     }
     let mut waiter = Some(Waiter::Thread(current()));
+    let mut slice = HELP_SLICE;
     loop {
         if let Some(outcome) = task.take_or_register(waiter.take()) {
             return Some(outcome);
@@ -287,16 +348,27 @@ fn wait<T, E>(
         // Park until the outcome is there; the lock-free check keeps a
         // spurious wake-up from taking the lock.
         loop {
-            match deadline {
-                None => park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return task.take_or_register(None);
-                    }
-                    park_timeout(deadline - now);
+            if help(task) {
+                break;
+            }
+            // While the isolate is queued, look at the pool again now and
+            // then: it may stall after this look.
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            if left == Some(Duration::ZERO) {
+                return task.take_or_register(None);
+            }
+            let pause = match may_need_help(task.header()) {
+                true => Some(left.map_or(slice, |left| left.min(slice))),
+                false => left,
+            };
+            {
+                let _blocked = pool::enter_blocked();
+                match pause {
+                    None => park(),
+                    Some(pause) => park_timeout(pause),
                 }
             }
+            slice = (slice * 2).min(HELP_SLICE_MAX);
             if task.header().is_complete() {
                 break;
             }
@@ -315,9 +387,6 @@ impl<T, E> Future for IsolateHandle<T, E> {
         let first_poll = self.polling == Polling::NotYet;
         self.polling = Polling::Pending;
         let task = self.task();
-        // An isolate awaited from inside another (an async isolate awaiting a
-        // nested one) helps exactly as `join` does.
-        help(task);
         if first_poll {
             for _ in 0..FIRST_POLL_SPINS {
                 if task.header().is_complete() {
@@ -332,7 +401,12 @@ impl<T, E> Future for IsolateHandle<T, E> {
                 self.polling = Polling::Ready;
                 Poll::Ready(outcome)
             }
-            None => Poll::Pending,
+            None => {
+                // Never run here: tell the async isolate's executor (or, at
+                // a stalled pool, give the isolate a thread of its own).
+                self.note_awaited();
+                Poll::Pending
+            }
         }
     }
 }
@@ -343,8 +417,17 @@ impl<T, E> Drop for IsolateHandle<T, E> {
             if self.polling != Polling::Ready {
                 task.cancel();
             }
+            release(task);
         }
     }
+}
+
+/// Lets go of a task whose result nobody will read: if this is the last
+/// reference, the result is dropped here, and a panic from its `Drop` is
+/// contained, as it is on the thread that produced it when that one lets go
+/// last.
+fn release<T, E>(task: Arc<dyn Completion<T, E>>) {
+    drop_quietly(task);
 }
 
 impl<T, E> fmt::Debug for IsolateHandle<T, E> {

@@ -174,6 +174,7 @@ mod sync;
 mod task;
 #[cfg(feature = "tracing")]
 mod tracing_support;
+mod wait;
 mod worker;
 
 #[doc(hidden)]
@@ -188,7 +189,7 @@ pub use lifecycle::Exit;
 pub use message::Message;
 pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;
-pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle};
+pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle, Updates};
 pub use service::{Dispatch, Paused, Service, ServiceBuilder};
 pub use worker::{Port, Worker, WorkerBuilder};
 

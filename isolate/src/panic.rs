@@ -130,9 +130,14 @@ impl Panic {
             .downcast_ref::<&'static str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned());
+        // The hook's record belongs to this payload only if it saw this
+        // payload: `resume_unwind` skips the hook, so the record may be of a
+        // panic the isolate caught itself.
         let (location, backtrace) = match take_recorded() {
-            Some(recorded) => (Some(recorded.location), recorded.backtrace),
-            None => (None, None),
+            Some(recorded) if recorded.payload == Fingerprint::of(&*payload) => {
+                (Some(recorded.location), recorded.backtrace)
+            }
+            _ => (None, None),
         };
         Panic {
             inner: Box::new(PanicInner {
@@ -182,8 +187,10 @@ impl Panic {
     /// Where the panic happened, as recorded by the crate's panic hook.
     ///
     /// `None` when the program replaced the panic hook after the first
-    /// isolate started, or for a payload raised with
-    /// [`std::panic::resume_unwind`], which skips the hook.
+    /// isolate started, or for a new payload raised with
+    /// [`std::panic::resume_unwind`], which skips the hook. A payload caught
+    /// inside the isolate and raised again with `resume_unwind` keeps the
+    /// location where it first panicked.
     ///
     /// # Examples
     ///
@@ -337,9 +344,30 @@ pub(crate) fn install_hook() {
     });
 }
 
-struct Recorded {
+pub(crate) struct Recorded {
     location: Location,
     backtrace: Option<Backtrace>,
+    payload: Fingerprint,
+}
+
+/// What tells two panic payloads apart without keeping them: their type and,
+/// for the string payloads of `panic!`, their text.
+#[derive(PartialEq, Eq)]
+struct Fingerprint {
+    type_id: std::any::TypeId,
+    message: Option<String>,
+}
+
+impl Fingerprint {
+    fn of(payload: &(dyn Any + Send)) -> Fingerprint {
+        Fingerprint {
+            type_id: payload.type_id(),
+            message: payload
+                .downcast_ref::<&'static str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned()),
+        }
+    }
 }
 
 thread_local! {
@@ -364,6 +392,7 @@ fn record(info: &PanicHookInfo<'_>) {
             column: location.column(),
         },
         backtrace,
+        payload: Fingerprint::of(info.payload()),
     };
     // `try_with`: the hook may run while this thread's locals are being torn
     // down; then there is simply nothing to record.
@@ -372,6 +401,17 @@ fn record(info: &PanicHookInfo<'_>) {
 
 fn take_recorded() -> Option<Recorded> {
     RECORDED.try_with(|slot| slot.take()).ok().flatten()
+}
+
+/// Takes this thread's record aside while it runs another isolate (the last
+/// resort of a wait), so that the one it runs neither sees nor erases it.
+pub(crate) fn take_recorded_for_later() -> Option<Recorded> {
+    take_recorded()
+}
+
+/// Puts back a record taken aside by [`take_recorded_for_later`].
+pub(crate) fn restore_recorded(recorded: Option<Recorded>) {
+    let _ = RECORDED.try_with(|slot| slot.replace(recorded));
 }
 
 /// Forgets what the hook recorded, so that a panic the isolate caught itself

@@ -17,22 +17,26 @@
 //!   that takes a job and leaves more behind than the spinners will take
 //!   brings the next worker: bursts fan out from both ends, without waking
 //!   more threads than they need.
-//! - Growth: while the pool has fewer threads than the machine has cores, a
-//!   submit that finds no idle worker starts one (from inside the pool, one
-//!   at a time: an isolate that joins what it queued runs it itself, so
-//!   nested work needs fewer threads). Beyond that, more threads
-//!   only help when the busy ones are *blocked* (sleeping, waiting on I/O),
-//!   not when they are computing; so a monitor thread looks every
-//!   [`MONITOR_TICK`] while work is queued and starts one thread for each
-//!   worker that has been on the same job since its last look and that the
-//!   kernel does not show as running, up to `max_threads`. Tiny jobs never
-//!   look stuck and long computations are not blocked, so neither makes the
-//!   pool grow past about one thread per core. While its looks find nothing
-//!   to do, the monitor looks less and less often, up to [`MONITOR_MAX_TICK`].
-//! - Idle workers retire after `keep_alive`.
-//! - A worker that joins an isolate still waiting in the queue runs it itself
-//!   (see [`IsolateHandle::join`](crate::IsolateHandle::join)), so nested
-//!   isolates never deadlock, whatever `max_threads` is.
+//! - Growth: while fewer workers than the machine has cores are *running*
+//!   (not blocked), a submit that finds no idle worker starts one. A worker
+//!   that blocks in one of the crate's own waits (joining an isolate, reading
+//!   a channel or progress updates, an async isolate with nothing to poll)
+//!   says so at once ([`enter_blocked`]), so the pool starts a replacement
+//!   for queued work without waiting to notice. Workers blocked elsewhere
+//!   (sleeping, waiting on I/O) are found by a monitor thread, which looks
+//!   every [`MONITOR_TICK`] while work is queued at a worker that has been
+//!   on the same job since its last look and that the kernel does not show
+//!   as running. Either way the pool aims at one running worker per core:
+//!   it starts threads until running workers, blocked ones not counted,
+//!   reach the core count, up to `max_threads`. Tiny jobs never look stuck
+//!   and long computations are not blocked, so neither makes the pool grow.
+//!   While its looks find nothing to do, the monitor looks less and less
+//!   often, up to [`MONITOR_MAX_TICK`].
+//! - Idle workers retire after `keep_alive`. A worker retires in the same
+//!   critical section in which it last saw the queue empty, so a submit
+//!   either sees it gone (and starts another) or it sees the submit's job.
+//! - At the cap, a waiter may be the only thread left to run what it waits
+//!   for: see `wait.rs` for that last resort ([`Pool::is_stalled`]).
 //! - Work beyond `max_threads` waits in the queue; nothing is dropped. With no
 //!   thread at all (a failed start, or `max_threads` of zero) the isolate
 //!   fails with [`IsolateError::Spawn`](crate::IsolateError::Spawn).
@@ -93,6 +97,11 @@ struct State {
     starting: usize,
     /// Workers waiting on `wakeup`.
     sleeping: usize,
+    /// Workers blocked in one of the crate's waits ([`enter_blocked`]).
+    blocked: usize,
+    /// Whether the last attempt to start a thread failed: the pool cannot
+    /// count on growing until one starts again.
+    start_failed: bool,
     /// Wake-ups sent to sleeping workers and not yet taken.
     notified: usize,
     /// What each live worker is doing, for the monitor.
@@ -118,6 +127,9 @@ struct Activity {
     /// The worker's kernel thread id where the platform shows it (0 until
     /// known), so the monitor can tell a blocked worker from a computing one.
     tid: AtomicUsize,
+    /// Set while the worker is blocked in one of the crate's waits: it is
+    /// counted in `State::blocked` then, and the monitor leaves it alone.
+    waiting: AtomicBool,
 }
 
 impl Activity {
@@ -148,23 +160,56 @@ impl Activity {
     }
 }
 
+/// A pool worker thread: its pool and what it is doing.
+type WorkerSlot = std::cell::RefCell<Option<(&'static Pool, Arc<Activity>)>>;
+
 #[cfg(not(loom))]
 std::thread_local! {
     /// Set on the pool's worker threads.
-    static ON_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    static POOL_WORKER: WorkerSlot = const { std::cell::RefCell::new(None) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
-    static ON_POOL_THREAD: std::cell::Cell<bool> = std::cell::Cell::new(false);
+    static POOL_WORKER: WorkerSlot = std::cell::RefCell::new(None);
 }
 
-/// Whether this thread is one of the pool's workers (or runs an isolate).
-fn on_pool_thread() -> bool {
-    ON_POOL_THREAD
-        .try_with(std::cell::Cell::get)
-        .unwrap_or(false)
-        || crate::context::in_isolate()
+/// This thread's pool and activity, if it is a pool worker.
+fn pool_worker() -> Option<(&'static Pool, Arc<Activity>)> {
+    POOL_WORKER
+        .try_with(|slot| slot.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// A pool worker blocked in one of the crate's waits, counted as such until
+/// dropped: the pool does not count it among its running workers, and
+/// brings another thread for queued work at once.
+pub(crate) struct BlockedWorker {
+    pool: &'static Pool,
+    activity: Arc<Activity>,
+}
+
+/// Counts this thread as blocked until the guard is dropped, if it is a pool
+/// worker (and is not counted already); `None` elsewhere.
+pub(crate) fn enter_blocked() -> Option<BlockedWorker> {
+    let (pool, activity) = pool_worker()?;
+    if activity.waiting.swap(true, Ordering::Relaxed) {
+        return None;
+    }
+    lock(&pool.state).blocked += 1;
+    // The pool may have been saturated by this very worker: bring another.
+    if !pool.queue.is_empty() {
+        pool.request_worker();
+    }
+    Some(BlockedWorker { pool, activity })
+}
+
+impl Drop for BlockedWorker {
+    fn drop(&mut self) {
+        lock(&self.pool.state).blocked -= 1;
+        self.activity.waiting.store(false, Ordering::Relaxed);
+    }
 }
 
 /// This thread's kernel id, from `/proc/thread-self` (Linux); 0 elsewhere.
@@ -233,6 +278,8 @@ impl Pool {
                 threads: 0,
                 starting: 0,
                 sleeping: 0,
+                blocked: 0,
+                start_failed: false,
                 notified: 0,
                 workers: Vec::new(),
                 monitor: MonitorState::NotStarted,
@@ -292,11 +339,10 @@ impl Pool {
             self.wakeup.notify_one();
             return Ok(());
         }
-        if state.threads < self.cores.min(self.config.max_threads) {
-            // Enough workers are on their way for what is queued; and work
-            // queued from inside the pool starts one thread at a time, since
-            // an isolate that joins what it queued runs it itself.
-            if state.starting > 0 && (state.starting >= self.queue.len() || on_pool_thread()) {
+        let running = state.threads - state.blocked;
+        if state.threads < self.config.max_threads && running < self.cores {
+            // Enough workers are on their way for what is queued.
+            if state.starting > 0 && state.starting >= self.queue.len() {
                 return Ok(());
             }
             return self.start_worker(state);
@@ -357,28 +403,52 @@ impl Pool {
             jobs: CachePadded::new(AtomicUsize::new(0)),
             seen_by_monitor: AtomicUsize::new(usize::MAX),
             tid: AtomicUsize::new(0),
+            waiting: AtomicBool::new(false),
         });
         state.workers.push(Arc::clone(&activity));
         drop(state);
         let name = format!("{}-{id}", self.config.thread_name);
         let worker_activity = Arc::clone(&activity);
-        match spawn_thread(name, self.config.stack_size, move || {
+        // `spawn_thread` reports failures as errors; the guard also undoes
+        // the count if it unwinds, so no thread is ever counted that is not
+        // there to serve the queue.
+        let undo = UndoStart {
+            pool: self,
+            activity: Some(activity),
+        };
+        let started = spawn_thread(name, self.config.stack_size, move || {
             self.work(worker_activity)
-        }) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                lock(&self.state).starting -= 1;
-                self.forget_worker(&activity);
-                Err(error)
-            }
-        }
+        });
+        undo.finish(started.is_ok());
+        started
     }
 
-    fn forget_worker(&self, activity: &Arc<Activity>) {
-        let mut state = lock(&self.state);
+    /// Removes a worker from the counts; the caller holds the state lock.
+    fn forget_worker(&self, state: &mut State, activity: &Arc<Activity>) {
         state.threads -= 1;
         self.saturated.store(false, Ordering::Relaxed);
         state.workers.retain(|a| !Arc::ptr_eq(a, activity));
+    }
+
+    /// Whether a waiter at the pool's edge must run what it waits for itself:
+    /// no worker is idle, and the pool cannot start another now (it is at
+    /// its cap, or its last start failed).
+    pub(crate) fn is_stalled(&self) -> bool {
+        let state = lock(&self.state);
+        let idle = state.sleeping > state.notified || self.spinning.load(Ordering::SeqCst) > 0;
+        !idle && (state.threads >= self.config.max_threads || state.start_failed)
+    }
+
+    /// The stack size of the pool's threads, for work run in their stead.
+    pub(crate) fn stack_size(&self) -> Option<usize> {
+        self.config.stack_size
+    }
+
+    /// Starts a thread, outside the pool and its counts, that runs `job`
+    /// and ends: the last resort for a waiter that cannot run it itself.
+    pub(crate) fn run_beside(&self, job: Job) -> Result<(), io::Error> {
+        let name = format!("{}-beside", self.config.thread_name);
+        spawn_thread(name, self.config.stack_size, move || run_quietly(job))
     }
 
     /// No thread could be started: if none is left to run the queue, fail
@@ -398,7 +468,8 @@ impl Pool {
     /// retire after `keep_alive` with nothing to do.
     fn work(&'static self, activity: Arc<Activity>) {
         activity.tid.store(current_tid(), Ordering::Relaxed);
-        let _ = ON_POOL_THREAD.try_with(|flag| flag.set(true));
+        let _ =
+            POOL_WORKER.try_with(|slot| *slot.borrow_mut() = Some((self, Arc::clone(&activity))));
         lock(&self.state).starting -= 1;
         loop {
             while let Some(job) = self.find_job() {
@@ -460,24 +531,32 @@ impl Pool {
     /// retire (after `keep_alive` with nothing to do).
     fn sleep(&self, activity: &Arc<Activity>) -> bool {
         let mut state = lock(&self.state);
-        let deadline = Instant::now() + self.config.keep_alive;
+        // A keep-alive too long to add to now means: never retire.
+        let deadline = Instant::now().checked_add(self.config.keep_alive);
         loop {
             if !self.queue.is_empty() {
                 return true;
             }
             let now = Instant::now();
-            if now >= deadline || self.is_closed() {
-                drop(state);
-                self.forget_worker(activity);
+            if deadline.is_some_and(|deadline| now >= deadline) || self.is_closed() {
+                // Under the lock that saw the queue empty: a submit either
+                // came before (and the queue was not empty) or finds this
+                // worker gone and starts another.
+                self.forget_worker(&mut state, activity);
                 return false;
             }
             state.sleeping += 1;
             self.saturated.store(false, Ordering::Relaxed);
-            let (guard, _) = match self.wakeup.wait_timeout(state, deadline - now) {
-                Ok(woken) => woken,
-                Err(poisoned) => poisoned.into_inner(),
+            state = match deadline {
+                Some(deadline) => match self.wakeup.wait_timeout(state, deadline - now) {
+                    Ok((guard, _)) => guard,
+                    Err(poisoned) => poisoned.into_inner().0,
+                },
+                None => match self.wakeup.wait(state) {
+                    Ok(guard) => guard,
+                    Err(poisoned) => poisoned.into_inner(),
+                },
             };
-            state = guard;
             state.sleeping -= 1;
             if state.notified > 0 {
                 state.notified -= 1;
@@ -520,10 +599,11 @@ impl Pool {
             for _ in 0..wake {
                 self.wakeup.notify_one();
             }
+            // Workers blocked in the crate's own waits are counted already.
             let stuck: Vec<Arc<Activity>> = state
                 .workers
                 .iter()
-                .filter(|activity| activity.is_stuck())
+                .filter(|activity| activity.is_stuck() && !activity.waiting.load(Ordering::Relaxed))
                 .cloned()
                 .collect();
             drop(state);
@@ -539,13 +619,16 @@ impl Pool {
                 _ => (stuck.len() * blocked_in_sample).div_ceil(sample),
             };
             let mut state = lock(&self.state);
-            let below_cores = self.cores.saturating_sub(state.threads);
+            // Aim at one running worker per core: every blocked worker is
+            // owed one thread, and the threads started for it on earlier
+            // ticks are already in `threads`.
+            let wanted_threads = self.cores + state.blocked + blocked;
             let room = self
                 .config
                 .max_threads
                 .saturating_sub(state.threads)
                 .min(queued - wake);
-            let wanted = (below_cores + blocked).min(room);
+            let wanted = wanted_threads.saturating_sub(state.threads).min(room);
             tick = if wake + wanted == 0 {
                 (tick * 2).min(MONITOR_MAX_TICK)
             } else {
@@ -577,12 +660,42 @@ impl Pool {
         self.wakeup.notify_all();
     }
 
-    fn stats(&self) -> PoolStats {
+    pub(crate) fn stats(&self) -> PoolStats {
         let state = lock(&self.state);
         PoolStats {
             threads: state.threads,
             idle: state.sleeping + self.spinning.load(Ordering::Relaxed),
             queued: self.queue.len(),
+        }
+    }
+}
+
+/// Undoes a worker's count unless its thread started: whether the start
+/// failed with an error or unwound.
+struct UndoStart {
+    pool: &'static Pool,
+    activity: Option<Arc<Activity>>,
+}
+
+impl UndoStart {
+    fn finish(mut self, started: bool) {
+        let activity = self.activity.take();
+        let mut state = lock(&self.pool.state);
+        state.start_failed = !started;
+        if let (false, Some(activity)) = (started, activity) {
+            state.starting -= 1;
+            self.pool.forget_worker(&mut state, &activity);
+        }
+    }
+}
+
+impl Drop for UndoStart {
+    fn drop(&mut self) {
+        if let Some(activity) = self.activity.take() {
+            let mut state = lock(&self.pool.state);
+            state.start_failed = true;
+            state.starting -= 1;
+            self.pool.forget_worker(&mut state, &activity);
         }
     }
 }

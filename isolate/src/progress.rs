@@ -7,7 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
@@ -16,6 +16,7 @@ use crate::channel::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
 use crate::message::Message;
+use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
 
 /// Sends progress updates from an isolate to its caller's
 /// [`ProgressHandle`].
@@ -139,7 +140,38 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     /// assert_eq!(handle.recv(), None);
     /// ```
     pub fn recv(&self) -> Option<P> {
-        self.updates.recv().ok()
+        self.recv_until(None).ok()
+    }
+
+    /// Receives until `deadline` (forever with `None`). While the isolate
+    /// is still queued and this caller is an isolate, it waits in slices and
+    /// applies the last resort of a wait (see
+    /// [`IsolateHandle`'s notes](IsolateHandle#waiting-from-inside-an-isolate)):
+    /// the updates cannot come before the isolate runs.
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<P, RecvTimeoutError> {
+        let mut slice = HELP_SLICE;
+        while self.handle.may_need_help() {
+            if self.handle.help_as_last_resort() {
+                break;
+            }
+            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            match self
+                .updates
+                .recv_timeout(left.map_or(slice, |left| left.min(slice)))
+            {
+                Err(RecvTimeoutError::Timeout) if left.is_some_and(|left| left <= slice) => {
+                    return Err(RecvTimeoutError::Timeout)
+                }
+                Err(RecvTimeoutError::Timeout) => slice = (slice * 2).min(HELP_SLICE_MAX),
+                done => return done,
+            }
+        }
+        match deadline {
+            None => self.updates.recv().map_err(|_| RecvTimeoutError::Closed),
+            Some(deadline) => self
+                .updates
+                .recv_timeout(deadline.saturating_duration_since(Instant::now())),
+        }
     }
 
     /// Takes the next update if there is one now.
@@ -177,7 +209,10 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     /// assert_eq!(handle.recv_timeout(Duration::from_secs(5)), Ok(1));
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<P, RecvTimeoutError> {
-        self.updates.recv_timeout(timeout)
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.recv_until(Some(deadline)),
+            None => self.recv_until(None),
+        }
     }
 
     /// Awaits the next update; `None` once they are over. The handle is also
@@ -201,8 +236,8 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| (0..3).for_each(|i| p.send(i)));
     /// assert_eq!(handle.iter().count(), 3);
     /// ```
-    pub fn iter(&self) -> channel::Iter<'_, P> {
-        self.updates.iter()
+    pub fn iter(&self) -> Updates<'_, P, T, E> {
+        Updates { handle: self }
     }
 
     /// Stops listening (later updates are dropped by the isolate) and
@@ -308,7 +343,41 @@ impl<P, T, E> Stream for ProgressHandle<P, T, E> {
     type Item = P;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<P>> {
-        Pin::new(&mut self.updates).poll_next(cx)
+        let next = Pin::new(&mut self.updates).poll_next(cx);
+        if next.is_pending() {
+            self.handle.note_awaited();
+        }
+        next
+    }
+}
+
+/// A blocking iterator over a [`ProgressHandle`]'s updates, until the
+/// computation ends: what [`ProgressHandle::iter`] returns.
+///
+/// # Examples
+///
+/// ```
+/// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| (1..=3).for_each(|i| p.send(i)));
+/// let updates: isolate::Updates<'_, u8, ()> = handle.iter();
+/// assert_eq!(updates.sum::<u8>(), 6);
+/// ```
+pub struct Updates<'a, P, T, E = Infallible> {
+    handle: &'a ProgressHandle<P, T, E>,
+}
+
+impl<P, T, E> Iterator for Updates<'_, P, T, E> {
+    type Item = P;
+
+    fn next(&mut self) -> Option<P> {
+        self.handle.recv()
+    }
+}
+
+impl<P, T, E> fmt::Debug for Updates<'_, P, T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Updates")
+            .field("handle", self.handle)
+            .finish()
     }
 }
 

@@ -56,6 +56,13 @@ mod imp {
         stack_size: Option<usize>,
         body: impl FnOnce() + Send + 'static,
     ) -> std::io::Result<()> {
+        // std panics on a NUL byte in a name: a thread never fails to start
+        // for its name alone.
+        let name = if name.contains('\0') {
+            name.replace('\0', " ")
+        } else {
+            name
+        };
         let mut builder = std::thread::Builder::new().name(name);
         if let Some(bytes) = stack_size {
             builder = builder.stack_size(bytes);

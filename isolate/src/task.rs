@@ -5,8 +5,8 @@
 //! # Protocol
 //!
 //! - The function sits in `job` until exactly one party takes it, and taking
-//!   it is the claim: the runner (a pool worker, a dedicated thread, or a
-//!   joining isolate that helps) takes it to run it; `cancel` takes it to drop
+//!   it is the claim: the runner (a pool worker, a dedicated thread, or, as a
+//!   last resort at the pool's cap, a waiting isolate) takes it to run it; `cancel` takes it to drop
 //!   it unrun; a failed start takes it to report the failure.
 //! - The party that claimed the job stores the outcome exactly once. It does
 //!   so under the `slot` lock, sets [`COMPLETE`] before releasing the lock,
@@ -15,6 +15,9 @@
 //!   its waiter (its thread, or a task's waker) under the same lock. So either
 //!   the completion finds the waiter or the handle finds the outcome: no
 //!   wake-up can be lost.
+//! - [`CLAIMED`] is set by the party that took the job, right after taking
+//!   it, so that a waiter can tell lock-free whether the isolate still waits
+//!   in the pool (and may need a last-resort helper: see `wait.rs`).
 //! - [`CANCELLED`] is set by the handle and never cleared. The runner reads it
 //!   before it starts the job and when the job ends without a value;
 //!   [`is_cancelled`](crate::is_cancelled) reads it inside the isolate.
@@ -40,6 +43,12 @@ pub(crate) const CANCELLED: u8 = 0b01;
 /// Set once, by the party that claimed the job, under the `slot` lock and only
 /// after the outcome is stored there.
 pub(crate) const COMPLETE: u8 = 0b10;
+/// Set once, by the party that took the job out of `job` (to run it, drop it
+/// or report a failure): the isolate no longer waits in the pool.
+pub(crate) const CLAIMED: u8 = 0b100;
+/// Set once, by a waiter that gave a still-queued isolate a thread of its own
+/// (the last resort of a foreign executor's poll): ask for one thread only.
+pub(crate) const ESCALATED: u8 = 0b1000;
 
 /// What the runner produces: the value, or why there is none.
 pub(crate) type Outcome<T, E> = Result<T, IsolateError<E>>;
@@ -69,8 +78,15 @@ impl Header {
         self.state.load(Ordering::Acquire) & COMPLETE != 0
     }
 
-    pub(crate) fn is_pooled(&self) -> bool {
-        self.pooled
+    /// Whether the job still waits in the shared pool for a thread: pooled,
+    /// and nobody has taken it yet.
+    pub(crate) fn is_queued(&self) -> bool {
+        self.pooled && self.state.load(Ordering::Acquire) & (CLAIMED | COMPLETE) == 0
+    }
+
+    /// Marks that a thread was asked for this job; `true` the first time.
+    pub(crate) fn escalate(&self) -> bool {
+        self.state.fetch_or(ESCALATED, Ordering::AcqRel) & ESCALATED == 0
     }
 
     /// Records (or, with `None`, forgets) the thread driving this async isolate.
@@ -140,6 +156,9 @@ pub(crate) trait Completion<T, E>: Runnable {
     /// Returns `true` if the outcome is there (leaving it in place);
     /// otherwise registers `waiter` to be woken when it arrives.
     fn is_complete_or_register(&self, waiter: Waiter) -> bool;
+
+    /// The same task, seen as something to run.
+    fn as_runnable(self: Arc<Self>) -> Arc<dyn Runnable>;
 }
 
 impl<F, T, E> Task<F, T, E>
@@ -165,7 +184,11 @@ where
     }
 
     fn claim(&self) -> Option<F> {
-        lock(&self.job).take()
+        let job = lock(&self.job).take();
+        if job.is_some() {
+            self.header.state.fetch_or(CLAIMED, Ordering::AcqRel);
+        }
+        job
     }
 
     fn complete(&self, outcome: Outcome<T, E>) {
@@ -310,6 +333,10 @@ where
         }
         slot.waiter = waiter;
         false
+    }
+
+    fn as_runnable(self: Arc<Self>) -> Arc<dyn Runnable> {
+        self
     }
 
     fn cancel(&self) {

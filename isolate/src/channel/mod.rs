@@ -116,9 +116,17 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv().unwrap(), "hello");
     /// ```
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
-        self.inner
-            .send_blocking(message)
-            .map_err(|error| SendError(error.into_inner()))
+        match self.try_send(message) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(message)) => Err(SendError(message)),
+            Err(TrySendError::Full(message)) => {
+                // A pool thread waiting for room counts as blocked.
+                let _blocked = crate::pool::enter_blocked();
+                self.inner
+                    .send_blocking(message)
+                    .map_err(|error| SendError(error.into_inner()))
+            }
+        }
     }
 
     /// Sends `message` if there is room now, without waiting.
@@ -183,6 +191,7 @@ impl<T> Sender<T> {
                 Some(deadline) => deadline - now,
                 None => pause,
             };
+            let _blocked = crate::pool::enter_blocked();
             std::thread::park_timeout(pause.min(left));
             pause = (pause * 2).min(Duration::from_millis(1));
         }
@@ -343,6 +352,7 @@ impl<T> Receiver<T> {
                 std::thread::yield_now();
             }
         }
+        let _blocked = crate::pool::enter_blocked();
         self.inner.recv_blocking().map_err(|_| RecvError)
     }
 

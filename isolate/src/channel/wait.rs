@@ -37,6 +37,7 @@ pub(super) fn wait_until<F: Future>(future: F, deadline: Instant) -> Option<F::O
             return None;
         }
         // A spurious or early wake-up only costs another poll.
+        let _blocked = crate::pool::enter_blocked();
         thread::park_timeout(deadline - now);
     }
 }

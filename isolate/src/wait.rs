@@ -1,0 +1,198 @@
+//! How a waiting thread keeps the pool going, and the one case in which it
+//! runs an isolate itself.
+//!
+//! # Protocol
+//!
+//! - A pool worker that blocks in one of the crate's waits (joining an
+//!   isolate, receiving from a channel or a progress handle, an async isolate
+//!   with nothing to poll) counts itself blocked for as long as it is parked
+//!   ([`pool::enter_blocked`]): the pool then starts another thread for
+//!   queued work at once, up to its cap. So waiting never runs other isolates
+//!   on the waiter's stack while the pool can serve them.
+//! - The last resort: when the pool is *stalled* (at its cap, or unable to
+//!   start a thread, with no idle worker), an isolate that waits for another
+//!   isolate still queued in the pool runs that one itself
+//!   ([`help_as_last_resort`]), instead of waiting for a thread that cannot
+//!   come. It runs on a fresh stack segment and in its own isolate context:
+//!   [`is_cancelled`](crate::is_cancelled), [`current_name`](crate::current_name)
+//!   and its panic's location are its own, and the waiter's recorded panic
+//!   location is restored afterwards. What it shares with its waiter is the
+//!   OS thread, and so the thread's `thread_local!` values. Waits that may
+//!   need it park in slices ([`HELP_SLICE`]) while the awaited isolate is
+//!   queued, so that a pool that stalls later is still noticed.
+//! - `poll` never runs an isolate. It notes what it awaits
+//!   ([`note_awaited`]); the executor of an async isolate (`block_on.rs`)
+//!   applies the last resort to those between polls. Under any other
+//!   executor, a poll on a stalled pool gives the queued isolate a thread of
+//!   its own instead ([`escalate`]): that executor's thread may be the one
+//!   the isolate would wait for.
+
+use std::cell::RefCell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use crate::context;
+use crate::panic::{restore_recorded, take_recorded_for_later};
+use crate::pool;
+use crate::sync::Arc;
+use crate::task::{drop_quietly, Header, Runnable};
+
+/// How long a wait that may need the last resort parks before it looks at
+/// the pool again; it doubles up to [`HELP_SLICE_MAX`].
+pub(crate) const HELP_SLICE: Duration = Duration::from_micros(500);
+/// The longest such slice.
+pub(crate) const HELP_SLICE_MAX: Duration = Duration::from_millis(20);
+
+/// The stack of an isolate run by its waiter, when the pool sets none: the
+/// size std gives a spawned thread.
+const DEFAULT_STACK: usize = 2 << 20;
+
+/// Whether a wait for the isolate of `header` may have to run it itself:
+/// it still waits in the pool, and the waiter is an isolate (only an
+/// isolate can hold a pool thread that the queued one needs).
+pub(crate) fn may_need_help(header: &Header) -> bool {
+    header.is_queued() && context::in_isolate()
+}
+
+/// The last resort: runs the isolate of `header` (by `run`, which claims
+/// and runs it) on this thread when it is still queued, the waiter is an
+/// isolate, and the pool is stalled. Returns `true` if it ran it.
+pub(crate) fn help_as_last_resort(header: &Header, run: impl FnOnce()) -> bool {
+    if !may_need_help(header) {
+        return false;
+    }
+    let Ok(pool) = pool::global() else {
+        return false;
+    };
+    if !pool.is_stalled() {
+        return false;
+    }
+    run_inline(pool.stack_size().unwrap_or(DEFAULT_STACK), run);
+    true
+}
+
+/// Runs `run` on a fresh stack segment, keeping this thread's own record of
+/// its last panic; a panic that escapes (from dropping the isolate's values)
+/// is contained here, as on a pool thread.
+fn run_inline(stack_size: usize, run: impl FnOnce()) {
+    let recorded = take_recorded_for_later();
+    let contained = move || {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(run)) {
+            drop_quietly(payload);
+        }
+    };
+    #[cfg(not(loom))]
+    stacker::grow(stack_size, contained);
+    #[cfg(loom)]
+    {
+        let _ = stack_size;
+        contained();
+    }
+    restore_recorded(recorded);
+}
+
+/// Isolates the current poll of an async isolate's future waits for.
+type Awaited = RefCell<Option<Vec<Arc<dyn Runnable>>>>;
+
+#[cfg(not(loom))]
+thread_local! {
+    /// `Some` while this thread's `block_on` polls its future.
+    static AWAITED: Awaited = const { RefCell::new(None) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static AWAITED: Awaited = RefCell::new(None);
+}
+
+/// Called by a poll that returns `Pending` on an isolate still queued:
+/// inside an async isolate's `block_on`, notes it for the last resort;
+/// under any other executor, escalates it if the pool is stalled.
+pub(crate) fn note_awaited(task: &Arc<dyn Runnable>) {
+    if !may_need_help(task.header()) {
+        return;
+    }
+    let noted = AWAITED
+        .try_with(|awaited| match awaited.borrow_mut().as_mut() {
+            Some(list) => {
+                list.push(Arc::clone(task));
+                true
+            }
+            None => false,
+        })
+        .unwrap_or(false);
+    if !noted {
+        escalate(task);
+    }
+}
+
+/// Gives a queued isolate a thread of its own when the pool is stalled
+/// (once per isolate); the thread ends with it.
+fn escalate(task: &Arc<dyn Runnable>) {
+    let Ok(pool) = pool::global() else {
+        return;
+    };
+    if pool.is_stalled() && task.header().escalate() {
+        // If even that thread cannot start, the pool's own threads remain
+        // the isolate's way to run: nothing is lost, only later.
+        let _ = pool.run_beside(Arc::clone(task));
+    }
+}
+
+/// The isolates noted while `poll` runs, for `block_on`: starts the list
+/// before a poll, and [`Noted::take`] ends it after.
+pub(crate) struct Noted {
+    previous: Option<Vec<Arc<dyn Runnable>>>,
+    /// Whether the outer list is back in place (then `Drop` has nothing to do).
+    restored: bool,
+}
+
+impl Noted {
+    /// Starts noting (a nested `block_on` keeps its outer one's list aside).
+    pub(crate) fn start() -> Noted {
+        let previous = AWAITED
+            .try_with(|awaited| awaited.replace(Some(Vec::new())))
+            .ok()
+            .flatten();
+        Noted {
+            previous,
+            restored: false,
+        }
+    }
+
+    /// Ends noting and returns what was noted.
+    pub(crate) fn take(mut self) -> Vec<Arc<dyn Runnable>> {
+        let previous = self.previous.take();
+        self.restored = true;
+        AWAITED
+            .try_with(|awaited| awaited.replace(previous))
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Noted {
+    fn drop(&mut self) {
+        if self.restored {
+            return;
+        }
+        let previous = self.previous.take();
+        let _ = AWAITED.try_with(|awaited| awaited.replace(previous));
+    }
+}
+
+/// The last resort for the isolates an async isolate's future awaits: runs
+/// those still queued when the pool is stalled; `true` if it ran any.
+pub(crate) fn help_awaited(awaited: &[Arc<dyn Runnable>]) -> bool {
+    let mut ran = false;
+    for task in awaited {
+        ran |= help_as_last_resort(task.header(), || Arc::clone(task).run());
+    }
+    ran
+}
+
+/// Whether any of `awaited` may still need the last resort.
+pub(crate) fn any_may_need_help(awaited: &[Arc<dyn Runnable>]) -> bool {
+    awaited.iter().any(|task| may_need_help(task.header()))
+}
