@@ -22,8 +22,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use crate::context;
 use crate::error::IsolateError;
 use crate::pool;
-use crate::sync::{current, park, park_timeout, Arc, Ordering, Thread};
-use crate::wait::{any_may_need_help, help_awaited, Noted, HELP_SLICE, HELP_SLICE_MAX};
+use crate::sync::{current, park, Arc, Ordering, Thread};
+use crate::wait::{any_may_need_help, help_awaited, park_slice, Noted, HELP_SLICE, HELP_SLICE_MAX};
 
 /// What the wakers of one `block_on` share.
 struct Signal {
@@ -120,8 +120,15 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
                 continue;
             }
             let _blocked = pool::enter_blocked();
+            // Taking locks above may have swallowed a wake-up: look again.
+            if signal.woken.load(Ordering::Acquire)
+                || token.strong_count() == 0
+                || context::is_cancelled()
+            {
+                continue;
+            }
             if any_may_need_help(&awaited) {
-                park_timeout(slice);
+                park_slice(slice);
                 slice = (slice * 2).min(HELP_SLICE_MAX);
             } else {
                 park();

@@ -12,17 +12,20 @@ use crate::error::IsolateError;
 use crate::pool;
 use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
 use crate::task::{drop_quietly, Completion, Waiter};
-use crate::wait::{help_as_last_resort, may_need_help, note_awaited, HELP_SLICE, HELP_SLICE_MAX};
+use crate::wait::{
+    help_as_last_resort, may_need_help, note_awaited, park_slice, HELP_SLICE, HELP_SLICE_MAX,
+};
 
 /// How many times a joiner checks for the outcome before it parks. A parked
 /// thread costs tens of microseconds to wake on a virtual machine, far more
-/// than most isolates take, so a short spin pays for itself.
-const SPIN_ROUNDS: u32 = 10;
+/// than most isolates take, so a short spin pays for itself. (Under loom a
+/// spin is a yield to the model: one look keeps the models small.)
+const SPIN_ROUNDS: u32 = if cfg!(loom) { 1 } else { 10 };
 
 /// How many times the first poll of a handle checks for the outcome before
 /// it registers the waker: a couple of microseconds at most, less than the
 /// executor's own wake-up would cost for an isolate about to finish.
-const FIRST_POLL_SPINS: u32 = 128;
+const FIRST_POLL_SPINS: u32 = if cfg!(loom) { 1 } else { 128 };
 
 /// A handle to an isolate: wait for its result with [`join`](Self::join),
 /// [`join_timeout`](Self::join_timeout) or `.await`.
@@ -284,8 +287,11 @@ impl<T, E> IsolateHandle<T, E> {
                 continue;
             }
             let _blocked = pool::enter_blocked();
+            if task.header().is_complete() {
+                continue;
+            }
             if may_need_help(task.header()) {
-                park_timeout(slice);
+                park_slice(slice);
                 slice = (slice * 2).min(HELP_SLICE_MAX);
             } else {
                 park();
@@ -357,15 +363,18 @@ fn wait<T, E>(
             if left == Some(Duration::ZERO) {
                 return task.take_or_register(None);
             }
-            let pause = match may_need_help(task.header()) {
-                true => Some(left.map_or(slice, |left| left.min(slice))),
-                false => left,
-            };
             {
                 let _blocked = pool::enter_blocked();
-                match pause {
-                    None => park(),
-                    Some(pause) => park_timeout(pause),
+                // Taking locks above may have swallowed a wake-up (loom
+                // models it so): the outcome is flagged before any wake.
+                if task.header().is_complete() {
+                    break;
+                }
+                match (may_need_help(task.header()), left) {
+                    (true, Some(left)) if left < slice => park_timeout(left),
+                    (true, _) => park_slice(slice),
+                    (false, Some(left)) => park_timeout(left),
+                    (false, None) => park(),
                 }
             }
             slice = (slice * 2).min(HELP_SLICE_MAX);

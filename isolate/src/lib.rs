@@ -55,11 +55,16 @@
 //! # Where isolates run
 //!
 //! Isolates run on one shared, elastic pool of threads: it starts a thread
-//! when none is idle (up to one per core at once, more when the busy ones
-//! are blocked, up to [`PoolBuilder::max_threads`]), lets idle threads retire
-//! after a keep-alive, and hands work over in about a microsecond. Use
-//! [`Builder::dedicated`] (or `#[isolated(dedicated)]`) for work that should
-//! have a thread of its own.
+//! when none is idle (until one per core is running; threads blocked in a
+//! wait do not count, up to [`PoolBuilder::max_threads`]), lets idle threads
+//! retire after a keep-alive, and hands work over in about a microsecond.
+//! Use [`Builder::dedicated`] (or `#[isolated(dedicated)]`) for work that
+//! should have a thread of its own.
+//!
+//! An isolate that waits for another (nested isolates) never deadlocks,
+//! whatever the cap, and never runs the other one on its own stack while the
+//! pool can start a thread for it; what happens at the cap is described
+//! under [waiting from inside an isolate](IsolateHandle#waiting-from-inside-an-isolate).
 //!
 //! # Choosing how to start an isolate
 //!

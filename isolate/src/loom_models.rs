@@ -40,8 +40,16 @@ fn task_with(value: u32, argument: Counted) -> (Arc<dyn Runnable>, IsolateHandle
 /// Explores every interleaving of `model` (the models are small enough for
 /// loom to be exhaustive) and prints how many it ran.
 fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
+    check_bounded(name, None, model);
+}
+
+/// Like [`check`], with at most `preemptions` preemptions per interleaving
+/// (`None`: exhaustive). The pool's models have several threads and locks;
+/// bounding them as tokio's CI does keeps each to seconds while still
+/// exploring every ordering of a few racing steps.
+fn check_bounded(name: &str, preemptions: Option<usize>, model: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = None;
+    builder.preemption_bound = preemptions;
     let explored = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = explored.clone();
     builder.check(move || {
@@ -185,9 +193,16 @@ fn an_expired_join_timeout_races_the_runner() {
 use crate::config::Config;
 use crate::pool::Pool;
 
+/// The preemption bound of the pool's models (see [`check_bounded`]).
+const POOL_PREEMPTIONS: Option<usize> = Some(3);
+
 fn model_pool(cores: usize) -> &'static Pool {
+    model_pool_capped(cores, cores)
+}
+
+fn model_pool_capped(cores: usize, max_threads: usize) -> &'static Pool {
     let config = Config {
-        max_threads: cores,
+        max_threads,
         keep_alive: std::time::Duration::from_secs(3_600),
         thread_name: "model".to_owned(),
         stack_size: None,
@@ -209,8 +224,9 @@ fn submit(pool: &'static Pool, value: u32) -> IsolateHandle<u32> {
 
 #[test]
 fn a_submit_is_never_lost_whatever_the_worker_is_doing() {
-    check(
+    check_bounded(
         "a_submit_is_never_lost_whatever_the_worker_is_doing",
+        POOL_PREEMPTIONS,
         || {
             let pool = model_pool(1);
             // The first job starts the worker; the second meets it spinning,
@@ -224,22 +240,28 @@ fn a_submit_is_never_lost_whatever_the_worker_is_doing() {
 
 #[test]
 fn submits_from_two_threads_are_both_run() {
-    check("submits_from_two_threads_are_both_run", || {
-        let pool = model_pool(1);
-        let other = thread::spawn(move || submit(pool, 1).join().unwrap());
-        assert_eq!(submit(pool, 2).join().unwrap(), 2);
-        assert_eq!(other.join().unwrap(), 1);
-        pool.shutdown();
-    });
+    check_bounded(
+        "submits_from_two_threads_are_both_run",
+        POOL_PREEMPTIONS,
+        || {
+            let pool = model_pool(1);
+            let other = thread::spawn(move || submit(pool, 1).join().unwrap());
+            assert_eq!(submit(pool, 2).join().unwrap(), 2);
+            assert_eq!(other.join().unwrap(), 1);
+            pool.shutdown();
+        },
+    );
 }
 
 #[test]
 fn a_join_inside_a_full_pool_runs_the_queued_job_itself() {
-    check(
+    check_bounded(
         "a_join_inside_a_full_pool_runs_the_queued_job_itself",
+        POOL_PREEMPTIONS,
         || {
             // One thread in all: the outer job's join on the inner one can only
-            // finish by running it on the worker itself (help on join).
+            // finish by running it on the worker itself (the last resort of a
+            // wait at a stalled pool).
             let pool = model_pool(1);
             let outer = Task::new(
                 move || -> Outcome<u32, std::convert::Infallible> {
@@ -251,6 +273,63 @@ fn a_join_inside_a_full_pool_runs_the_queued_job_itself() {
             let handle = IsolateHandle::new(outer.clone());
             pool.submit(outer);
             assert_eq!(handle.join().unwrap(), 21);
+            pool.shutdown();
+        },
+    );
+}
+
+#[test]
+fn a_submit_as_the_only_worker_retires_is_never_stranded() {
+    check_bounded(
+        "a_submit_as_the_only_worker_retires_is_never_stranded",
+        POOL_PREEMPTIONS,
+        || {
+            // A cap of one, and a clock thread that lets the keep-alive run
+            // out at any point: the worker retires while the second submit
+            // comes in. Whichever goes first, some thread runs the job.
+            let pool = model_pool(1);
+            assert_eq!(submit(pool, 1).join().unwrap(), 1);
+            let clock = thread::spawn(move || pool.expire_keep_alive());
+            assert_eq!(submit(pool, 2).join().unwrap(), 2);
+            clock.join().unwrap();
+            pool.shutdown();
+        },
+    );
+}
+
+#[test]
+fn a_worker_blocked_in_a_join_is_replaced_for_the_job_it_waits_for() {
+    check_bounded(
+        "a_worker_blocked_in_a_join_is_replaced_for_the_job_it_waits_for",
+        POOL_PREEMPTIONS,
+        || {
+            // One core, a cap of two: the outer job blocks in its join, counts
+            // as blocked, and the pool starts a second thread for the inner
+            // job, which therefore never runs on the outer job's thread.
+            let pool = model_pool_capped(1, 2);
+            let outer = Task::new(
+                move || -> Outcome<bool, std::convert::Infallible> {
+                    let me = thread::current().id();
+                    let inner = Task::new(
+                        || -> Outcome<thread::ThreadId, std::convert::Infallible> {
+                            Ok(thread::current().id())
+                        },
+                        Name::default(),
+                        true,
+                    );
+                    let handle = IsolateHandle::new(inner.clone());
+                    pool.submit(inner);
+                    Ok(handle.join().unwrap() != me)
+                },
+                Name::default(),
+                true,
+            );
+            let handle = IsolateHandle::new(outer.clone());
+            pool.submit(outer);
+            assert!(
+                handle.join().unwrap(),
+                "the inner job ran on its joiner's thread"
+            );
             pool.shutdown();
         },
     );

@@ -86,6 +86,10 @@ pub(crate) struct Pool {
     /// thread must end for a model run to end.
     #[cfg(loom)]
     closed: AtomicBool,
+    /// loom has no clock: a model's clock thread says when the keep-alive
+    /// has run out, and every idle worker then retires.
+    #[cfg(loom)]
+    keep_alive_expired: AtomicBool,
     max_spinners: usize,
 }
 
@@ -180,6 +184,18 @@ fn pool_worker() -> Option<(&'static Pool, Arc<Activity>)> {
         .try_with(|slot| slot.borrow().clone())
         .ok()
         .flatten()
+}
+
+/// The pool a waiter on this thread would wait for: its own if it is a pool
+/// worker, else the global pool if it was built (never built here).
+pub(crate) fn for_waiter() -> Option<&'static Pool> {
+    if let Some((pool, _)) = pool_worker() {
+        return Some(pool);
+    }
+    match GLOBAL.get() {
+        Some(Ok(pool)) => Some(pool),
+        _ => None,
+    }
 }
 
 /// A pool worker blocked in one of the crate's waits, counted as such until
@@ -292,6 +308,8 @@ impl Pool {
             config,
             #[cfg(loom)]
             closed: AtomicBool::new(false),
+            #[cfg(loom)]
+            keep_alive_expired: AtomicBool::new(false),
         }
     }
 
@@ -538,7 +556,7 @@ impl Pool {
                 return true;
             }
             let now = Instant::now();
-            if deadline.is_some_and(|deadline| now >= deadline) || self.is_closed() {
+            if self.keep_alive_ran_out(deadline, now) || self.is_closed() {
                 // Under the lock that saw the queue empty: a submit either
                 // came before (and the queue was not empty) or finds this
                 // worker gone and starts another.
@@ -641,6 +659,27 @@ impl Pool {
                 state = lock(&self.state);
             }
         }
+    }
+
+    /// Whether an idle worker's keep-alive, which ends at `deadline`, has
+    /// run out at `now`; under loom, whether the model's clock says so.
+    fn keep_alive_ran_out(&self, deadline: Option<Instant>, now: Instant) -> bool {
+        #[cfg(loom)]
+        {
+            let _ = (deadline, now);
+            self.keep_alive_expired.load(Ordering::SeqCst)
+        }
+        #[cfg(not(loom))]
+        deadline.is_some_and(|deadline| now >= deadline)
+    }
+
+    /// The loom models' clock: the keep-alive runs out now, as a timed wait
+    /// would time out.
+    #[cfg(all(loom, test))]
+    pub(crate) fn expire_keep_alive(&self) {
+        self.keep_alive_expired.store(true, Ordering::SeqCst);
+        let _state = lock(&self.state);
+        self.wakeup.notify_all();
     }
 
     /// Whether `shutdown` was called (never, outside the loom models).

@@ -47,11 +47,25 @@ pub(crate) const HELP_SLICE_MAX: Duration = Duration::from_millis(20);
 /// size std gives a spawned thread.
 const DEFAULT_STACK: usize = 2 << 20;
 
+/// Parks a wait that may need the last resort for at most `slice`, so that
+/// it looks at the pool again. Under loom, which has no clock, a plain park:
+/// the models wake it by completing what it waits for.
+pub(crate) fn park_slice(slice: Duration) {
+    #[cfg(not(loom))]
+    crate::sync::park_timeout(slice);
+    #[cfg(loom)]
+    {
+        let _ = slice;
+        crate::sync::park();
+    }
+}
+
 /// Whether a wait for the isolate of `header` may have to run it itself:
 /// it still waits in the pool, and the waiter is an isolate (only an
 /// isolate can hold a pool thread that the queued one needs).
 pub(crate) fn may_need_help(header: &Header) -> bool {
-    header.is_queued() && context::in_isolate()
+    // The thread-local first: most waiters are not isolates.
+    context::in_isolate() && header.is_queued()
 }
 
 /// The last resort: runs the isolate of `header` (by `run`, which claims
@@ -61,7 +75,7 @@ pub(crate) fn help_as_last_resort(header: &Header, run: impl FnOnce()) -> bool {
     if !may_need_help(header) {
         return false;
     }
-    let Ok(pool) = pool::global() else {
+    let Some(pool) = pool::for_waiter() else {
         return false;
     };
     if !pool.is_stalled() {
@@ -129,7 +143,7 @@ pub(crate) fn note_awaited(task: &Arc<dyn Runnable>) {
 /// Gives a queued isolate a thread of its own when the pool is stalled
 /// (once per isolate); the thread ends with it.
 fn escalate(task: &Arc<dyn Runnable>) {
-    let Ok(pool) = pool::global() else {
+    let Some(pool) = pool::for_waiter() else {
         return;
     };
     if pool.is_stalled() && task.header().escalate() {

@@ -1,0 +1,236 @@
+//! Every way of waiting the crate offers, from every place it can be called,
+//! at pool caps of 1, 2 and the default: nothing deadlocks and no result is
+//! lost. Each cap runs in a child process of its own (the pool is global),
+//! under a watchdog, first one combination at a time, then all at once.
+
+mod support;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use futures::StreamExt;
+use isolate::{Port, Progress, Service, Worker};
+use support::{in_child, run_child, Watchdog};
+
+/// How the nested work is waited for.
+#[derive(Clone, Copy, Debug)]
+enum Way {
+    Join,
+    JoinTimeout,
+    AwaitTokio,
+    AwaitFutures,
+    ProgressRecv,
+    ProgressIter,
+    ProgressStream,
+    ServiceJoin,
+    ServiceAwait,
+    WorkerRecv,
+}
+
+const WAYS: [Way; 10] = [
+    Way::Join,
+    Way::JoinTimeout,
+    Way::AwaitTokio,
+    Way::AwaitFutures,
+    Way::ProgressRecv,
+    Way::ProgressIter,
+    Way::ProgressStream,
+    Way::ServiceJoin,
+    Way::ServiceAwait,
+    Way::WorkerRecv,
+];
+
+/// Where the wait is made from.
+#[derive(Clone, Copy, Debug)]
+enum Place {
+    Main,
+    PoolIsolate,
+    DedicatedIsolate,
+    AsyncIsolate,
+    ServiceHandler,
+    WorkerBody,
+}
+
+const PLACES: [Place; 6] = [
+    Place::Main,
+    Place::PoolIsolate,
+    Place::DedicatedIsolate,
+    Place::AsyncIsolate,
+    Place::ServiceHandler,
+    Place::WorkerBody,
+];
+
+/// What every nested computation returns.
+const ANSWER: u64 = 42;
+
+/// The service that `ServiceJoin` and `ServiceAwait` wait on.
+fn doubling_service() -> &'static Service<u64, u64> {
+    static SERVICE: OnceLock<Service<u64, u64>> = OnceLock::new();
+    SERVICE.get_or_init(|| Service::spawn(|| (), |_: &mut (), n: u64| n * 2))
+}
+
+/// The service whose handler is the `ServiceHandler` place: it waits in
+/// the way it is asked to.
+fn waiting_service() -> &'static Service<Way, u64> {
+    static SERVICE: OnceLock<Service<Way, u64>> = OnceLock::new();
+    SERVICE.get_or_init(|| {
+        Service::builder()
+            .workers(2)
+            .spawn(|| (), |_: &mut (), way: Way| wait_blocking(way))
+    })
+}
+
+fn nested() -> isolate::IsolateHandle<u64> {
+    isolate::run(|| ANSWER)
+}
+
+fn nested_with_progress() -> isolate::ProgressHandle<u64, u64> {
+    isolate::run_with_progress(|progress: Progress<u64>| {
+        progress.send(ANSWER / 2);
+        progress.send(ANSWER / 2);
+        ANSWER
+    })
+}
+
+/// Waits for nested work in `way` from a blocking context.
+fn wait_blocking(way: Way) -> u64 {
+    match way {
+        Way::Join => nested().join().unwrap(),
+        Way::JoinTimeout => nested().join_timeout(support::WATCHDOG).unwrap(),
+        Way::AwaitTokio => tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(nested())
+            .unwrap(),
+        Way::AwaitFutures => futures::executor::block_on(nested()).unwrap(),
+        Way::ProgressRecv => {
+            let handle = nested_with_progress();
+            let mut sum = 0;
+            while let Some(update) = handle.recv() {
+                sum += update;
+            }
+            assert_eq!(handle.join().unwrap(), ANSWER);
+            sum
+        }
+        Way::ProgressIter => {
+            let handle = nested_with_progress();
+            let sum = handle.iter().sum();
+            assert_eq!(handle.join().unwrap(), ANSWER);
+            sum
+        }
+        Way::ProgressStream => futures::executor::block_on(wait_async(way)),
+        Way::ServiceJoin => doubling_service().request(ANSWER / 2).join().unwrap(),
+        Way::ServiceAwait => futures::executor::block_on(wait_async(way)),
+        Way::WorkerRecv => {
+            let worker = Worker::spawn(|port: Port<u64, u64>| {
+                for n in port.iter() {
+                    port.send(n + 1).unwrap();
+                }
+            });
+            worker.send(ANSWER - 1).unwrap();
+            let answer = worker.recv().unwrap();
+            worker.join().unwrap();
+            answer
+        }
+    }
+}
+
+/// Waits for nested work in `way` from async code: the `.await` forms are
+/// awaited in place, the blocking forms block the executor's thread.
+async fn wait_async(way: Way) -> u64 {
+    match way {
+        Way::AwaitTokio | Way::AwaitFutures => nested().await.unwrap(),
+        Way::ProgressStream => {
+            let mut handle = nested_with_progress();
+            let mut sum = 0;
+            while let Some(update) = handle.next().await {
+                sum += update;
+            }
+            assert_eq!(handle.result().await.unwrap(), ANSWER);
+            sum
+        }
+        Way::ServiceAwait => doubling_service().request(ANSWER / 2).await.unwrap(),
+        Way::WorkerRecv => {
+            let worker = Worker::spawn(|port: Port<u64, u64>| {
+                for n in port.iter() {
+                    port.send(n + 1).unwrap();
+                }
+            });
+            worker.send_async(ANSWER - 1).await.unwrap();
+            let answer = worker.recv_async().await.unwrap();
+            worker.join().unwrap();
+            answer
+        }
+        blocking => wait_blocking(blocking),
+    }
+}
+
+/// Makes the wait `way` from `place` and returns what it got.
+fn wait_from(place: Place, way: Way) -> u64 {
+    match place {
+        Place::Main => wait_blocking(way),
+        Place::PoolIsolate => isolate::run(move || wait_blocking(way)).join().unwrap(),
+        Place::DedicatedIsolate => isolate::Builder::new()
+            .dedicated()
+            .run(move || wait_blocking(way))
+            .join()
+            .unwrap(),
+        Place::AsyncIsolate => isolate::run_async(move || wait_async(way)).join().unwrap(),
+        Place::ServiceHandler => waiting_service().request(way).join().unwrap(),
+        Place::WorkerBody => {
+            let worker = Worker::spawn(move |port: Port<(), u64>| {
+                port.send(wait_blocking(way)).unwrap();
+            });
+            let answer = worker.recv().unwrap();
+            worker.join().unwrap();
+            answer
+        }
+    }
+}
+
+/// The whole matrix in this process: each combination alone, then all of
+/// them at once from as many threads.
+fn matrix(cap: &str) {
+    let _watchdog = Watchdog::arm(
+        Duration::from_secs(120),
+        format!("the composition matrix at cap {cap}"),
+    );
+    for place in PLACES {
+        for way in WAYS {
+            assert_eq!(wait_from(place, way), ANSWER, "{way:?} from {place:?}");
+        }
+    }
+    let all: Vec<_> = PLACES
+        .into_iter()
+        .flat_map(|place| WAYS.map(move |way| (place, way)))
+        .map(|(place, way)| std::thread::spawn(move || (place, way, wait_from(place, way))))
+        .collect();
+    for thread in all {
+        let (place, way, got) = thread.join().unwrap();
+        assert_eq!(got, ANSWER, "{way:?} from {place:?}, all at once");
+    }
+}
+
+#[test]
+fn every_wait_from_every_place_at_cap_1() {
+    run_child("scenario_matrix", &[("ISOLATE_MAX_THREADS", "1")]);
+}
+
+#[test]
+fn every_wait_from_every_place_at_cap_2() {
+    run_child("scenario_matrix", &[("ISOLATE_MAX_THREADS", "2")]);
+}
+
+#[test]
+fn every_wait_from_every_place_at_the_default_cap() {
+    run_child("scenario_matrix", &[]);
+}
+
+#[test]
+fn scenario_matrix() {
+    if !in_child() {
+        return;
+    }
+    let cap = std::env::var("ISOLATE_MAX_THREADS").unwrap_or_else(|_| "default".to_owned());
+    matrix(&cap);
+}
