@@ -9,6 +9,10 @@
 //! function's own `Err`, a cancellation, a timeout and a failure to start
 //! all arrive as one [`IsolateError`].
 //!
+//! The package is published as `isolates` (`cargo add isolates`); the
+//! library is named `isolate`, as in every path below. Renamed in your
+//! `Cargo.toml`, tell the attribute where it is: `#[iso::isolated(crate = iso)]`.
+//!
 //! ```
 //! use isolate::{isolated, IsolateError};
 //! use std::collections::BTreeMap;
