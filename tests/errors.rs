@@ -225,3 +225,19 @@ fn helpers_classify_and_unwrap() {
     assert!(err.is_panic());
     assert!(err.into_failed().is_none());
 }
+
+#[test]
+fn the_current_name_borrowed_like_std_thread_name() {
+    let name = isolate::Builder::new()
+        .name(String::from("indexer"))
+        .run(|| isolate::with_current_name(|name| format!("[{}]", name.unwrap_or("?"))));
+    assert_eq!(name.join().unwrap(), "[indexer]");
+    assert_eq!(
+        isolate::with_current_name(|name| name.unwrap_or("?").len()),
+        1
+    );
+    let owned = isolate::Builder::new()
+        .name("indexer")
+        .run(isolate::current_name);
+    assert_eq!(owned.join().unwrap().as_deref(), Some("indexer"));
+}

@@ -185,7 +185,7 @@ pub mod __private;
 
 pub use builder::{run, run_async, try_run, Builder};
 pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
-pub use context::{current_name, exit, is_cancelled};
+pub use context::{current_name, exit, is_cancelled, with_current_name};
 pub use error::IsolateError;
 pub use handle::IsolateHandle;
 pub use lifecycle::Exit;
