@@ -1,21 +1,67 @@
-//! `IsolateError` as an ordinary error: one readable line, the function's
-//! error as its `source()`, and `?` into `anyhow` and boxed errors.
+//! `IsolateError` as an ordinary error: one readable line that carries the
+//! cause, a `source()` chain that goes on from the cause without repeating
+//! it, and `?` into `anyhow` and boxed errors from a handle whose own error
+//! is a concrete type, `anyhow::Error` or `Box<dyn Error + Send + Sync>`.
 
-use std::error::Error as _;
+use std::error::Error;
+use std::fmt;
 use std::io;
 
+use anyhow::Context as _;
 use isolate::IsolateError;
+
+type BoxError = Box<dyn Error + Send + Sync>;
 
 fn failing_io() -> isolate::IsolateHandle<u8, io::Error> {
     isolate::try_run(|| Err(io::Error::new(io::ErrorKind::NotFound, "no config file")))
 }
 
+/// An anyhow error of two layers: a context over an I/O error.
+fn failing_anyhow() -> isolate::IsolateHandle<u8, anyhow::Error> {
+    isolate::try_run(|| {
+        Err(io::Error::new(io::ErrorKind::NotFound, "no config file")).context("loading settings")
+    })
+}
+
+/// A concrete error with a source, boxed: two layers.
+#[derive(Debug)]
+struct Settings(io::Error);
+
+impl fmt::Display for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("loading settings")
+    }
+}
+
+impl Error for Settings {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+fn failing_boxed() -> isolate::IsolateHandle<u8, BoxError> {
+    isolate::try_run(|| {
+        let cause = io::Error::new(io::ErrorKind::NotFound, "no config file");
+        Err(Box::new(Settings(cause)) as BoxError)
+    })
+}
+
+/// Every message of an error chain, outermost first.
+fn chain(err: &(dyn Error + 'static)) -> Vec<String> {
+    std::iter::successors(Some(err), |&e| e.source())
+        .map(ToString::to_string)
+        .collect()
+}
+
 #[test]
-fn failed_shows_one_line_and_keeps_the_error_as_source() {
+fn failed_shows_the_cause_in_one_line() {
     let err = failing_io().join().unwrap_err();
-    assert_eq!(err.to_string(), "the isolated function returned an error");
-    let source = err.source().expect("the function's error is the source");
-    assert_eq!(source.to_string(), "no config file");
+    assert_eq!(
+        err.to_string(),
+        "the isolated function returned an error: no config file"
+    );
+    // The cause is in the message, so it is not the `source()` as well.
+    assert!(err.source().is_none());
 }
 
 #[test]
@@ -29,7 +75,10 @@ fn every_variant_displays_one_readable_line() {
         assert!(!shown.contains('\n') && !shown.is_empty(), "{shown:?}");
     }
     let spawn: IsolateError = IsolateError::Spawn(io::Error::other("no threads"));
-    assert_eq!(spawn.source().unwrap().to_string(), "no threads");
+    assert_eq!(
+        spawn.to_string(),
+        "no thread could be started for the isolate: no threads"
+    );
 }
 
 #[test]
@@ -49,24 +98,122 @@ fn a_panic_displays_the_isolate_the_message_and_where() {
 }
 
 #[test]
-fn question_mark_into_anyhow() {
+fn question_mark_into_anyhow_from_a_concrete_error() {
     fn load() -> anyhow::Result<u8> {
         Ok(failing_io().join()?)
     }
     let err = load().unwrap_err();
-    let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
     assert_eq!(
-        chain,
-        ["the isolated function returned an error", "no config file"]
+        format!("{err:#}"),
+        "the isolated function returned an error: no config file"
+    );
+    // The typed error is still there, for whoever downcasts.
+    let isolate_err = err.downcast::<IsolateError<io::Error>>().unwrap();
+    assert_eq!(
+        isolate_err.into_failed().unwrap().kind(),
+        io::ErrorKind::NotFound
     );
 }
 
 #[test]
-fn question_mark_into_a_boxed_error() {
-    fn load() -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+fn question_mark_into_anyhow_from_an_anyhow_error_keeps_its_chain() {
+    fn load() -> anyhow::Result<u8> {
+        Ok(failing_anyhow().join()?)
+    }
+    let err = load().unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "the isolated function returned an error: loading settings: no config file"
+    );
+    let debug = format!("{err:?}");
+    assert!(
+        debug.starts_with("the isolated function returned an error: loading settings"),
+        "{debug}"
+    );
+    assert!(
+        debug.contains("Caused by:") && debug.contains("no config file"),
+        "{debug}"
+    );
+    assert!(err.root_cause().is::<io::Error>());
+}
+
+#[test]
+fn question_mark_into_anyhow_from_a_boxed_error_keeps_its_chain() {
+    fn load() -> anyhow::Result<u8> {
+        Ok(failing_boxed().join()?)
+    }
+    let err = load().unwrap_err();
+    assert_eq!(
+        format!("{err:#}"),
+        "the isolated function returned an error: loading settings: no config file"
+    );
+}
+
+#[test]
+fn question_mark_into_a_boxed_error_from_each_kind_of_error() {
+    fn from_io() -> Result<u8, BoxError> {
         Ok(failing_io().join()?)
     }
-    assert!(load().is_err());
+    fn from_anyhow() -> Result<u8, BoxError> {
+        Ok(failing_anyhow().join()?)
+    }
+    fn from_boxed() -> Result<u8, BoxError> {
+        Ok(failing_boxed().join()?)
+    }
+    assert_eq!(
+        chain(&*from_io().unwrap_err()),
+        ["the isolated function returned an error: no config file"]
+    );
+    let two_layers = [
+        "the isolated function returned an error: loading settings",
+        "no config file",
+    ];
+    assert_eq!(chain(&*from_anyhow().unwrap_err()), two_layers);
+    assert_eq!(chain(&*from_boxed().unwrap_err()), two_layers);
+}
+
+#[test]
+fn question_mark_keeps_the_panic_and_where_it_happened() {
+    fn load() -> anyhow::Result<u8> {
+        let handle = isolate::Builder::new()
+            .name("loader")
+            .try_run(|| -> anyhow::Result<u8> { panic!("bad header") });
+        Ok(handle.join()?)
+    }
+    let err = load().unwrap_err();
+    let shown = format!("{err:#}");
+    assert!(
+        shown.starts_with("isolate 'loader' panicked at "),
+        "{shown}"
+    );
+    assert!(shown.contains("errors.rs:"), "{shown}");
+    assert!(shown.ends_with(": bad header"), "{shown}");
+    let panic = err
+        .downcast::<IsolateError<anyhow::Error>>()
+        .unwrap()
+        .into_panic()
+        .unwrap();
+    assert!(panic.location().unwrap().file().ends_with("errors.rs"));
+    assert_eq!(panic.message(), Some("bad header"));
+}
+
+#[test]
+fn a_string_error_is_an_error_too() {
+    fn load() -> Result<u8, BoxError> {
+        Ok(isolate::try_run(|| Err::<u8, _>(String::from("nope"))).join()?)
+    }
+    assert_eq!(
+        load().unwrap_err().to_string(),
+        "the isolated function returned an error: nope"
+    );
+}
+
+#[test]
+fn debug_shows_the_variant_and_its_cause() {
+    let err = failing_io().join().unwrap_err();
+    let debug = format!("{err:?}");
+    assert!(debug.starts_with("Failed(Custom {"), "{debug}");
+    assert!(debug.contains("no config file"), "{debug}");
 }
 
 #[test]
@@ -80,9 +227,17 @@ fn helpers_classify_and_unwrap() {
 }
 
 #[test]
-fn errors_are_send_sync_and_static() {
-    fn assert_traits<T: Send + Sync + 'static>() {}
-    assert_traits::<IsolateError>();
-    assert_traits::<IsolateError<io::Error>>();
-    assert_traits::<isolate::PoolBuildError>();
+fn the_current_name_borrowed_like_std_thread_name() {
+    let name = isolate::Builder::new()
+        .name(String::from("indexer"))
+        .run(|| isolate::with_current_name(|name| format!("[{}]", name.unwrap_or("?"))));
+    assert_eq!(name.join().unwrap(), "[indexer]");
+    assert_eq!(
+        isolate::with_current_name(|name| name.unwrap_or("?").len()),
+        1
+    );
+    let owned = isolate::Builder::new()
+        .name("indexer")
+        .run(isolate::current_name);
+    assert_eq!(owned.join().unwrap().as_deref(), Some("indexer"));
 }

@@ -63,7 +63,9 @@ fn record(outcome: Result<Tracked, IsolateError<Tracked>>, tally: &Tally) {
         Err(IsolateError::Panicked(_)) => &tally.panics,
         Err(IsolateError::EndedWithoutResult) => &tally.ended,
         Err(IsolateError::Cancelled) | Err(IsolateError::TimedOut) => &tally.cancelled_or_timed_out,
-        Err(other) => panic!("unexpected outcome: {other}"),
+        // `Tracked` has no `Display`, so neither has its `IsolateError`.
+        Err(IsolateError::Spawn(e)) => panic!("unexpected outcome: {e}"),
+        Err(_) => panic!("unexpected outcome"),
     };
     counter.fetch_add(1, Ordering::Relaxed);
 }

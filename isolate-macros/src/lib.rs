@@ -1,5 +1,5 @@
-//! The `#[isolated]` attribute of the [`isolate`](https://docs.rs/isolate)
-//! crate. Depend on `isolate`, which re-exports it; this crate is its
+//! The `#[isolated]` attribute of the [`isolates`](https://docs.rs/isolates)
+//! crate. Depend on `isolates`, which re-exports it; this crate is its
 //! implementation.
 //!
 //! The work is split in phases, one file each: `args` parses the

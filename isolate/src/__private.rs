@@ -7,7 +7,7 @@
     message = "`{Self}` cannot be an argument of an isolated function: it cannot be sent to another thread",
     label = "this argument is moved to the isolate's thread, so it must be `Send + 'static`",
     note = "an #[isolated] function runs on another thread and its arguments are moved there",
-    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`, an owned value instead of a guard"
+    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`, an owned value instead of a guard, `+ Send` on a trait object (`Box<dyn FnOnce() + Send>`)"
 )]
 pub trait IsolateArg: Send + 'static {}
 
@@ -19,7 +19,7 @@ impl<T: Send + 'static> IsolateArg for T {}
     message = "`{Self}` cannot be returned from an isolated function: it cannot be sent to another thread",
     label = "the result is moved from the isolate's thread back to the caller, so it must be `Send + 'static`",
     note = "an #[isolated] function runs on another thread and its result is moved back to the caller",
-    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`"
+    note = "use a thread-safe type: `+ Send + Sync` on a trait object (`Box<dyn Error + Send + Sync>`), `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`"
 )]
 pub trait IsolateReturn: Send + 'static {}
 

@@ -103,6 +103,26 @@ pub fn current_name() -> Option<String> {
     with_current(|header| header.name().to_string())
 }
 
+/// Calls `f` with the name of the isolate running this code, borrowed as
+/// [`std::thread::Thread::name`] lends a thread's: `None` outside an
+/// isolate. Nothing is allocated; [`current_name`] is the owned form.
+///
+/// # Examples
+///
+/// ```
+/// let line = isolate::Builder::new()
+///     .name("indexer")
+///     .run(|| isolate::with_current_name(|name| format!("[{}] done", name.unwrap_or("?"))));
+/// assert_eq!(line.join().unwrap(), "[indexer] done");
+/// assert_eq!(isolate::with_current_name(|name| name.unwrap_or("?").to_owned()), "?");
+/// ```
+pub fn with_current_name<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
+    // A shared name is cloned (a reference count), not borrowed from the
+    // thread's context, so `f` may itself start or join isolates.
+    let name = with_current(|header| header.name().clone());
+    f(name.as_deref())
+}
+
 /// Ends the isolate running this code now, like Dart's `Isolate.exit()`: its
 /// caller gets [`IsolateError::EndedWithoutResult`](crate::IsolateError::EndedWithoutResult)
 /// (or [`Cancelled`](crate::IsolateError::Cancelled) if it was cancelled).

@@ -1,5 +1,6 @@
 //! The one error type every way of waiting on an isolate returns.
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;
@@ -18,6 +19,13 @@ use crate::panic::Panic;
 /// The enum is `#[non_exhaustive]`: match the variants you handle and keep a
 /// wildcard arm.
 ///
+/// Its message is one line that carries the cause (the function's error, the
+/// panic's message and location, the I/O error); `source()` goes on from the
+/// cause's own causes, never repeating a message. It is an [`Error`] for every
+/// `E: Debug + Display`, so `?` takes it into `anyhow::Result` and
+/// `Box<dyn Error + Send + Sync>` whatever the function's error is, a
+/// concrete type, `anyhow::Error` or a boxed error.
+///
 /// # Examples
 ///
 /// ```
@@ -34,6 +42,14 @@ use crate::panic::Panic;
 #[non_exhaustive]
 pub enum IsolateError<E = Infallible> {
     /// The function returned `Err(e)`; `e` is passed through untouched.
+    ///
+    /// ```
+    /// let err = isolate::try_run(|| "forty".parse::<u32>()).join().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the isolated function returned an error: invalid digit found in string"
+    /// );
+    /// ```
     Failed(E),
     /// The function panicked; the [`Panic`] keeps the payload, message and
     /// location.
@@ -146,16 +162,18 @@ impl<E> IsolateError<E> {
     }
 }
 
-impl<E> fmt::Display for IsolateError<E> {
+impl<E: fmt::Display> fmt::Display for IsolateError<E> {
+    /// One line that says what happened and why: the function's error, the
+    /// panic's message and location, or the I/O error, after what the
+    /// isolate did. `source()` goes on from the cause's own `source()`, so
+    /// no report prints a message twice.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // The error itself is the `source()`: printing it here too would
-            // show it twice in every error-chain report.
-            Self::Failed(_) => f.write_str("the isolated function returned an error"),
+            Self::Failed(e) => write!(f, "the isolated function returned an error: {e}"),
             Self::Panicked(panic) => fmt::Display::fmt(panic, f),
             Self::Cancelled => f.write_str("the isolate was cancelled before it produced a value"),
             Self::TimedOut => f.write_str("timed out waiting for the isolate"),
-            Self::Spawn(_) => f.write_str("no thread could be started for the isolate"),
+            Self::Spawn(e) => write!(f, "no thread could be started for the isolate: {e}"),
             Self::EndedWithoutResult => f.write_str("the isolate ended without producing a value"),
         }
     }
@@ -174,12 +192,54 @@ impl<E: fmt::Debug> fmt::Debug for IsolateError<E> {
     }
 }
 
-impl<E: Error + 'static> Error for IsolateError<E> {
+/// `IsolateError<E>` is an error for every `E` that can be shown, so that
+/// `?` takes it into `anyhow::Result` and `Result<_, Box<dyn Error + Send +
+/// Sync>>` whatever the function's error is: a concrete error type, a
+/// `String`, `Box<dyn Error + Send + Sync>` or `anyhow::Error`.
+///
+/// Why not `E: Error`, with `E` as the `source()`: `anyhow::Error` and
+/// `Box<dyn Error + Send + Sync>` are not `Error`, and no trait can be
+/// implemented both for every `E: Error` and for those two (the compiler
+/// must assume their crates may make them `Error` one day). So the message
+/// carries the function's error, as `#[error(transparent)]` would, and
+/// `source()` goes on from there where the error can say more:
+///
+/// - `Box<dyn Error + Send + Sync>`, `Box<dyn Error + Send>`, and
+///   `anyhow::Error` with the `anyhow` feature: the boxed error's own
+///   `source()`, so the whole chain is reported;
+/// - a concrete error type: nothing further (its value is in
+///   [`Failed`](IsolateError::Failed), typed, for a `match` or
+///   [`into_failed`](IsolateError::into_failed));
+/// - [`Spawn`](IsolateError::Spawn): the I/O error's own `source()`.
+impl<E: fmt::Debug + fmt::Display + 'static> Error for IsolateError<E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            Self::Failed(e) => Some(e),
-            Self::Spawn(e) => Some(e),
+            Self::Failed(e) => as_dyn_error(e).and_then(Error::source),
+            Self::Spawn(e) => e.source(),
             _ => None,
         }
     }
 }
+
+/// The function's error as a `dyn Error`, when it is one of the boxed error
+/// types that are not themselves `Error`.
+fn as_dyn_error<E: 'static>(error: &E) -> Option<&(dyn Error + 'static)> {
+    let error: &dyn Any = error;
+    if let Some(boxed) = error.downcast_ref::<Box<dyn Error + Send + Sync>>() {
+        return Some(&**boxed);
+    }
+    if let Some(boxed) = error.downcast_ref::<Box<dyn Error + Send>>() {
+        return Some(&**boxed);
+    }
+    #[cfg(feature = "anyhow")]
+    if let Some(error) = error.downcast_ref::<anyhow::Error>() {
+        return Some(&**error);
+    }
+    None
+}
+
+/// The README's code blocks, compiled and run as doc tests; its error-handling
+/// section uses anyhow, and the `anyhow` feature for the chain it shows.
+#[cfg(all(doctest, feature = "anyhow"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -9,6 +9,10 @@
 //! function's own `Err`, a cancellation, a timeout and a failure to start
 //! all arrive as one [`IsolateError`].
 //!
+//! The package is published as `isolates` (`cargo add isolates`); the
+//! library is named `isolate`, as in every path below. Renamed in your
+//! `Cargo.toml`, tell the attribute where it is: `#[iso::isolated(crate = iso)]`.
+//!
 //! ```
 //! use isolate::{isolated, IsolateError};
 //! use std::collections::BTreeMap;
@@ -187,7 +191,7 @@ pub mod __private;
 
 pub use builder::{run, run_async, try_run, Builder};
 pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
-pub use context::{current_name, exit, is_cancelled};
+pub use context::{current_name, exit, is_cancelled, with_current_name};
 pub use error::IsolateError;
 pub use handle::IsolateHandle;
 pub use lifecycle::Exit;

@@ -1,7 +1,7 @@
 //! loom models of the task protocol (see `task.rs`), of a worker's reply
 //! (`promise.rs`) and of a service's pause gate (`service.rs`): every interleaving of
 //! a runner completing, a handle waiting (by `join` or by polling) and a
-//! cancel. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolate --lib --release`.
+//! cancel. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolates --lib --release`.
 //!
 //! The runner is a loom thread calling `Runnable::run`, standing in for a
 //! pool worker; the pool itself is not modelled here.

@@ -19,7 +19,7 @@
     message = "`{Self}` cannot be a message between isolates: it cannot be sent to another thread",
     label = "this type travels to or from another thread, so it must be `Send + 'static`",
     note = "requests, replies, worker messages and progress updates are moved between threads",
-    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`, an owned value instead of a borrow"
+    note = "use a thread-safe type: `Arc` instead of `Rc`, `Mutex` or an atomic instead of `RefCell` or `Cell`, an owned value instead of a borrow, `+ Send` on a trait object (`Box<dyn Any + Send>`)"
 )]
 pub trait Message: Send + 'static {}
 

@@ -298,10 +298,12 @@ impl fmt::Display for Panic {
 
 impl fmt::Debug for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The location as `file:line:column`, as the panic hook prints it.
+        let location = self.inner.location.as_ref().map(Location::to_string);
         f.debug_struct("Panic")
             .field("isolate_name", &self.inner.isolate_name)
             .field("message", &self.inner.message)
-            .field("location", &self.inner.location)
+            .field("location", &location)
             .finish_non_exhaustive()
     }
 }

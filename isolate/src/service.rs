@@ -899,7 +899,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// service.on_error(move |error| tx.send(error.to_string()).unwrap());
     /// let _ = service.request("x".to_owned()).join();
-    /// assert_eq!(rx.recv().unwrap(), "the isolated function returned an error");
+    /// assert_eq!(
+    ///     rx.recv().unwrap(),
+    ///     "the isolated function returned an error: invalid digit found in string"
+    /// );
     /// ```
     pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) {
         self.shared.listeners.add_error(Box::new(listener));
