@@ -184,7 +184,7 @@ pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR
 pub use context::{current_name, exit, is_cancelled};
 pub use error::IsolateError;
 pub use handle::IsolateHandle;
-pub use lifecycle::Exit;
+pub use lifecycle::{Exit, ListenerId};
 pub use message::Message;
 pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;

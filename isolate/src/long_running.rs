@@ -1,11 +1,16 @@
-//! Options every long-running isolate shares (a worker, each thread of a
-//! service): its name, its thread's stack size and its inbox's capacity.
+//! What every long-running isolate shares (a worker, each thread of a
+//! service): its options (name, stack size, inbox capacity) and how its
+//! thread's body is run and its end decided.
 
 use std::borrow::Cow;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, Sender};
+use crate::context;
+use crate::error::IsolateError;
 use crate::name::Name;
+use crate::task::{drop_quietly, outcome_of_unwind, Outcome};
 
 /// How many messages an inbox holds before a send waits, unless set.
 pub(crate) const DEFAULT_CAPACITY: usize = 64;
@@ -56,5 +61,30 @@ impl Options {
             builder = builder.stack_size(bytes);
         }
         builder
+    }
+}
+
+/// Runs the body of a long-running thread, inside its isolate, and decides
+/// its outcome: a panic and `exit()` are caught here rather than by the
+/// runner, so that the listeners hear of them too.
+///
+/// One rule for every way a long-running isolate is killed: **a killed
+/// isolate ends `Cancelled`, unless it panicked.** Its loop usually ends
+/// *because* the kill closed its channels, so what it returns then (a value,
+/// or an `Err` such as "no input") is an artefact of the kill, not a result:
+/// it is dropped here, on the isolate's thread. A panic is a bug and is
+/// still reported as one.
+pub(crate) fn catch_outcome<T, E>(body: impl FnOnce() -> Outcome<T, E>) -> Outcome<T, E> {
+    let outcome = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(outcome) => outcome,
+        Err(payload) => context::with_current(|header| outcome_of_unwind(payload, header))
+            .unwrap_or(Err(IsolateError::EndedWithoutResult)),
+    };
+    match outcome {
+        Ok(_) | Err(IsolateError::Failed(_)) if context::is_cancelled() => {
+            drop_quietly(outcome);
+            Err(IsolateError::Cancelled)
+        }
+        outcome => outcome,
     }
 }

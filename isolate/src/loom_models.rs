@@ -335,7 +335,7 @@ mod pause_gate {
             let second = gate.pause();
             let worker = {
                 let gate = Arc::clone(&gate);
-                thread::spawn(move || gate.wait(|| false))
+                thread::spawn(move || gate.wait(|| false, || {}))
             };
             drop(first);
             drop(second);
@@ -351,7 +351,7 @@ mod pause_gate {
             let killed = Arc::new(AtomicBool::new(false));
             let worker = {
                 let (gate, killed) = (Arc::clone(&gate), Arc::clone(&killed));
-                thread::spawn(move || gate.wait(|| killed.load(Ordering::Acquire)))
+                thread::spawn(move || gate.wait(|| killed.load(Ordering::Acquire), || {}))
             };
             // What `Service::kill` does: cancel, then wake the gate.
             killed.store(true, Ordering::Release);

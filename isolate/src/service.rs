@@ -5,34 +5,69 @@
 //!
 //! # Design
 //!
-//! Every worker thread has its own bounded inbox; the service picks one per
-//! request (round-robin, or the one with the fewest requests in flight).
-//! The loop, owned by the runtime, builds the worker's state once, then
-//! takes one envelope at a time: a request (run the handler, catch its
-//! panic, fulfil the promise) or a ping (answered once everything sent
-//! before it is handled). Pausing holds the loop between envelopes. A
-//! worker that ends for any reason closes and drains its inbox, so no
-//! queued caller waits forever: each gets `EndedWithoutResult` (or
-//! `Cancelled` after a kill).
+//! Every worker has its own bounded inbox; the service picks one per request
+//! (round-robin, or the one with the fewest requests in flight), skipping
+//! workers that have ended. The loop, owned by the runtime, builds the
+//! worker's state once, then takes one envelope at a time: a request (run
+//! the handler as the request's own isolate, catch its panic, fulfil the
+//! promise), an ordered ping (answer it), or a wake-up (look at the
+//! control). Pausing holds the loop between requests.
+//!
+//! # Ending: no caller waits on a dead service
+//!
+//! A worker ends when its inbox is closed and empty (the service was
+//! dropped or joined), when it is killed, or when a handler's panic is
+//! fatal. Its job then *retires* it, exactly once: it closes its inbox (so
+//! senders move on to the other workers) and answers every envelope left in
+//! it. After a kill they are answered `Cancelled`. Otherwise they were never
+//! started, and go to the live workers; with none left, they are answered
+//! with the panic that ended the last worker (or `EndedWithoutResult`), as is
+//! every later request. A job dropped unrun (killed before its thread took
+//! it, or no thread could start) retires its worker in its `Drop`, and its
+//! [`ThreadEnd`] then tells the exit listeners: see `lifecycle.rs`.
+//!
+//! # Ping
+//!
+//! Pings never wait for room in an inbox. Each worker has a [`Control`]
+//! beside its inbox, under a lock, with its [`Phase`]:
+//!
+//! - An immediate ping ([`Service::ping`]) adds a ticket to each live
+//!   worker's control and sets `pending`. The worker looks at `pending`
+//!   after every envelope and while paused, and answers its tickets. A
+//!   worker about to block on its empty inbox answers its tickets and marks
+//!   itself `Idle` in the same critical section; a pinger that then finds it
+//!   `Idle` sends it a `Wake` envelope (if that finds the inbox full, the
+//!   worker has envelopes to take and will look after the next one). A
+//!   paused worker is woken through the pause gate's condition variable,
+//!   which the pinger notifies after adding its ticket.
+//! - An ordered ping ([`Service::ping_in_order`]) goes into each inbox
+//!   behind the requests already there, with `try_send`. If an inbox is
+//!   full, the ticket is *parked* in its control; the worker, each time it
+//!   looks at its control, moves parked tickets into its own inbox while
+//!   there is room, and an `Idle` worker's pinger does it itself.
+//! - A worker that ends marks its control `Ended` and drops its tickets
+//!   unanswered. A ping is answered when all its tickets are gone: `Ok` if
+//!   any worker answered, `EndedWithoutResult` if none did.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use crate::channel::{Receiver, Sender, TrySendError};
+use std::mem;
+
+use crate::channel::{Receiver, Sender, TryRecvError, TrySendError};
 use crate::context::{self, ExitSignal};
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
-use crate::lifecycle::{Exit, Listeners};
-use crate::long_running::Options;
+use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
+use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
 use crate::name::Name;
 use crate::panic::{clear_recorded, Panic};
-use crate::promise::Promise;
-use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::promise::{Promise, Withdraw};
+use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::task::{drop_quietly, Outcome};
-use crate::worker::run_reporting;
 
 /// How a [`Service`] with several workers picks one for a request.
 ///
@@ -151,22 +186,35 @@ pub struct Paused {
     gate: Arc<PauseGate>,
 }
 
+/// What a service's clones share: the routes to its workers, and what only
+/// callers use (the listeners, the pause gate, the workers' outcomes).
 struct Shared<Req, Resp, E> {
+    routes: Arc<Routes<Req, Resp, E>>,
+    listeners: Arc<Listeners<E>>,
+    /// The workers' outcomes, taken by the first `join`.
+    handles: Mutex<Vec<IsolateHandle<(), E>>>,
+}
+
+/// What the workers share with the callers: each worker's inbox and
+/// control, so that a worker that ends can hand its queue to the others.
+struct Routes<Req, Resp, E> {
     name: Name,
     inboxes: Vec<Inbox<Req, Resp, E>>,
     dispatch: Dispatch,
     turn: AtomicUsize,
-    killed: std::sync::atomic::AtomicBool,
+    /// Set first by `kill`, never cleared.
+    killed: AtomicBool,
     gate: Arc<PauseGate>,
-    listeners: Arc<Listeners<E>>,
-    /// The workers' outcomes, taken by the first `join`.
-    handles: Mutex<Vec<IsolateHandle<(), E>>>,
+    /// The panic that ended the last worker to panic: the answer to a
+    /// request that no worker is left to take.
+    last_panic: Mutex<Option<Panic>>,
 }
 
 struct Inbox<Req, Resp, E> {
     sender: Sender<Envelope<Req, Resp, E>>,
     /// Requests sent to this worker and not yet answered.
     load: Arc<AtomicUsize>,
+    control: Arc<Control>,
 }
 
 enum Envelope<Req, Resp, E> {
@@ -176,7 +224,11 @@ enum Envelope<Req, Resp, E> {
         /// Counts the request in the load of the inbox it was sent to.
         load: Option<LoadToken>,
     },
+    /// A ping answered "after every earlier request": it waits its turn in
+    /// the inbox.
     Ping(PingTicket),
+    /// Wakes a worker blocked on its empty inbox to look at its control.
+    Wake,
 }
 
 /// One unit of a worker's load, given back when its request is answered or
@@ -206,35 +258,218 @@ impl Drop for LoadToken {
     }
 }
 
-/// One worker's part of a ping; the ping is answered when every part has
-/// been, and fails if any part is dropped unanswered (its worker ended).
-struct PingTicket {
+/// One worker's part of a ping. The ping is answered once every part is
+/// gone: `Ok` if any worker answered its part, and
+/// [`IsolateError::EndedWithoutResult`] if none did (every worker ended
+/// first).
+pub(crate) struct PingTicket {
     group: Arc<PingGroup>,
-    answered: bool,
 }
 
-struct PingGroup {
+pub(crate) struct PingGroup {
     promise: Mutex<Option<Promise<(), Infallible>>>,
-    failed: std::sync::atomic::AtomicBool,
+    answered: AtomicBool,
 }
 
-impl Drop for PingTicket {
-    fn drop(&mut self) {
-        if !self.answered {
-            self.group.failed.store(true, Ordering::Relaxed);
+impl PingTicket {
+    /// A ping of `tickets` parts, and the handle its caller waits on.
+    pub(crate) fn group(name: Name) -> (Arc<PingGroup>, IsolateHandle<()>) {
+        let (promise, handle) = Promise::new(name);
+        let group = Arc::new(PingGroup {
+            promise: Mutex::new(Some(promise)),
+            answered: AtomicBool::new(false),
+        });
+        (group, handle)
+    }
+
+    pub(crate) fn new(group: &Arc<PingGroup>) -> Self {
+        PingTicket {
+            group: Arc::clone(group),
         }
+    }
+
+    /// This worker's answer.
+    pub(crate) fn answer(self) {
+        self.group.answered.store(true, Ordering::Release);
     }
 }
 
 impl Drop for PingGroup {
     fn drop(&mut self) {
         if let Some(mut promise) = lock(&self.promise).take() {
-            if *self.failed.get_mut() {
+            if !self.answered.load(Ordering::Acquire) {
                 drop(promise); // reports EndedWithoutResult
             } else if promise.start() {
                 promise.fulfil(Ok(()));
             }
         }
+    }
+}
+
+/// Where a worker's loop is, as its control sees it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Phase {
+    /// Handling an envelope, or about to take the next: it looks at its
+    /// control before the next request.
+    Busy,
+    /// Blocked on its empty inbox: a ping must wake it with a
+    /// [`Envelope::Wake`].
+    Idle,
+    /// Ended: its control takes no more pings.
+    Ended,
+}
+
+/// A worker's control messages (see "Ping" in the module docs): pings
+/// answered as soon as the worker is free, and pings "after every earlier
+/// request" parked until its inbox has room for them.
+pub(crate) struct Control {
+    state: Mutex<ControlState>,
+    /// Whether `state` holds pings: the loop's lock-free look after each
+    /// envelope. Set under the lock by a pinger, cleared under it by the
+    /// worker.
+    pending: AtomicBool,
+    /// The request being handled, for a kill to cancel.
+    in_hand: Mutex<Option<Arc<dyn Withdraw>>>,
+}
+
+pub(crate) struct ControlState {
+    phase: Phase,
+    /// Answered as soon as the worker is free of its current request.
+    immediate: Vec<PingTicket>,
+    /// Ordered pings that found the inbox full: the worker puts each into
+    /// its own inbox once there is room, behind every earlier request.
+    parked: Vec<PingTicket>,
+}
+
+/// What a worker's control does with a ping that must go into its inbox;
+/// `Err` hands the ticket back because the inbox is full.
+pub(crate) type Enqueue<'a> = &'a dyn Fn(PingTicket) -> Result<(), PingTicket>;
+
+impl Control {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Control {
+            state: Mutex::new(ControlState {
+                phase: Phase::Busy,
+                immediate: Vec::new(),
+                parked: Vec::new(),
+            }),
+            pending: AtomicBool::new(false),
+            in_hand: Mutex::new(None),
+        })
+    }
+
+    /// Pinger: adds an immediate ping; `wake` is called (under the lock) when
+    /// the worker is blocked on its empty inbox. `false` if the worker has
+    /// ended (the ticket is dropped).
+    pub(crate) fn ping(&self, ticket: PingTicket, wake: impl FnOnce()) -> bool {
+        let mut state = lock(&self.state);
+        if state.phase == Phase::Ended {
+            drop(state);
+            drop(ticket);
+            return false;
+        }
+        state.immediate.push(ticket);
+        self.pending.store(true, Ordering::Release);
+        if state.phase == Phase::Idle {
+            wake();
+        }
+        true
+    }
+
+    /// Pinger: parks an ordered ping that found the inbox full. A worker
+    /// that went idle meanwhile has an empty inbox: `enqueue` is tried again
+    /// at once.
+    pub(crate) fn park(&self, ticket: PingTicket, enqueue: Enqueue<'_>) {
+        let mut state = lock(&self.state);
+        match state.phase {
+            Phase::Ended => {}
+            Phase::Idle => {
+                if let Err(ticket) = enqueue(ticket) {
+                    state.parked.push(ticket);
+                    self.pending.store(true, Ordering::Release);
+                }
+            }
+            Phase::Busy => {
+                state.parked.push(ticket);
+                self.pending.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Worker: answers the immediate pings and moves parked ones into the
+    /// inbox where there is room, if there are any.
+    pub(crate) fn serve(&self, enqueue: Enqueue<'_>) {
+        if self.pending.load(Ordering::Acquire) {
+            let answered = self.take(enqueue, Phase::Busy);
+            answer(answered);
+        }
+    }
+
+    /// Worker: about to block on its empty inbox. Serves its pings, then
+    /// marks itself idle, all under the lock: a pinger either finds its
+    /// ping served here or finds the worker idle and wakes it.
+    pub(crate) fn idle(&self, enqueue: Enqueue<'_>) {
+        let answered = self.take(enqueue, Phase::Idle);
+        answer(answered);
+    }
+
+    /// Worker: took an envelope after being idle.
+    pub(crate) fn busy(&self) {
+        let mut state = lock(&self.state);
+        if state.phase == Phase::Idle {
+            state.phase = Phase::Busy;
+        }
+    }
+
+    /// Worker: its loop has ended; the pings it holds are dropped unanswered
+    /// (the others' answers decide the ping).
+    pub(crate) fn end(&self) {
+        let (immediate, parked) = {
+            let mut state = lock(&self.state);
+            state.phase = Phase::Ended;
+            self.pending.store(false, Ordering::Release);
+            (
+                mem::take(&mut state.immediate),
+                mem::take(&mut state.parked),
+            )
+        };
+        drop((immediate, parked));
+    }
+
+    fn take(&self, enqueue: Enqueue<'_>, phase: Phase) -> Vec<PingTicket> {
+        let mut state = lock(&self.state);
+        let answered = mem::take(&mut state.immediate);
+        let mut parked = mem::take(&mut state.parked);
+        while let Some(ticket) = parked.pop() {
+            if let Err(ticket) = enqueue(ticket) {
+                parked.push(ticket);
+                break;
+            }
+        }
+        self.pending.store(!parked.is_empty(), Ordering::Release);
+        state.parked = parked;
+        if state.phase != Phase::Ended {
+            state.phase = phase;
+        }
+        answered
+    }
+
+    /// Worker: records the request it is about to handle, for a kill.
+    fn hold(&self, request: Option<Arc<dyn Withdraw>>) {
+        *lock(&self.in_hand) = request;
+    }
+
+    /// Killer: cancels the request in hand, if any.
+    fn withdraw(&self) {
+        if let Some(request) = lock(&self.in_hand).as_ref() {
+            request.withdraw();
+        }
+    }
+}
+
+fn answer(tickets: Vec<PingTicket>) {
+    for ticket in tickets {
+        ticket.answer();
     }
 }
 
@@ -260,11 +495,12 @@ impl PauseGate {
         }
     }
 
-    /// Waits while paused; returns early when `stop` says the worker is
-    /// being killed.
-    pub(crate) fn wait(&self, stop: impl Fn() -> bool) {
+    /// Waits while paused, doing `chores` (answering pings) each time it is
+    /// woken; returns early when `stop` says the worker is being killed.
+    pub(crate) fn wait(&self, stop: impl Fn() -> bool, mut chores: impl FnMut()) {
         let mut pauses = lock(&self.pauses);
         while *pauses > 0 && !stop() {
+            chores();
             pauses = self
                 .resumed
                 .wait(pauses)
@@ -272,6 +508,8 @@ impl PauseGate {
         }
     }
 
+    /// Wakes every paused worker: to stop (a kill), or to do its chores (a
+    /// ping).
     pub(crate) fn wake_all(&self) {
         let _pauses = lock(&self.pauses);
         self.resumed.notify_all();
@@ -466,43 +704,57 @@ impl ServiceBuilder {
         I: Fn() -> S + Send + Sync + 'static,
         H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
     {
-        let name = self.options.name();
         let listeners = Arc::new(Listeners::new(self.workers));
-        let gate = PauseGate::new();
-        let init = Arc::new(init);
-        let handler = Arc::new(handler);
+        let mut receivers = Vec::with_capacity(self.workers);
         let mut inboxes = Vec::with_capacity(self.workers);
-        let mut handles = Vec::with_capacity(self.workers);
         for _ in 0..self.workers {
             let (sender, receiver) = self.options.channel();
-            let worker = WorkerLoop {
-                inbox: receiver,
-                gate: Arc::clone(&gate),
-                listeners: Arc::clone(&listeners),
-                errors_are_fatal: self.errors_are_fatal,
-                name: name.clone(),
-            };
-            let (init, handler) = (Arc::clone(&init), Arc::clone(&handler));
-            let reporter = Arc::clone(&listeners);
-            let job = move || run_reporting(&reporter, move || worker.run(&*init, &*handler));
-            let (handle, started) = self.options.thread().spawn_job(job);
-            if !started {
-                listeners.thread_ended(Exit::FailedToStart);
-            }
+            receivers.push(receiver);
             inboxes.push(Inbox {
                 sender,
                 load: Arc::new(AtomicUsize::new(0)),
+                control: Control::new(),
             });
-            handles.push(handle);
+        }
+        let routes = Arc::new(Routes {
+            name: self.options.name(),
+            inboxes,
+            dispatch: self.dispatch,
+            turn: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            gate: PauseGate::new(),
+            last_panic: Mutex::new(None),
+        });
+        let init = Arc::new(init);
+        let handler = Arc::new(handler);
+        let mut handles = Vec::with_capacity(self.workers);
+        for (index, inbox) in receivers.into_iter().enumerate() {
+            let member = Member {
+                index,
+                inbox,
+                routes: Arc::clone(&routes),
+                listeners: Arc::clone(&listeners),
+                errors_are_fatal: self.errors_are_fatal,
+                retired: false,
+            };
+            // The member drains its queue, then its end is reported, however
+            // the job ends: run, or dropped unrun by a kill or a failed start.
+            let (end, starting) = ThreadEnd::new(&listeners);
+            let mut job = MemberJob { member, end };
+            let (init, handler) = (Arc::clone(&init), Arc::clone(&handler));
+            let run = move || {
+                let outcome = catch_outcome(|| job.member.serve(&*init, &*handler));
+                job.member.retire(Some(&outcome));
+                let MemberJob { member, end } = job;
+                drop(member);
+                end.ended(outcome)
+            };
+            let _starting = starting.begin();
+            handles.push(self.options.thread().spawn_job(run).0);
         }
         Service {
             shared: Arc::new(Shared {
-                name,
-                inboxes,
-                dispatch: self.dispatch,
-                turn: AtomicUsize::new(0),
-                killed: std::sync::atomic::AtomicBool::new(false),
-                gate,
+                routes,
                 listeners,
                 handles: Mutex::new(handles),
             }),
@@ -510,58 +762,108 @@ impl ServiceBuilder {
     }
 }
 
-/// One worker's loop and what it needs besides the user's closures.
-struct WorkerLoop<Req: Message, Resp: Message, E: Message> {
-    inbox: Receiver<Envelope<Req, Resp, E>>,
-    gate: Arc<PauseGate>,
-    listeners: Arc<Listeners<E>>,
-    errors_are_fatal: bool,
-    name: Name,
+/// A worker's job: its loop, then the report of its end (in this order,
+/// fields dropping in declaration order when the job is dropped unrun).
+struct MemberJob<Req: Message, Resp: Message, E: Message> {
+    member: Member<Req, Resp, E>,
+    end: ThreadEnd<E>,
 }
 
-impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
-    fn run<S>(
-        self,
+/// One worker of a service: its loop, and what it does when it ends.
+struct Member<Req: Message, Resp: Message, E: Message> {
+    index: usize,
+    inbox: Receiver<Envelope<Req, Resp, E>>,
+    routes: Arc<Routes<Req, Resp, E>>,
+    listeners: Arc<Listeners<E>>,
+    errors_are_fatal: bool,
+    /// Whether its queue has been drained; see [`Member::retire`].
+    retired: bool,
+}
+
+impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
+    fn control(&self) -> &Control {
+        &self.routes.inboxes[self.index].control
+    }
+
+    /// Puts an ordered ping into this worker's own inbox, if it has room.
+    fn enqueue(&self, ticket: PingTicket) -> Result<(), PingTicket> {
+        match self.routes.inboxes[self.index]
+            .sender
+            .try_send(Envelope::Ping(ticket))
+        {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(Envelope::Ping(ticket))) => Err(ticket),
+            // Closed: the worker is ending; the ticket goes unanswered.
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn killed(&self) -> bool {
+        self.routes.killed.load(Ordering::SeqCst) || context::is_cancelled()
+    }
+
+    /// The loop: builds the state, then takes one envelope at a time until
+    /// the inbox is closed and empty, the service is killed, or a handler's
+    /// panic is fatal.
+    fn serve<S>(
+        &self,
         init: &dyn Fn() -> S,
         handler: &dyn Fn(&mut S, Req) -> Result<Resp, E>,
     ) -> Outcome<(), E> {
-        // Whatever ends the loop, queued callers hear of it.
-        let _drain = Drain(&self.inbox);
+        let enqueue = |ticket| self.enqueue(ticket);
         let mut state = init();
         loop {
-            let Ok(envelope) = self.inbox.recv() else {
-                return if context::is_cancelled() {
-                    Err(IsolateError::Cancelled)
-                } else {
-                    Ok(())
-                };
+            let envelope = match self.inbox.try_recv() {
+                Ok(envelope) => envelope,
+                Err(TryRecvError::Empty) => {
+                    self.control().idle(&enqueue);
+                    let received = self.inbox.recv();
+                    self.control().busy();
+                    match received {
+                        Ok(envelope) => envelope,
+                        Err(_) => return self.closed(),
+                    }
+                }
+                Err(TryRecvError::Closed) => return self.closed(),
+            };
+            self.control().serve(&enqueue);
+            let (request, mut promise) = match envelope {
+                Envelope::Wake => continue,
+                // Every earlier request is handled: answered even if paused.
+                Envelope::Ping(ticket) => {
+                    ticket.answer();
+                    continue;
+                }
+                Envelope::Request {
+                    request, promise, ..
+                } => (request, promise),
             };
             // A pause taken while this worker waited in `recv` holds the
-            // envelope it just received, too.
-            self.gate.wait(context::is_cancelled);
-            if context::is_cancelled() {
-                // The drain answers the rest; this one is answered here.
-                if let Envelope::Request { promise, .. } = envelope {
-                    promise.cancel();
-                }
+            // request it just received, too; pings are answered meanwhile.
+            self.routes
+                .gate
+                .wait(|| self.killed(), || self.control().serve(&enqueue));
+            if self.killed() {
+                drop_quietly(request);
+                promise.cancel(); // the queue is answered by `retire`
                 return Err(IsolateError::Cancelled);
             }
-            match envelope {
-                Envelope::Ping(mut ticket) => ticket.answered = true,
-                Envelope::Request {
-                    request,
-                    mut promise,
-                    load: _load,
-                } => {
-                    if !promise.start() {
-                        drop_quietly(request); // its caller withdrew it
-                        continue;
-                    }
-                    if let Some(fatal) = self.handle(&mut state, handler, request, promise) {
-                        return Err(fatal);
-                    }
-                }
+            if !promise.start() {
+                drop_quietly(request); // its caller withdrew it
+                continue;
             }
+            if let Some(fatal) = self.handle(&mut state, handler, request, promise) {
+                return Err(fatal);
+            }
+        }
+    }
+
+    /// How the loop ends once its inbox is closed and empty.
+    fn closed(&self) -> Outcome<(), E> {
+        if self.killed() {
+            Err(IsolateError::Cancelled)
+        } else {
+            Ok(())
         }
     }
 
@@ -575,7 +877,23 @@ impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
         promise: Promise<Resp, E>,
     ) -> Option<IsolateError<E>> {
         clear_recorded();
-        match catch_unwind(AssertUnwindSafe(|| handler(state, request))) {
+        // A kill reaches the request in hand through `in_hand`; one that
+        // came before it was recorded is seen here.
+        let withdraw = promise.withdrawer();
+        self.control().hold(withdraw.clone());
+        if self.killed() {
+            if let Some(request) = &withdraw {
+                request.withdraw();
+            }
+        }
+        let result = {
+            // The handler runs as its request's isolate: `is_cancelled()`
+            // reads its caller's cancel.
+            let _entered = promise.enter();
+            catch_unwind(AssertUnwindSafe(|| handler(state, request)))
+        };
+        self.control().hold(None);
+        match result {
             Ok(Ok(response)) => promise.fulfil(Ok(response)),
             Ok(Err(error)) => {
                 let error = IsolateError::Failed(error);
@@ -588,44 +906,67 @@ impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
                 resume_unwind(payload);
             }
             Err(payload) => {
-                let panic = Panic::new(payload, self.name.clone());
-                let fatal = self
-                    .errors_are_fatal
-                    .then(|| IsolateError::Panicked(panic.duplicate()));
+                let panic = Panic::new(payload, self.routes.name.clone());
+                let fatal = self.errors_are_fatal.then(|| panic.duplicate());
                 let error = IsolateError::Panicked(panic);
                 // A fatal panic is reported once, as the worker's own end.
                 if fatal.is_none() {
                     self.listeners.report_error(&error);
                 }
+                // A fatal one takes the worker out of the service before its
+                // caller hears of it: new requests go to the live workers,
+                // or, with none left, hear of this panic.
+                if let Some(fatal) = &fatal {
+                    *lock(&self.routes.last_panic) = Some(fatal.duplicate());
+                    self.inbox.close();
+                }
                 promise.fulfil(Err(error));
-                return fatal;
+                return fatal.map(IsolateError::Panicked);
             }
         }
         None
     }
-}
 
-/// Closes a worker's inbox and answers every envelope left in it, when the
-/// worker ends for any reason (a panic while building its state included).
-struct Drain<'a, Req: Message, Resp: Message, E: Message>(&'a Receiver<Envelope<Req, Resp, E>>);
-
-impl<Req: Message, Resp: Message, E: Message> Drop for Drain<'_, Req, Resp, E> {
-    fn drop(&mut self) {
-        self.0.close();
-        let killed = context::is_cancelled();
-        while let Ok(envelope) = self.0.try_recv() {
+    /// Closes the inbox and answers everything left in it, once, when the
+    /// worker ends for any reason (`None`: its job was dropped unrun).
+    /// After a kill, queued requests are answered `Cancelled`; otherwise
+    /// they were never started and go to the live workers, or, with none
+    /// left, are answered with why the service ended (the last panic).
+    fn retire(&mut self, outcome: Option<&Outcome<(), E>>) {
+        if mem::replace(&mut self.retired, true) {
+            return;
+        }
+        // Recorded before the inbox closes: a request refused from now on
+        // hears why.
+        if let Some(Err(IsolateError::Panicked(panic))) = outcome {
+            *lock(&self.routes.last_panic) = Some(panic.duplicate());
+        }
+        self.inbox.close();
+        self.control().end();
+        let killed = self.killed();
+        while let Ok(envelope) = self.inbox.try_recv() {
             match envelope {
                 Envelope::Request {
                     request, promise, ..
-                } => {
+                } if killed => {
                     drop_quietly(request);
-                    if killed {
-                        promise.cancel();
+                    promise.cancel();
+                }
+                request @ Envelope::Request { .. } => {
+                    if let Err(unsent) = self.routes.dispatch(request) {
+                        self.routes.refuse(unsent);
                     }
                 }
                 Envelope::Ping(ticket) => drop(ticket),
+                Envelope::Wake => {}
             }
         }
+    }
+}
+
+impl<Req: Message, Resp: Message, E: Message> Drop for Member<Req, Resp, E> {
+    fn drop(&mut self) {
+        self.retire(None);
     }
 }
 
@@ -700,11 +1041,15 @@ impl Service<(), (), Infallible> {
 impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// Sends a request, waiting while the chosen worker's inbox is full, and
     /// returns the handle to its reply. Dropping the handle withdraws the
-    /// request if it has not started.
+    /// request if it has not started, and cancels it if it has: its
+    /// handler sees [`is_cancelled`](crate::is_cancelled) turn `true` (so do
+    /// [`cancel`](IsolateHandle::cancel) and an expired
+    /// [`join_timeout`](IsolateHandle::join_timeout)).
     ///
-    /// If every worker has ended, the reply is
-    /// [`IsolateError::EndedWithoutResult`] at once (or `Cancelled` after a
-    /// kill); use [`try_request`](Self::try_request) to get the request back.
+    /// If every worker has ended, the reply comes at once: `Cancelled` after
+    /// a kill, the last worker's panic if one ended the service, and
+    /// [`IsolateError::EndedWithoutResult`] otherwise; use
+    /// [`try_request`](Self::try_request) to get the request back.
     ///
     /// # Examples
     ///
@@ -715,14 +1060,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(squares, [1, 4, 9]);
     /// ```
     pub fn request(&self, request: Req) -> IsolateHandle<Resp, E> {
-        let (mut envelope, handle) = self.envelope(request);
-        for inbox in self.candidates() {
-            match inbox.sender.send(envelope.addressed_to(inbox)) {
-                Ok(()) => return handle,
-                Err(closed) => envelope = closed.into_inner(),
-            }
+        let (envelope, handle) = self.envelope(request);
+        if let Err(unsent) = self.shared.routes.dispatch(envelope) {
+            self.shared.routes.refuse(unsent);
         }
-        self.refuse(envelope);
         handle
     }
 
@@ -745,7 +1086,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     pub fn try_request(&self, request: Req) -> Result<IsolateHandle<Resp, E>, TrySendError<Req>> {
         let (mut envelope, handle) = self.envelope(request);
         let mut full = false;
-        for inbox in self.candidates() {
+        for inbox in self.shared.routes.candidates() {
             match inbox.sender.try_send(envelope.addressed_to(inbox)) {
                 Ok(()) => return Ok(handle),
                 Err(TrySendError::Full(back)) => {
@@ -755,15 +1096,17 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
                 Err(TrySendError::Closed(back)) => envelope = back,
             }
         }
+        drop(handle); // withdraws the promise: nobody waits on it
         let request = match envelope {
             Envelope::Request {
                 request, promise, ..
             } => {
-                drop(handle); // withdraws the promise: nobody waits on it
                 drop(promise);
                 request
             }
-            Envelope::Ping(_) => unreachable!("a request's envelope holds a request"),
+            Envelope::Ping(_) | Envelope::Wake => {
+                unreachable!("a request's envelope holds a request")
+            }
         };
         Err(if full {
             TrySendError::Full(request)
@@ -774,7 +1117,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
 
     /// Sends a request, awaiting room in the chosen worker's inbox, then
     /// awaits its reply; works on any executor. Dropping the future withdraws
-    /// the request if it has not started.
+    /// the request if it has not started, and cancels it if it has.
     ///
     /// # Errors
     ///
@@ -789,21 +1132,27 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// ```
     pub async fn request_async(&self, request: Req) -> Result<Resp, IsolateError<E>> {
         let (mut envelope, handle) = self.envelope(request);
-        for inbox in self.candidates() {
+        for inbox in self.shared.routes.candidates() {
             match inbox.sender.send_async(envelope.addressed_to(inbox)).await {
                 Ok(()) => return handle.await,
                 Err(closed) => envelope = closed.into_inner(),
             }
         }
-        self.refuse(envelope);
+        self.shared.routes.refuse(envelope);
         handle.await
     }
 
-    /// Answers once every worker has handled every request sent before the
-    /// ping: a liveness probe. Give it a deadline with
-    /// [`join_timeout`](IsolateHandle::join_timeout): a stuck or paused
-    /// worker does not answer; an ended one answers
-    /// [`IsolateError::EndedWithoutResult`].
+    /// A liveness probe, answered as soon as every live worker is free of
+    /// the request in hand (Dart's `ping` with its default `immediate`
+    /// priority): ahead of queued requests, and while the service is
+    /// paused. It never blocks the caller: give the handle a deadline with
+    /// [`join_timeout`](IsolateHandle::join_timeout), since a worker stuck
+    /// in a handler does not answer.
+    ///
+    /// Workers that have ended do not count: the ping is `Ok` if any worker
+    /// answered, and [`IsolateError::EndedWithoutResult`] once none is left.
+    /// [`ping_in_order`](Self::ping_in_order) answers after every earlier
+    /// request instead.
     ///
     /// # Examples
     ///
@@ -811,28 +1160,65 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// use std::time::Duration;
     ///
     /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    /// let paused = service.pause();
+    /// let queued = service.request(1);
+    /// // Answered while paused, ahead of the queued request.
     /// assert!(service.ping().join_timeout(Duration::from_secs(5)).is_ok());
+    /// assert!(!queued.is_finished());
+    /// drop(paused);
+    /// assert_eq!(queued.join().unwrap(), 1);
     /// ```
     pub fn ping(&self) -> IsolateHandle<()> {
-        let (promise, handle) = Promise::new(self.shared.name.clone());
-        let group = Arc::new(PingGroup {
-            promise: Mutex::new(Some(promise)),
-            failed: std::sync::atomic::AtomicBool::new(false),
-        });
-        for inbox in &self.shared.inboxes {
-            let ticket = PingTicket {
-                group: Arc::clone(&group),
-                answered: false,
+        let routes = &self.shared.routes;
+        let (group, handle) = PingTicket::group(routes.name.clone());
+        for inbox in routes.live() {
+            inbox.control.ping(PingTicket::new(&group), || {
+                // Full: the worker has envelopes to take, and looks at its
+                // control after the next. Closed: it is ending.
+                let _ = inbox.sender.try_send(Envelope::Wake);
+            });
+        }
+        // A paused worker answers from its pause.
+        routes.gate.wake_all();
+        handle
+    }
+
+    /// A ping answered once every live worker has handled every request
+    /// sent to it before the ping (Dart's `ping` with
+    /// `priority: beforeNextEvent`, roughly): it waits its turn in each
+    /// inbox, so it is not answered while the service is paused with
+    /// requests queued. It never blocks the caller: a ping that finds an
+    /// inbox full waits beside it, and the worker puts it in line once
+    /// there is room. Otherwise as [`ping`](Self::ping).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let service = isolate::Service::builder().workers(2).spawn(|| (), |_: &mut (), n: u8| n);
+    /// let replies: Vec<_> = (0..10).map(|n| service.request(n)).collect();
+    /// service.ping_in_order().join_timeout(Duration::from_secs(30)).unwrap();
+    /// assert!(replies.iter().all(|reply| reply.is_finished()));
+    /// ```
+    pub fn ping_in_order(&self) -> IsolateHandle<()> {
+        let routes = &self.shared.routes;
+        let (group, handle) = PingTicket::group(routes.name.clone());
+        for inbox in routes.live() {
+            let enqueue = |ticket| match inbox.sender.try_send(Envelope::Ping(ticket)) {
+                Err(TrySendError::Full(Envelope::Ping(ticket))) => Err(ticket),
+                _ => Ok(()), // sent, or closed: the worker is ending
             };
-            // A full inbox would make the ping wait like a request; a closed
-            // one drops the ticket, which fails the ping.
-            let _ = inbox.sender.send(Envelope::Ping(ticket));
+            if let Err(ticket) = enqueue(PingTicket::new(&group)) {
+                inbox.control.park(ticket, &enqueue);
+            }
         }
         handle
     }
 
     /// Pauses the service until the returned guard is dropped: each worker
-    /// finishes the request in hand and takes no other. Pauses nest.
+    /// finishes the request in hand and takes no other (it still answers
+    /// [`ping`](Self::ping)s). Pauses nest.
     ///
     /// # Examples
     ///
@@ -845,35 +1231,47 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.request(1).join().unwrap(), 1);
     /// ```
     pub fn pause(&self) -> Paused {
-        self.shared.gate.pause()
+        self.shared.routes.gate.pause()
     }
 
     /// Stops every worker now: the inboxes close, queued requests are
-    /// answered [`IsolateError::Cancelled`], and the requests in hand see
+    /// answered [`IsolateError::Cancelled`] (even those queued before a
+    /// worker's thread started), and the requests in hand see
     /// [`is_cancelled`](crate::is_cancelled) turn `true` (their replies,
-    /// if any, still arrive).
+    /// if any, still arrive). Every caller hears back: none waits on a dead
+    /// service.
     ///
     /// # Examples
     ///
     /// ```
     /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    /// let paused = service.pause();
+    /// let queued = service.request(1);
     /// service.kill();
-    /// assert!(service.request(1).join().is_err());
+    /// assert!(queued.join().unwrap_err().is_cancelled());
+    /// assert!(service.request(2).join().unwrap_err().is_cancelled());
+    /// # drop(paused);
     /// ```
     pub fn kill(&self) {
-        self.shared.killed.store(true, Ordering::Relaxed);
+        let routes = &self.shared.routes;
+        routes.killed.store(true, Ordering::SeqCst);
+        // A worker whose thread has not started is dropped unrun here, and
+        // answers its queue as it goes.
         for handle in lock(&self.shared.handles).iter() {
             handle.cancel();
         }
-        for inbox in &self.shared.inboxes {
+        for inbox in &routes.inboxes {
+            inbox.control.withdraw();
             inbox.sender.close();
         }
-        self.shared.gate.wake_all();
+        routes.gate.wake_all();
     }
 
     /// Calls `listener` once every worker has ended, with how the first
     /// one that did not complete ended (or [`Exit::Completed`]); at once if
-    /// they have all ended already.
+    /// they have all ended already. Every way the service ends reaches
+    /// every exit listener exactly once, a kill before the workers' threads
+    /// started included.
     ///
     /// # Examples
     ///
@@ -884,13 +1282,14 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// drop(service);
     /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Completed);
     /// ```
-    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) {
-        self.shared.listeners.add_exit(Box::new(listener));
+    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) -> ListenerId {
+        ListenerId(self.shared.listeners.add_exit(Box::new(listener)))
     }
 
     /// Calls `listener` (on a worker's thread) for each request whose
     /// handler returned `Err` or panicked, and for a worker that ends by a
-    /// panic. Each caller still gets its own error.
+    /// panic. Each caller still gets its own error. A listener added once
+    /// the service has ended is dropped at once.
     ///
     /// # Examples
     ///
@@ -901,8 +1300,23 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// let _ = service.request("x".to_owned()).join();
     /// assert_eq!(rx.recv().unwrap(), "the isolated function returned an error");
     /// ```
-    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) {
-        self.shared.listeners.add_error(Box::new(listener));
+    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) -> ListenerId {
+        ListenerId(self.shared.listeners.add_error(Box::new(listener)))
+    }
+
+    /// Removes an exit or error listener added to this service and drops
+    /// it; `false` if it was already called, dropped or removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    /// let id = service.on_error(|_| {});
+    /// assert!(service.remove_listener(id));
+    /// assert!(!service.remove_listener(id));
+    /// ```
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        id.0.is_some_and(|id| self.shared.listeners.remove(id))
     }
 
     /// The service's name, `"<unnamed>"` unless given.
@@ -914,19 +1328,23 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.name(), "s");
     /// ```
     pub fn name(&self) -> &str {
-        &self.shared.name
+        &self.shared.routes.name
     }
 
-    /// How many workers serve the requests.
+    /// How many workers serve requests now: a worker that ended (a fatal
+    /// panic) no longer counts, and none do once the service is closed or
+    /// killed.
     ///
     /// # Examples
     ///
     /// ```
     /// let service = isolate::Service::builder().workers(4).spawn(|| (), |_: &mut (), _: ()| ());
     /// assert_eq!(service.workers(), 4);
+    /// service.kill();
+    /// assert_eq!(service.workers(), 0);
     /// ```
     pub fn workers(&self) -> usize {
-        self.shared.inboxes.len()
+        self.shared.routes.live().count()
     }
 
     /// How many requests are queued or running, over all workers.
@@ -940,6 +1358,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// ```
     pub fn in_flight(&self) -> usize {
         self.shared
+            .routes
             .inboxes
             .iter()
             .map(|inbox| inbox.load.load(Ordering::Relaxed))
@@ -950,8 +1369,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// queued and end. Waits for them, and returns the failure of the first
     /// worker, in worker order, that did not end cleanly: a fatal panic, a
     /// panic while building its state, `Cancelled` after a kill. (The
-    /// [`on_exit`](Self::on_exit) listener hears of the first in time.) Another clone that joined first got the
-    /// outcomes; this one then returns `Ok(())`.
+    /// [`on_exit`](Self::on_exit) listener hears of the first in time.)
+    /// Another clone that joined first got the outcomes; this one then
+    /// returns `Ok(())`.
     ///
     /// # Errors
     ///
@@ -966,9 +1386,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(reply.join().unwrap(), 1); // queued requests are answered
     /// ```
     pub fn join(self) -> Result<(), IsolateError<E>> {
-        for inbox in &self.shared.inboxes {
-            inbox.sender.close();
-        }
+        self.shared.routes.close();
         let handles = std::mem::take(&mut *lock(&self.shared.handles));
         let mut first_error = None;
         for handle in handles {
@@ -981,7 +1399,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
 
     /// A request's envelope, not yet addressed to a worker.
     fn envelope(&self, request: Req) -> (Envelope<Req, Resp, E>, IsolateHandle<Resp, E>) {
-        let (promise, handle) = Promise::new(self.shared.name.clone());
+        let (promise, handle) = Promise::new(self.shared.routes.name.clone());
         let envelope = Envelope::Request {
             request,
             promise,
@@ -989,12 +1407,28 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         };
         (envelope, handle)
     }
+}
+
+impl<Req, Resp, E> Routes<Req, Resp, E> {
+    /// The inboxes of the workers still taking requests.
+    fn live(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
+        self.inboxes
+            .iter()
+            .filter(|inbox| !inbox.sender.is_closed())
+    }
+
+    /// Closes every inbox: the workers answer what is queued and end.
+    fn close(&self) {
+        for inbox in &self.inboxes {
+            inbox.sender.close();
+        }
+    }
 
     /// The inboxes to try, best first.
     fn candidates(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
-        let inboxes = &self.shared.inboxes;
-        let first = match self.shared.dispatch {
-            Dispatch::RoundRobin => self.shared.turn.fetch_add(1, Ordering::Relaxed),
+        let inboxes = &self.inboxes;
+        let first = match self.dispatch {
+            Dispatch::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
             Dispatch::LeastLoaded => inboxes
                 .iter()
                 .enumerate()
@@ -1005,15 +1439,31 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         (0..inboxes.len()).map(move |offset| &inboxes[(first + offset) % inboxes.len()])
     }
 
-    /// Answers a request that no worker took.
+    /// Sends a request to the best live worker, waiting while its inbox is
+    /// full; hands the envelope back if every inbox is closed.
+    fn dispatch(&self, mut envelope: Envelope<Req, Resp, E>) -> Result<(), Envelope<Req, Resp, E>> {
+        for inbox in self.candidates() {
+            match inbox.sender.send(envelope.addressed_to(inbox)) {
+                Ok(()) => return Ok(()),
+                Err(closed) => envelope = closed.into_inner(),
+            }
+        }
+        Err(envelope)
+    }
+
+    /// Answers a request that no worker can take, with why: `Cancelled`
+    /// after a kill, the panic that ended the last worker to panic, or
+    /// `EndedWithoutResult`.
     fn refuse(&self, envelope: Envelope<Req, Resp, E>) {
         if let Envelope::Request {
             request, promise, ..
         } = envelope
         {
             drop_quietly(request);
-            if self.shared.killed.load(Ordering::Relaxed) {
+            if self.killed.load(Ordering::SeqCst) {
                 promise.cancel();
+            } else if let Some(panic) = lock(&self.last_panic).as_ref().map(Panic::duplicate) {
+                promise.fulfil(Err(IsolateError::Panicked(panic)));
             }
         }
     }
@@ -1021,8 +1471,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
 
 impl<Req, Resp, E> Drop for Shared<Req, Resp, E> {
     fn drop(&mut self) {
-        // The inboxes close as their senders go: the workers answer what is
-        // queued and end on their own, with no one waiting for them.
+        // The workers hold the routes too: close the inboxes here, so they
+        // answer what is queued and end on their own, with no one waiting.
+        self.routes.close();
         for handle in std::mem::take(&mut *lock(&self.handles)) {
             handle.detach();
         }

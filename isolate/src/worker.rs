@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,14 +22,13 @@ use crate::channel::{
     Iter, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
     TrySendError,
 };
-use crate::context;
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
-use crate::lifecycle::{Exit, Listeners};
-use crate::long_running::Options;
+use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
+use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
 use crate::sync::Arc;
-use crate::task::{outcome_of_unwind, Outcome};
+use crate::task::Outcome;
 
 /// The caller's side of a long-running isolate: send it messages, receive
 /// its messages, learn how it ended.
@@ -316,12 +314,13 @@ impl WorkerBuilder {
             outbox: outbox_tx,
         };
         let listeners = Arc::new(Listeners::new(1));
-        let reporter = Arc::clone(&listeners);
-        let job = move || run_reporting(&reporter, move || body(port));
-        let (handle, started) = self.options.thread().spawn_job(job);
-        if !started {
-            listeners.thread_ended(Exit::FailedToStart);
-        }
+        // Reports the end however it comes, the job dropped unrun included.
+        let (end, starting) = ThreadEnd::new(&listeners);
+        let job = move || end.ended(catch_outcome(move || body(port)));
+        let handle = {
+            let _starting = starting.begin();
+            self.options.thread().spawn_job(job).0
+        };
         Worker {
             inbox: inbox_tx,
             outbox: outbox_rx,
@@ -329,26 +328,6 @@ impl WorkerBuilder {
             listeners,
         }
     }
-}
-
-/// Runs the body of a long-running thread, inside its isolate, and tells
-/// the listeners how it ended (its error first, then its exit), however it
-/// ended: a panic and `exit()` are caught here rather than by the runner, so
-/// the listeners hear of them too.
-pub(crate) fn run_reporting<T, E>(
-    listeners: &Listeners<E>,
-    body: impl FnOnce() -> Outcome<T, E>,
-) -> Outcome<T, E> {
-    let outcome = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(outcome) => outcome,
-        Err(payload) => context::with_current(|header| outcome_of_unwind(payload, header))
-            .unwrap_or(Err(IsolateError::EndedWithoutResult)),
-    };
-    if let Err(error @ (IsolateError::Failed(_) | IsolateError::Panicked(_))) = &outcome {
-        listeners.report_error(error);
-    }
-    listeners.thread_ended(Exit::of(&outcome));
-    outcome
 }
 
 impl Worker<(), (), (), Infallible> {
@@ -636,6 +615,12 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker's thread; at once, on this thread, if it has ended already).
     /// To get it as a message, send it into a channel.
     ///
+    /// Every way a worker ends reaches every exit listener exactly once: its
+    /// body returning, failing, panicking or calling [`exit`](crate::exit),
+    /// a [`kill`](Self::kill) (even one before its thread started), or a
+    /// thread that could not be started. The returned [`ListenerId`]
+    /// removes the listener again with [`remove_listener`](Self::remove_listener).
+    ///
     /// # Examples
     ///
     /// ```
@@ -647,14 +632,15 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// assert_eq!(rx.recv().unwrap(), Exit::Panicked);
     /// ```
-    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) {
-        self.listeners.add_exit(Box::new(listener));
+    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) -> ListenerId {
+        ListenerId(self.listeners.add_exit(Box::new(listener)))
     }
 
     /// Calls `listener` (on the worker's thread) when the worker fails: it
     /// panics or returns `Err`. The error itself still goes to whoever
     /// [`join`](Self::join)s. A failure before the listener was added is
-    /// not reported to it.
+    /// not reported to it, and a listener added once the worker has ended
+    /// (it could never be called) is dropped at once, with what it holds.
     ///
     /// # Examples
     ///
@@ -669,11 +655,29 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker.send(()).unwrap();
     /// assert!(rx.recv().unwrap().contains("disk full"));
     /// ```
-    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static)
+    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) -> ListenerId
     where
         E: 'static,
     {
-        self.listeners.add_error(Box::new(listener));
+        ListenerId(self.listeners.add_error(Box::new(listener)))
+    }
+
+    /// Removes an exit or error listener added to this worker (Dart's
+    /// `removeOnExitListener` / `removeErrorListener`) and drops it;
+    /// `false` if it was already called, dropped or removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), ()>| port.recv().ok());
+    /// let (tx, rx) = std::sync::mpsc::channel::<isolate::Exit>();
+    /// let id = worker.on_exit(move |exit| tx.send(exit).unwrap());
+    /// assert!(worker.remove_listener(id));
+    /// assert!(rx.recv().is_err()); // the listener, and its sender, are gone
+    /// # worker.send(()).unwrap();
+    /// ```
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        id.0.is_some_and(|id| self.listeners.remove(id))
     }
 
     /// Stops the worker: closes both directions (queued messages are
@@ -682,18 +686,25 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// inside it. Like every cancel, it is cooperative: code that never
     /// receives, sends or checks runs on.
     ///
+    /// A killed worker ends [`Exit::Cancelled`] and [`join`](Self::join)
+    /// returns [`IsolateError::Cancelled`], whatever its body returns once
+    /// its loop sees the closed channels (that value is dropped on the
+    /// worker's thread); only a panic is still reported as a panic. The
+    /// exit listeners are told even when the kill lands before the worker's
+    /// thread has started.
+    ///
     /// # Examples
     ///
     /// ```
     /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| {
     ///     while port.recv().is_ok() {}
-    ///     if isolate::is_cancelled() { "killed" } else { "closed" }
+    ///     "the loop ended" // dropped: the worker was killed
     /// });
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// worker.kill();
-    /// match worker.join() {
-    ///     Ok(how) => assert_eq!(how, "killed"),
-    ///     Err(error) => assert!(error.is_cancelled()), // killed before it started
-    /// }
+    /// assert!(worker.join().unwrap_err().is_cancelled());
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Cancelled);
     /// ```
     pub fn kill(&self) {
         if let Some(handle) = &self.handle {

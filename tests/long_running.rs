@@ -1,0 +1,435 @@
+//! Long-running isolates keep Dart's promises (issue 13): every way an
+//! isolate ends reaches its exit listeners, no caller waits on a dead
+//! service, a kill has one outcome, pings never block, a pool outlives a
+//! failed member, and a request's cancel reaches its handler.
+//!
+//! Each test covers a blocking and an async caller, and is bounded: a wait
+//! that would hang fails after the watchdog instead.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use isolate::{Dispatch, Exit, IsolateError, Port, Service, Worker};
+use support::{Gate, Watchdog, WATCHDOG};
+
+/// How many times a race-prone scenario is repeated.
+const TRIES: usize = 50;
+
+/// A one-shot exit listener's channel, with a count of calls.
+fn exit_probe() -> (
+    impl FnOnce(Exit) + Send + 'static,
+    mpsc::Receiver<Exit>,
+    Arc<AtomicUsize>,
+) {
+    let (tx, rx) = mpsc::channel();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&calls);
+    let listener = move |exit| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let _ = tx.send(exit);
+    };
+    (listener, rx, calls)
+}
+
+// Defect 1: killed right after spawn, the exit listeners are still called,
+// exactly once each.
+
+#[test]
+fn a_worker_killed_right_after_spawn_tells_every_exit_listener_once() {
+    for _ in 0..TRIES {
+        let worker = Worker::spawn(|port: Port<u8, ()>| port.iter().count());
+        let (first, first_rx, first_calls) = exit_probe();
+        let (second, second_rx, second_calls) = exit_probe();
+        worker.on_exit(first);
+        worker.on_exit(second);
+        worker.kill();
+        assert!(worker.join().unwrap_err().is_cancelled());
+        assert_eq!(first_rx.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+        assert_eq!(second_rx.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+        assert_eq!(first_calls.load(Ordering::SeqCst), 1);
+        assert_eq!(second_calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[test]
+fn an_awaited_worker_killed_right_after_spawn_tells_its_exit_listener() {
+    let runtime = support::tokio_runtime();
+    for _ in 0..TRIES {
+        let worker = Worker::spawn_async(|port: Port<u8, ()>| async move {
+            while port.recv_async().await.is_ok() {}
+        });
+        let (listener, exits, _) = exit_probe();
+        worker.on_exit(listener);
+        worker.kill();
+        let outcome = runtime.block_on(async {
+            tokio::time::timeout(WATCHDOG, worker.into_handle())
+                .await
+                .expect("the killed worker's handle was never completed")
+        });
+        assert!(outcome.unwrap_err().is_cancelled());
+        assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+    }
+}
+
+#[test]
+fn a_service_killed_right_after_spawn_tells_its_exit_listener_once() {
+    for _ in 0..TRIES {
+        let service = Service::builder()
+            .workers(2)
+            .spawn(|| (), |_: &mut (), n: u8| n);
+        let (listener, exits, calls) = exit_probe();
+        service.on_exit(listener);
+        service.kill();
+        assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+        assert!(service.join().unwrap_err().is_cancelled());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
+
+// Defect 2: a request queued before `kill()` is answered.
+
+#[test]
+fn a_request_queued_before_a_kill_is_answered_blocking() {
+    for _ in 0..TRIES {
+        let service = Service::spawn(|| (), |_: &mut (), n: u8| n);
+        let reply = service.request(1);
+        service.kill();
+        match reply.join_timeout(WATCHDOG) {
+            Ok(1) => {} // handled before the kill landed
+            Err(error) => assert!(error.is_cancelled(), "{error:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_request_queued_before_a_kill_is_answered_awaited() {
+    let runtime = support::tokio_runtime();
+    for _ in 0..TRIES {
+        let service = Service::builder()
+            .workers(2)
+            .spawn(|| (), |_: &mut (), n: u8| n);
+        let replies = [service.request(1), service.request(2)];
+        service.kill();
+        runtime.block_on(async {
+            for reply in replies {
+                let outcome = tokio::time::timeout(WATCHDOG, reply)
+                    .await
+                    .expect("a request queued before the kill was never answered");
+                assert!(outcome.is_ok() || outcome.unwrap_err().is_cancelled());
+            }
+        });
+    }
+}
+
+// Defect 3: a killed worker ends `Cancelled`, even when its loop then
+// returns normally.
+
+#[test]
+fn a_killed_worker_whose_loop_returns_ends_cancelled() {
+    let worker = Worker::spawn(|port: Port<u8, &'static str>| {
+        port.send("ready").unwrap();
+        while port.recv().is_ok() {}
+        "the loop ended"
+    });
+    let (listener, exits, _) = exit_probe();
+    worker.on_exit(listener);
+    assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), "ready");
+    worker.kill();
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+    assert!(worker.join().unwrap_err().is_cancelled());
+}
+
+#[test]
+fn a_killed_async_worker_whose_loop_returns_ends_cancelled() {
+    let worker = Worker::spawn_async(|port: Port<u8, &'static str>| async move {
+        port.send_async("ready").await.unwrap();
+        while port.recv_async().await.is_ok() {}
+        "the loop ended"
+    });
+    let (listener, exits, _) = exit_probe();
+    worker.on_exit(listener);
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        assert_eq!(worker.recv_async().await.unwrap(), "ready");
+        worker.kill();
+        let outcome = tokio::time::timeout(WATCHDOG, worker.into_handle())
+            .await
+            .unwrap();
+        assert!(outcome.unwrap_err().is_cancelled());
+    });
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+}
+
+#[test]
+fn a_killed_worker_that_fails_on_the_closed_inbox_ends_cancelled() {
+    let worker = Worker::try_spawn(|port: Port<u8, ()>| {
+        port.send(()).unwrap();
+        port.recv().map_err(|_| "no input")
+    });
+    worker.recv_timeout(WATCHDOG).unwrap();
+    worker.kill();
+    assert!(worker.join().unwrap_err().is_cancelled());
+}
+
+// Defect 4: a ping never blocks its caller, and is answered while paused.
+
+/// A one-worker service with a one-request inbox, paused, holding one
+/// request at its pause and one in its inbox: the inbox is full.
+fn paused_and_full() -> (
+    Service<u8, u8>,
+    isolate::Paused,
+    Vec<isolate::IsolateHandle<u8>>,
+) {
+    let service = Service::builder()
+        .capacity(1)
+        .spawn(|| (), |_: &mut (), n: u8| n);
+    let paused = service.pause();
+    let mut replies = vec![service.request(1)];
+    // The worker takes the first request into its pause; the inbox then
+    // has room for one more, and is full after it.
+    loop {
+        match service.try_request(2) {
+            Ok(reply) => replies.push(reply),
+            Err(isolate::channel::TrySendError::Full(_)) => break,
+            Err(closed) => panic!("{closed:?}"),
+        }
+    }
+    (service, paused, replies)
+}
+
+#[test]
+fn a_ping_to_a_full_paused_service_returns_at_once_and_is_answered_blocking() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "a ping to a full inbox".to_owned());
+    let (service, paused, replies) = paused_and_full();
+    let started = Instant::now();
+    let ping = service.ping(); // must not wait for room
+    ping.join_timeout(WATCHDOG).unwrap();
+    assert!(started.elapsed() < WATCHDOG);
+    assert!(replies.iter().all(|reply| !reply.is_finished()));
+    drop(paused);
+    for reply in replies {
+        assert!(reply.join_timeout(WATCHDOG).is_ok());
+    }
+}
+
+#[test]
+fn a_ping_to_a_full_paused_service_is_answered_awaited() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "an awaited ping to a full inbox".to_owned());
+    let (service, paused, replies) = paused_and_full();
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        tokio::time::timeout(WATCHDOG, service.ping())
+            .await
+            .expect("a paused service never answered the ping")
+            .unwrap();
+    });
+    drop(paused);
+    drop(replies);
+}
+
+// Defect 5: a fatal panic hands the requests queued behind it to the live
+// workers.
+
+/// Two workers taking requests in turn; request 0 waits for the gate, then
+/// panics (fatally), and every other request is answered `n`.
+fn pool_with_a_failing_member() -> (Service<u32, u32>, Gate, mpsc::Receiver<u32>) {
+    isolate::print_panics(false);
+    let gate = Gate::new();
+    let in_handler = gate.clone();
+    let (started_tx, started) = mpsc::channel();
+    let service = Service::builder()
+        .workers(2)
+        .dispatch(Dispatch::RoundRobin)
+        .spawn(
+            || (),
+            move |_: &mut (), n: u32| {
+                let _ = started_tx.send(n);
+                if n == 0 {
+                    in_handler.wait();
+                    panic!("member lost");
+                }
+                n
+            },
+        );
+    (service, gate, started)
+}
+
+#[test]
+fn requests_queued_behind_a_fatal_panic_go_to_the_live_worker_blocking() {
+    let (service, gate, started) = pool_with_a_failing_member();
+    let failing = service.request(0); // worker 0
+    while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
+    let replies: Vec<_> = (1..=6).map(|n| (n, service.request(n))).collect();
+    gate.open();
+    assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
+    for (n, reply) in replies {
+        assert_eq!(reply.join_timeout(WATCHDOG).unwrap(), n, "request {n}");
+    }
+}
+
+#[test]
+fn requests_queued_behind_a_fatal_panic_go_to_the_live_worker_awaited() {
+    let (service, gate, started) = pool_with_a_failing_member();
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        let failing = service.request(0);
+        while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
+        let replies: Vec<_> = (1..=6).map(|n| (n, service.request(n))).collect();
+        gate.open();
+        assert!(failing.await.unwrap_err().is_panic());
+        for (n, reply) in replies {
+            let outcome = tokio::time::timeout(WATCHDOG, reply).await.unwrap();
+            assert_eq!(outcome.unwrap(), n, "request {n}");
+        }
+    });
+}
+
+// Defect 6: an error listener added after the end is dropped at once.
+
+#[test]
+fn an_error_listener_added_after_the_end_is_dropped_at_once_blocking() {
+    let worker = Worker::spawn(|_: Port<(), ()>| ());
+    let (listener, exits, _) = exit_probe();
+    worker.on_exit(listener);
+    exits.recv_timeout(WATCHDOG).unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    worker.on_error(move |error| tx.send(error.to_string()).unwrap());
+    assert_eq!(
+        rx.recv_timeout(WATCHDOG),
+        Err(mpsc::RecvTimeoutError::Disconnected),
+        "the late listener, and its sender, must be dropped at once"
+    );
+    drop(worker);
+}
+
+#[test]
+fn an_error_listener_added_after_the_end_is_dropped_at_once_awaited() {
+    let service = Service::spawn(|| (), |_: &mut (), n: u8| n);
+    let (listener, exits, _) = exit_probe();
+    service.on_exit(listener);
+    service.kill();
+    exits.recv_timeout(WATCHDOG).unwrap();
+    let (tx, rx) = isolate::channel::unbounded::<String>();
+    service.on_error(move |error| drop(tx.send(error.to_string())));
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        let closed = tokio::time::timeout(WATCHDOG, rx.recv_async())
+            .await
+            .expect("the late listener was kept, with its sender");
+        assert!(closed.is_err());
+    });
+    drop(service);
+}
+
+// Defect 7: cancelling a running request reaches its handler, and the
+// worker moves on.
+
+/// A service whose handler spins until its request is cancelled (or the
+/// watchdog passes), and says which.
+fn cancellable() -> (Service<u8, bool>, mpsc::Receiver<bool>, mpsc::Receiver<()>) {
+    let (seen_tx, seen) = mpsc::channel();
+    let (started_tx, started) = mpsc::channel();
+    let service = Service::spawn(
+        || (),
+        move |_: &mut (), _: u8| {
+            let _ = started_tx.send(());
+            let deadline = Instant::now() + WATCHDOG;
+            while !isolate::is_cancelled() && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            let cancelled = isolate::is_cancelled();
+            let _ = seen_tx.send(cancelled);
+            cancelled
+        },
+    );
+    (service, seen, started)
+}
+
+#[test]
+fn cancel_drop_and_an_expired_timeout_reach_the_running_handler() {
+    let (service, seen, started) = cancellable();
+    // cancel()
+    let reply = service.request(1);
+    started.recv_timeout(WATCHDOG).unwrap();
+    reply.cancel();
+    assert!(
+        seen.recv_timeout(WATCHDOG).unwrap(),
+        "cancel() was not seen"
+    );
+    // The value produced anyway still arrives.
+    assert!(reply.join_timeout(WATCHDOG).unwrap());
+    // drop
+    let reply = service.request(2);
+    started.recv_timeout(WATCHDOG).unwrap();
+    drop(reply);
+    assert!(seen.recv_timeout(WATCHDOG).unwrap(), "a drop was not seen");
+    // join_timeout
+    let reply = service.request(3);
+    started.recv_timeout(WATCHDOG).unwrap();
+    assert!(reply
+        .join_timeout(Duration::from_millis(1))
+        .unwrap_err()
+        .is_timeout());
+    assert!(
+        seen.recv_timeout(WATCHDOG).unwrap(),
+        "a timeout was not seen"
+    );
+    // The worker moved on: a ping is answered.
+    service.ping().join_timeout(WATCHDOG).unwrap();
+}
+
+#[test]
+fn dropping_an_awaited_request_reaches_the_running_handler() {
+    let (service, seen, started) = cancellable();
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        let caller = tokio::spawn({
+            let service = service.clone();
+            async move { service.request_async(1).await }
+        });
+        started.recv_timeout(WATCHDOG).unwrap();
+        caller.abort();
+        let _ = caller.await;
+        assert!(
+            seen.recv_timeout(WATCHDOG).unwrap(),
+            "the drop was not seen"
+        );
+        tokio::time::timeout(WATCHDOG, service.ping())
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
+
+// Defect 8: after a fatal panic kills one of two workers, the live one is
+// reported and answers pings.
+
+#[test]
+fn a_pool_reports_its_live_members_and_they_answer_pings() {
+    let (service, gate, started) = pool_with_a_failing_member();
+    assert_eq!(service.workers(), 2);
+    let failing = service.request(0);
+    while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
+    gate.open();
+    assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
+    assert_eq!(service.workers(), 1);
+    service.ping().join_timeout(WATCHDOG).unwrap();
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        tokio::time::timeout(WATCHDOG, service.ping())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(service.request_async(5).await.unwrap(), 5);
+    });
+    // Once none is left, the ping says so.
+    service.kill();
+    assert!(matches!(
+        service.ping().join_timeout(WATCHDOG),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+}
