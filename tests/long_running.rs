@@ -433,3 +433,267 @@ fn a_pool_reports_its_live_members_and_they_answer_pings() {
         Err(IsolateError::EndedWithoutResult)
     ));
 }
+
+// Parity: listeners at spawn time.
+
+#[test]
+fn builder_exit_listeners_hear_an_immediate_panic() {
+    isolate::print_panics(false);
+    for _ in 0..TRIES {
+        let (tx, exits) = mpsc::channel();
+        let worker = Worker::builder()
+            .on_exit(move |exit| tx.send(exit).unwrap())
+            .spawn(|_: Port<(), ()>| panic!("at once"));
+        assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
+        assert!(worker.join().unwrap_err().is_panic());
+    }
+    let (tx, exits) = mpsc::channel();
+    let builder = Service::builder()
+        .workers(2)
+        .on_exit(move |exit| tx.send(exit).unwrap());
+    // A clone of the builder shares the listener: each service calls it.
+    let first = builder
+        .clone()
+        .spawn(|| -> u8 { panic!("no state") }, |_: &mut u8, n: u8| n);
+    let second = builder.spawn(|| (), |_: &mut (), n: u8| n);
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
+    second.kill();
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+    drop(first);
+}
+
+// Parity: start paused.
+
+#[test]
+fn an_error_listener_added_to_a_worker_started_paused_never_misses_a_panic() {
+    isolate::print_panics(false);
+    for _ in 0..TRIES {
+        let worker = Worker::builder()
+            .start_paused()
+            .spawn(|_: Port<(), ()>| panic!("at once"));
+        let (tx, errors) = mpsc::channel();
+        worker.on_error(move |error| tx.send(error.is_panic()).unwrap());
+        assert!(worker.start());
+        assert!(errors.recv_timeout(WATCHDOG).unwrap());
+    }
+}
+
+#[test]
+fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
+    let (ran_tx, ran) = mpsc::channel();
+    let worker = Worker::builder()
+        .start_paused()
+        .spawn(move |port: Port<u8, ()>| {
+            ran_tx.send(()).unwrap();
+            port.iter().count()
+        });
+    worker.send(1).unwrap();
+    assert!(ran.recv_timeout(Duration::from_millis(20)).is_err());
+    assert!(worker.start());
+    ran.recv_timeout(WATCHDOG).unwrap();
+    assert_eq!(worker.join().unwrap(), 1);
+
+    // Killed while held: its body never runs.
+    let worker = Worker::builder()
+        .start_paused()
+        .spawn(|_: Port<(), ()>| unreachable!("killed before it started"));
+    let (listener, exits, _) = exit_probe();
+    worker.on_exit(listener);
+    worker.kill();
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+    assert!(worker.join().unwrap_err().is_cancelled());
+
+    // Joined while held: it starts, so the join cannot hang.
+    let worker = Worker::builder()
+        .start_paused()
+        .spawn(|port: Port<u8, ()>| port.iter().count());
+    assert_eq!(worker.into_handle().join_timeout(WATCHDOG).unwrap(), 0);
+}
+
+#[test]
+fn a_service_started_paused_builds_nothing_until_started_and_answers_pings() {
+    let built = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&built);
+    let service = Service::builder().workers(2).start_paused().spawn(
+        move || count.fetch_add(1, Ordering::SeqCst),
+        |_: &mut usize, n: u8| n,
+    );
+    let reply = service.request(7);
+    service.ping().join_timeout(WATCHDOG).unwrap();
+    assert_eq!(built.load(Ordering::SeqCst), 0);
+    assert!(!reply.is_finished());
+    assert!(service.start());
+    assert!(!service.start());
+    assert_eq!(reply.join_timeout(WATCHDOG).unwrap(), 7);
+    service.join().unwrap();
+    assert_eq!(built.load(Ordering::SeqCst), 2);
+
+    // Joined or killed while held: it ends.
+    let service = Service::builder()
+        .start_paused()
+        .spawn(|| (), |_: &mut (), n: u8| n);
+    let queued = service.request(1);
+    service.clone().join().unwrap();
+    assert_eq!(queued.join_timeout(WATCHDOG).unwrap(), 1);
+    let service = Service::builder()
+        .start_paused()
+        .spawn(|| (), |_: &mut (), n: u8| n);
+    let queued = service.request(1);
+    service.kill();
+    assert!(queued.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+}
+
+// Parity: removing a listener.
+
+#[test]
+fn a_removed_listener_is_never_called_and_is_dropped() {
+    isolate::print_panics(false);
+    let worker = Worker::spawn(|port: Port<(), ()>| {
+        let _ = port.recv();
+        panic!("after the word");
+    });
+    let (exit_tx, exits) = mpsc::channel::<Exit>();
+    let (error_tx, errors) = mpsc::channel::<String>();
+    let exit_id = worker.on_exit(move |exit| exit_tx.send(exit).unwrap());
+    let error_id = worker.on_error(move |error| error_tx.send(error.to_string()).unwrap());
+    let (kept, kept_exits, _) = exit_probe();
+    worker.on_exit(kept);
+    assert!(worker.remove_listener(exit_id));
+    assert!(worker.remove_listener(error_id));
+    assert!(!worker.remove_listener(exit_id));
+    // Dropped at once: their channels are closed.
+    assert!(exits.recv_timeout(WATCHDOG).is_err());
+    assert!(errors.recv_timeout(WATCHDOG).is_err());
+    worker.send(()).unwrap();
+    assert_eq!(kept_exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
+    // Called already: nothing to remove.
+    let late = worker.on_exit(|_| {});
+    assert!(!worker.remove_listener(late));
+
+    let service = Service::spawn(|| (), |_: &mut (), n: u8| n);
+    let (tx, exits) = mpsc::channel::<Exit>();
+    let id = service.on_exit(move |exit| tx.send(exit).unwrap());
+    assert!(service.remove_listener(id));
+    drop(service);
+    assert!(exits.recv_timeout(WATCHDOG).is_err());
+}
+
+// Parity: a non-consuming timed wait on a handle.
+
+#[test]
+fn a_handle_can_be_waited_on_with_a_timeout_and_then_waited_on_again() {
+    let gate = Gate::new();
+    let held = gate.clone();
+    let handle = isolate::run(move || {
+        held.wait();
+        7
+    });
+    assert!(!handle.wait_timeout(Duration::from_millis(20)));
+    assert!(!handle.is_finished());
+    gate.open();
+    assert!(handle.wait_timeout(WATCHDOG));
+    assert!(handle.wait_timeout(Duration::ZERO)); // the outcome stays
+    assert_eq!(handle.join().unwrap(), 7);
+
+    // A service's reply, too: the request is not cancelled by the wait.
+    let (service, seen, started) = cancellable();
+    let reply = service.request(1);
+    started.recv_timeout(WATCHDOG).unwrap();
+    assert!(!reply.wait_timeout(Duration::from_millis(5)));
+    reply.cancel();
+    assert!(seen.recv_timeout(WATCHDOG).unwrap());
+    assert!(reply.wait_timeout(WATCHDOG));
+}
+
+// Parity: a handler ends its own service cleanly.
+
+#[test]
+fn a_handler_can_close_its_own_service_cleanly() {
+    let (tx, exits) = mpsc::channel();
+    let gate = Gate::new();
+    let held = gate.clone();
+    let service = Service::builder()
+        .on_exit(move |exit| tx.send(exit).unwrap())
+        .spawn(
+            || (),
+            move |_: &mut (), command: &'static str| {
+                if command == "shutdown" {
+                    held.wait();
+                    assert!(isolate::close_service());
+                }
+                command
+            },
+        );
+    let shutdown = service.request("shutdown");
+    let queued = service.request("queued before the close");
+    gate.open();
+    assert_eq!(shutdown.join_timeout(WATCHDOG).unwrap(), "shutdown");
+    assert_eq!(
+        queued.join_timeout(WATCHDOG).unwrap(),
+        "queued before the close"
+    );
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
+    assert!(matches!(
+        service.request("late").join_timeout(WATCHDOG),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+    assert!(service.join().is_ok());
+    assert!(!isolate::close_service(), "not inside a handler");
+}
+
+// Parity: channel ends have an identity.
+
+#[test]
+fn channel_ends_know_whether_they_share_a_channel() {
+    let worker = Worker::spawn(|port: Port<u8, u8>| port.iter().count());
+    let (other_tx, other_rx) = isolate::channel::bounded::<u8>(1);
+    assert!(worker.sender().same_channel(&worker.sender()));
+    assert!(!worker.sender().same_channel(&other_tx));
+    assert!(worker.receiver().same_channel(&worker.receiver()));
+    assert!(!worker.receiver().same_channel(&other_rx));
+    drop(worker);
+}
+
+// Parity: supervision.
+
+#[test]
+fn a_worker_ended_by_a_panic_is_restarted_with_a_fresh_state_and_keeps_its_queue() {
+    use isolate::Restart;
+
+    isolate::print_panics(false);
+    let gate = Gate::new();
+    let held = gate.clone();
+    let (started_tx, started) = mpsc::channel();
+    let service = Service::builder()
+        .restart(Restart::OnPanic { limit: 2 })
+        .spawn(
+            || 0_u32,
+            move |served: &mut u32, n: u32| {
+                *served += 1;
+                if n == 0 {
+                    let _ = started_tx.send(());
+                    held.wait();
+                    panic!("request zero");
+                }
+                *served
+            },
+        );
+    let (errors_tx, errors) = mpsc::channel();
+    service.on_error(move |error| errors_tx.send(error.is_panic()).unwrap());
+    assert_eq!(service.request(1).join().unwrap(), 1);
+    let failing = service.request(0);
+    started.recv_timeout(WATCHDOG).unwrap();
+    let queued = service.request(1);
+    gate.open();
+    assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
+    // The queued request waited for the restarted worker and its new state.
+    assert_eq!(queued.join_timeout(WATCHDOG).unwrap(), 1);
+    assert!(errors.recv_timeout(WATCHDOG).unwrap());
+    assert_eq!(service.workers(), 1);
+    // The second restart, then none left: the worker ends with its panic.
+    assert!(service.request(0).join().unwrap_err().is_panic());
+    assert!(service.request(0).join().unwrap_err().is_panic());
+    assert_eq!(service.workers(), 0);
+    let end = service.join().unwrap_err().into_panic().unwrap();
+    assert_eq!(end.message(), Some("request zero"));
+}

@@ -189,7 +189,7 @@ pub use message::Message;
 pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;
 pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle};
-pub use service::{Dispatch, Paused, Service, ServiceBuilder};
+pub use service::{close_service, Dispatch, Paused, Restart, Service, ServiceBuilder};
 pub use worker::{Port, Worker, WorkerBuilder};
 
 /// Generates a sibling `name_isolated` of a function that runs it on an

@@ -3,24 +3,35 @@
 //! thread's body is run and its end decided.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, Sender};
 use crate::context;
 use crate::error::IsolateError;
+use crate::lifecycle::{Exit, Listeners};
 use crate::name::Name;
+use crate::sync::Arc;
 use crate::task::{drop_quietly, outcome_of_unwind, Outcome};
 
 /// How many messages an inbox holds before a send waits, unless set.
 pub(crate) const DEFAULT_CAPACITY: usize = 64;
 
-#[derive(Clone, Debug)]
+/// An exit listener given to a builder: shared by every isolate the
+/// builder (and its clones) spawns.
+pub(crate) type SharedExitListener = Arc<dyn Fn(Exit) + Send + Sync>;
+
+#[derive(Clone)]
 pub(crate) struct Options {
     pub(crate) name: Option<Name>,
     pub(crate) stack_size: Option<usize>,
     /// `None` for an unbounded inbox.
     pub(crate) capacity: Option<usize>,
+    /// Exit listeners registered before the isolate exists.
+    pub(crate) on_exit: Vec<SharedExitListener>,
+    /// Whether the isolate waits for `start()` before running anything.
+    pub(crate) paused: bool,
 }
 
 impl Default for Options {
@@ -29,7 +40,21 @@ impl Default for Options {
             name: None,
             stack_size: None,
             capacity: Some(DEFAULT_CAPACITY),
+            on_exit: Vec::new(),
+            paused: false,
         }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("name", &self.name)
+            .field("stack_size", &self.stack_size)
+            .field("capacity", &self.capacity)
+            .field("on_exit", &self.on_exit.len())
+            .field("paused", &self.paused)
+            .finish()
     }
 }
 
@@ -40,6 +65,18 @@ impl Options {
 
     pub(crate) fn name(&self) -> Name {
         self.name.clone().unwrap_or_default()
+    }
+
+    /// Listeners for an isolate of `threads` threads, with the builder's
+    /// exit listeners already in place: nothing the isolate does can come
+    /// before them.
+    pub(crate) fn listeners<E>(&self, threads: usize) -> Arc<Listeners<E>> {
+        let listeners = Arc::new(Listeners::new(threads));
+        for listener in &self.on_exit {
+            let listener = Arc::clone(listener);
+            listeners.add_exit(Box::new(move |exit| listener(exit)));
+        }
+        listeners
     }
 
     /// A channel with the configured capacity.

@@ -54,6 +54,7 @@ use std::convert::Infallible;
 use std::fmt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
+use std::cell::Cell;
 use std::mem;
 
 use crate::channel::{Receiver, Sender, TryRecvError, TrySendError};
@@ -163,6 +164,45 @@ pub struct ServiceBuilder {
     workers: usize,
     dispatch: Dispatch,
     errors_are_fatal: bool,
+    restart: Restart,
+}
+
+/// Whether a [`Service`] restarts a worker that a panic ended: supervision,
+/// set with [`ServiceBuilder::restart`].
+///
+/// # Examples
+///
+/// ```
+/// use isolate::{Restart, Service};
+///
+/// # isolate::print_panics(false);
+/// let service = Service::builder()
+///     .restart(Restart::OnPanic { limit: 3 })
+///     .spawn(|| 0_u32, |served: &mut u32, n: u32| {
+///         *served += 1;
+///         assert!(n != 0, "zero");
+///         *served
+///     });
+/// assert_eq!(service.request(1).join().unwrap(), 1);
+/// assert!(service.request(0).join().unwrap_err().is_panic());
+/// assert_eq!(service.request(1).join().unwrap(), 1); // restarted: a fresh state
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Restart {
+    /// A worker that a panic ended stays ended (its queue goes to the live
+    /// workers).
+    #[default]
+    Never,
+    /// A worker that a fatal panic ended (or whose state panicked while
+    /// being built) is restarted in place, on its thread, with a state
+    /// built afresh, at most `limit` times; its queued requests wait for
+    /// it. Each such panic still reaches its request's caller and the
+    /// error listeners; only the last, when no restart is left, ends it.
+    OnPanic {
+        /// How many restarts each worker may have.
+        limit: usize,
+    },
 }
 
 /// Holds a [`Service`] paused until dropped (or [`resume`](Self::resume)d):
@@ -186,6 +226,76 @@ pub struct Paused {
     gate: Arc<PauseGate>,
 }
 
+/// Ends the service whose handler calls it, cleanly (Dart's
+/// `Isolate.exit()`, or closing the isolate's receive port): it closes the
+/// service's inboxes, as [`Service::join`] does, without waiting. The
+/// request in hand is answered with what the handler returns, the requests
+/// already queued are still answered, then the workers end and the
+/// service ends [`Exit::Completed`] (its `join` is `Ok`). Later requests
+/// are refused ([`IsolateError::EndedWithoutResult`]).
+///
+/// Returns `false`, doing nothing, when not called from a service's
+/// handler.
+///
+/// # Examples
+///
+/// ```
+/// use isolate::{Exit, Service};
+///
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let service = Service::builder()
+///     .on_exit(move |exit| tx.send(exit).unwrap())
+///     .spawn(|| (), |_: &mut (), command: &'static str| {
+///         if command == "shutdown" {
+///             isolate::close_service();
+///         }
+///         command.len()
+///     });
+/// assert_eq!(service.request("shutdown").join().unwrap(), 8);
+/// assert_eq!(rx.recv().unwrap(), Exit::Completed);
+/// assert!(service.request("late").join().is_err());
+/// assert!(service.join().is_ok());
+/// ```
+pub fn close_service() -> bool {
+    SERVING
+        .try_with(|serving| serving.borrow().as_ref().map(|routes| routes.close_all()))
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// The service whose worker runs on this thread, for [`close_service`].
+trait Closable {
+    fn close_all(&self);
+}
+
+impl<Req, Resp, E> Closable for Routes<Req, Resp, E> {
+    fn close_all(&self) {
+        self.close();
+    }
+}
+
+thread_local! {
+    static SERVING: std::cell::RefCell<Option<Arc<dyn Closable>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Marks this thread as a worker of `routes`' service until dropped.
+struct Serving;
+
+impl Serving {
+    fn enter(routes: Arc<dyn Closable>) -> Self {
+        SERVING.with(|serving| *serving.borrow_mut() = Some(routes));
+        Serving
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = SERVING.try_with(|serving| serving.borrow_mut().take());
+    }
+}
+
 /// What a service's clones share: the routes to its workers, and what only
 /// callers use (the listeners, the pause gate, the workers' outcomes).
 struct Shared<Req, Resp, E> {
@@ -193,6 +303,9 @@ struct Shared<Req, Resp, E> {
     listeners: Arc<Listeners<E>>,
     /// The workers' outcomes, taken by the first `join`.
     handles: Mutex<Vec<IsolateHandle<(), E>>>,
+    /// The pause of a service built with [`ServiceBuilder::start_paused`],
+    /// until [`Service::start`].
+    start_pause: Mutex<Option<Paused>>,
 }
 
 /// What the workers share with the callers: each worker's inbox and
@@ -523,6 +636,7 @@ impl Default for ServiceBuilder {
             workers: 1,
             dispatch: Dispatch::default(),
             errors_are_fatal: true,
+            restart: Restart::Never,
         }
     }
 }
@@ -626,6 +740,70 @@ impl ServiceBuilder {
         self
     }
 
+    /// Whether a worker that a panic ended is restarted (supervision);
+    /// [`Restart::Never`] unless set. See [`Restart`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let service = isolate::Service::builder()
+    ///     .restart(isolate::Restart::OnPanic { limit: 1 })
+    ///     .spawn(|| (), |_: &mut (), n: u8| 10 / n);
+    /// assert!(service.request(0).join().unwrap_err().is_panic());
+    /// assert_eq!(service.request(5).join().unwrap(), 2); // restarted
+    /// assert!(service.request(0).join().unwrap_err().is_panic());
+    /// assert!(service.request(5).join().unwrap_err().is_panic()); // no restart left
+    /// ```
+    pub fn restart(mut self, policy: Restart) -> Self {
+        self.restart = policy;
+        self
+    }
+
+    /// Calls `listener` when the service ends, with how it ended, like
+    /// [`Service::on_exit`] but registered before the service exists
+    /// (Dart's `onExit` argument of `Isolate.spawn`): a panic while building
+    /// the state cannot come before it. Every service this builder (or a
+    /// clone) spawns calls it once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let service = isolate::Service::builder()
+    ///     .on_exit(move |exit| tx.send(exit).unwrap())
+    ///     .spawn(|| -> u8 { panic!("no model") }, |_: &mut u8, n: u8| n);
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
+    /// # drop(service);
+    /// ```
+    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
+        self.options.on_exit.push(Arc::new(listener));
+        self
+    }
+
+    /// Spawns the service paused (Dart's `Isolate.spawn(paused: true)`):
+    /// its threads start, but no state is built and no request handled
+    /// until [`Service::start`], so typed listeners can be added before
+    /// anything can fail. Requests queue meanwhile, and pings are answered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let service = isolate::Service::builder()
+    ///     .start_paused()
+    ///     .spawn(|| -> u8 { panic!("no model") }, |_: &mut u8, n: u8| n);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// service.on_error(move |error| tx.send(error.to_string()).unwrap());
+    /// service.start();
+    /// assert!(rx.recv().unwrap().contains("no model")); // cannot be missed
+    /// ```
+    pub fn start_paused(mut self) -> Self {
+        self.options.paused = true;
+        self
+    }
+
     /// Whether a panic in the handler ends its worker (`true`, the default,
     /// as Dart's `errorsAreFatal`). Either way the panic goes to that
     /// request's caller and to the error listeners; with `false` the worker
@@ -704,7 +882,7 @@ impl ServiceBuilder {
         I: Fn() -> S + Send + Sync + 'static,
         H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
     {
-        let listeners = Arc::new(Listeners::new(self.workers));
+        let listeners = self.options.listeners(self.workers);
         let mut receivers = Vec::with_capacity(self.workers);
         let mut inboxes = Vec::with_capacity(self.workers);
         for _ in 0..self.workers {
@@ -725,6 +903,9 @@ impl ServiceBuilder {
             gate: PauseGate::new(),
             last_panic: Mutex::new(None),
         });
+        // Taken before any worker starts: not even a state is built until
+        // `start`.
+        let start_pause = self.options.paused.then(|| routes.gate.pause());
         let init = Arc::new(init);
         let handler = Arc::new(handler);
         let mut handles = Vec::with_capacity(self.workers);
@@ -735,6 +916,10 @@ impl ServiceBuilder {
                 routes: Arc::clone(&routes),
                 listeners: Arc::clone(&listeners),
                 errors_are_fatal: self.errors_are_fatal,
+                restarts_left: Cell::new(match self.restart {
+                    Restart::Never => 0,
+                    Restart::OnPanic { limit } => limit,
+                }),
                 retired: false,
             };
             // The member drains its queue, then its end is reported, however
@@ -743,7 +928,19 @@ impl ServiceBuilder {
             let mut job = MemberJob { member, end };
             let (init, handler) = (Arc::clone(&init), Arc::clone(&handler));
             let run = move || {
-                let outcome = catch_outcome(|| job.member.serve(&*init, &*handler));
+                let outcome = loop {
+                    let outcome = catch_outcome(|| job.member.serve(&*init, &*handler));
+                    match outcome {
+                        Err(IsolateError::Panicked(panic)) if job.member.may_restart() => {
+                            // Not the worker's end: told as an error, then
+                            // the worker starts again with a fresh state.
+                            job.member
+                                .listeners
+                                .report_error(&IsolateError::Panicked(panic));
+                        }
+                        outcome => break outcome,
+                    }
+                };
                 job.member.retire(Some(&outcome));
                 let MemberJob { member, end } = job;
                 drop(member);
@@ -757,6 +954,7 @@ impl ServiceBuilder {
                 routes,
                 listeners,
                 handles: Mutex::new(handles),
+                start_pause: Mutex::new(start_pause),
             }),
         }
     }
@@ -776,6 +974,8 @@ struct Member<Req: Message, Resp: Message, E: Message> {
     routes: Arc<Routes<Req, Resp, E>>,
     listeners: Arc<Listeners<E>>,
     errors_are_fatal: bool,
+    /// How many more times it may restart after a panic.
+    restarts_left: Cell<usize>,
     /// Whether its queue has been drained; see [`Member::retire`].
     retired: bool,
 }
@@ -802,6 +1002,17 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         self.routes.killed.load(Ordering::SeqCst) || context::is_cancelled()
     }
 
+    /// Takes one restart, if the policy has one left and the service still
+    /// runs.
+    fn may_restart(&self) -> bool {
+        let left = self.restarts_left.get();
+        if left == 0 || self.killed() {
+            return false;
+        }
+        self.restarts_left.set(left - 1);
+        true
+    }
+
     /// The loop: builds the state, then takes one envelope at a time until
     /// the inbox is closed and empty, the service is killed, or a handler's
     /// panic is fatal.
@@ -811,6 +1022,14 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         handler: &dyn Fn(&mut S, Req) -> Result<Resp, E>,
     ) -> Outcome<(), E> {
         let enqueue = |ticket| self.enqueue(ticket);
+        let _serving = Serving::enter(Arc::clone(&self.routes) as Arc<dyn Closable>);
+        // A service started paused builds no state until it is started.
+        self.routes
+            .gate
+            .wait(|| self.killed(), || self.control().serve(&enqueue));
+        if self.killed() {
+            return Err(IsolateError::Cancelled);
+        }
         let mut state = init();
         loop {
             let envelope = match self.inbox.try_recv() {
@@ -916,7 +1135,8 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
                 // A fatal one takes the worker out of the service before its
                 // caller hears of it: new requests go to the live workers,
                 // or, with none left, hear of this panic.
-                if let Some(fatal) = &fatal {
+                // A worker about to be restarted keeps its inbox and queue.
+                if let Some(fatal) = fatal.as_ref().filter(|_| self.restarts_left.get() == 0) {
                     *lock(&self.routes.last_panic) = Some(fatal.duplicate());
                     self.inbox.close();
                 }
@@ -1234,6 +1454,27 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         self.shared.routes.gate.pause()
     }
 
+    /// Starts a service spawned with [`ServiceBuilder::start_paused`]: its
+    /// workers build their state and take requests from now on (unless
+    /// [`pause`](Self::pause)d). Returns `false` if it was not held (never
+    /// paused, or started already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let service = isolate::Service::builder()
+    ///     .start_paused()
+    ///     .spawn(|| 10, |base: &mut u32, n: u32| *base + n);
+    /// let reply = service.request(1); // queued while paused
+    /// assert!(service.start());
+    /// assert_eq!(reply.join().unwrap(), 11);
+    /// assert!(!service.start());
+    /// ```
+    pub fn start(&self) -> bool {
+        let held = lock(&self.shared.start_pause).take();
+        held.is_some()
+    }
+
     /// Stops every worker now: the inboxes close, queued requests are
     /// answered [`IsolateError::Cancelled`] (even those queued before a
     /// worker's thread started), and the requests in hand see
@@ -1387,6 +1628,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// ```
     pub fn join(self) -> Result<(), IsolateError<E>> {
         self.shared.routes.close();
+        self.start(); // a service never started would never end
         let handles = std::mem::take(&mut *lock(&self.shared.handles));
         let mut first_error = None;
         for handle in handles {

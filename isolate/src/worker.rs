@@ -22,12 +22,14 @@ use crate::channel::{
     Iter, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
     TrySendError,
 };
+use crate::context;
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
 use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
 use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
-use crate::sync::Arc;
+use crate::service::{PauseGate, Paused};
+use crate::sync::{lock, Arc, Mutex};
 use crate::task::Outcome;
 
 /// The caller's side of a long-running isolate: send it messages, receive
@@ -72,6 +74,9 @@ pub struct Worker<In, Out, T = (), E = Infallible> {
     /// `None` once joined; dropped by detaching, never by cancelling.
     handle: Option<IsolateHandle<T, E>>,
     listeners: Arc<Listeners<E>>,
+    /// Holds a worker built with [`WorkerBuilder::start_paused`] before its
+    /// body until [`Worker::start`] (or a kill, a join, a drop).
+    start_pause: Mutex<Option<(Paused, Arc<PauseGate>)>>,
 }
 
 /// The worker's side of its channels: receive the caller's messages, send
@@ -176,6 +181,53 @@ impl WorkerBuilder {
     /// ```
     pub fn unbounded(mut self) -> Self {
         self.options.capacity = None;
+        self
+    }
+
+    /// Calls `listener` when the worker ends, with how it ended, like
+    /// [`Worker::on_exit`] but registered before the worker exists (Dart's
+    /// `onExit` argument of `Isolate.spawn`): nothing the worker does can
+    /// come before it. Every worker this builder (or a clone) spawns calls
+    /// it once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// # isolate::print_panics(false);
+    /// let worker = isolate::Worker::builder()
+    ///     .on_exit(move |exit| tx.send(exit).unwrap())
+    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
+    /// # drop(worker);
+    /// ```
+    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
+        self.options.on_exit.push(Arc::new(listener));
+        self
+    }
+
+    /// Spawns the worker paused (Dart's `Isolate.spawn(paused: true)`): its
+    /// thread starts, but its body runs only once [`Worker::start`] is
+    /// called, so listeners (typed error listeners included) can be added
+    /// before anything can fail. Messages sent meanwhile queue in its
+    /// inbox. A kill, a join or dropping the `Worker` starts it too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let worker = isolate::Worker::builder()
+    ///     .start_paused()
+    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// worker.on_error(move |error| tx.send(error.to_string()).unwrap());
+    /// worker.start();
+    /// assert!(rx.recv().unwrap().contains("at once")); // cannot be missed
+    /// ```
+    pub fn start_paused(mut self) -> Self {
+        self.options.paused = true;
         self
     }
 
@@ -313,10 +365,25 @@ impl WorkerBuilder {
             inbox: inbox_rx,
             outbox: outbox_tx,
         };
-        let listeners = Arc::new(Listeners::new(1));
+        let listeners = self.options.listeners(1);
+        let start_pause = self.options.paused.then(|| {
+            let gate = PauseGate::new();
+            (gate.pause(), gate)
+        });
+        let gate = start_pause.as_ref().map(|(_, gate)| Arc::clone(gate));
         // Reports the end however it comes, the job dropped unrun included.
         let (end, starting) = ThreadEnd::new(&listeners);
-        let job = move || end.ended(catch_outcome(move || body(port)));
+        let job = move || {
+            end.ended(catch_outcome(move || {
+                if let Some(gate) = gate {
+                    gate.wait(context::is_cancelled, || {});
+                    if context::is_cancelled() {
+                        return Err(IsolateError::Cancelled); // killed unstarted
+                    }
+                }
+                body(port)
+            }))
+        };
         let handle = {
             let _starting = starting.begin();
             self.options.thread().spawn_job(job).0
@@ -326,6 +393,7 @@ impl WorkerBuilder {
             outbox: outbox_rx,
             handle: Some(handle),
             listeners,
+            start_pause: Mutex::new(start_pause),
         }
     }
 }
@@ -712,6 +780,30 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         }
         self.inbox.close();
         self.outbox.close();
+        // A worker held before its body sees the cancel and ends.
+        if let Some((_, gate)) = lock(&self.start_pause).as_ref() {
+            gate.wake_all();
+        }
+    }
+
+    /// Starts a worker spawned with [`WorkerBuilder::start_paused`]: its
+    /// body runs from now on. Returns `false` if it was not held (never
+    /// paused, or started already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::builder()
+    ///     .start_paused()
+    ///     .spawn(|port: isolate::Port<u8, u8>| port.iter().sum::<u8>());
+    /// worker.send(2).unwrap(); // queued while paused
+    /// assert!(worker.start());
+    /// assert!(!worker.start());
+    /// assert_eq!(worker.join().unwrap(), 2);
+    /// ```
+    pub fn start(&self) -> bool {
+        let held = lock(&self.start_pause).take();
+        held.is_some()
     }
 
     /// Returns `true` once the worker has ended.
@@ -779,6 +871,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     pub fn into_handle(mut self) -> IsolateHandle<T, E> {
         self.inbox.close();
         self.outbox.close();
+        self.start();
         self.handle
             .take()
             .expect("a Worker holds its handle until it is joined")
