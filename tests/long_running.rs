@@ -697,3 +697,65 @@ fn a_worker_ended_by_a_panic_is_restarted_with_a_fresh_state_and_keeps_its_queue
     let end = service.join().unwrap_err().into_panic().unwrap();
     assert_eq!(end.message(), Some("request zero"));
 }
+
+#[test]
+fn a_killed_service_is_restarted_behind_the_same_handles() {
+    let (builder_tx, builder_exits) = mpsc::channel();
+    // Which life of the service a worker's state was built in.
+    let life = Arc::new(AtomicUsize::new(1));
+    let read = Arc::clone(&life);
+    let service = Service::builder()
+        .workers(2)
+        .on_exit(move |exit| builder_tx.send(exit).unwrap())
+        .spawn(
+            move || read.load(Ordering::SeqCst),
+            |generation: &mut usize, n: u32| (*generation, n),
+        );
+    let caller = service.clone();
+    let (listener, old_exits, _) = exit_probe();
+    service.on_exit(listener);
+    service.kill();
+    assert_eq!(
+        builder_exits.recv_timeout(WATCHDOG).unwrap(),
+        Exit::Cancelled
+    );
+    assert_eq!(old_exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+    assert!(caller.request(1).join().unwrap_err().is_cancelled());
+    assert_eq!(caller.workers(), 0);
+
+    life.store(2, Ordering::SeqCst);
+    service.restart();
+    assert_eq!(caller.workers(), 2);
+    let reply = caller.request(7).join_timeout(WATCHDOG).unwrap();
+    assert_eq!(reply, (2, 7), "a state built by the new workers");
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        let (_, n) = caller.request_async(8).await.unwrap();
+        assert_eq!(n, 8);
+    });
+    // The builder's listener hears of the new workers' end too.
+    drop(service);
+    drop(caller);
+    assert_eq!(
+        builder_exits.recv_timeout(WATCHDOG).unwrap(),
+        Exit::Completed
+    );
+    // The old listener was called once, when the old workers ended.
+    assert!(old_exits.recv_timeout(Duration::from_millis(10)).is_err());
+}
+
+#[test]
+fn restarting_a_running_service_cancels_what_it_was_doing() {
+    let (service, seen, started) = cancellable();
+    let running = service.request(1);
+    started.recv_timeout(WATCHDOG).unwrap();
+    let queued = service.request(2);
+    service.restart();
+    assert!(
+        seen.recv_timeout(WATCHDOG).unwrap(),
+        "the request in hand saw the restart"
+    );
+    assert!(running.join_timeout(WATCHDOG).unwrap());
+    assert!(queued.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+    service.ping().join_timeout(WATCHDOG).unwrap();
+}

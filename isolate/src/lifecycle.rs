@@ -122,8 +122,6 @@ struct State<E> {
     running: usize,
     /// The first way a thread ended other than `Completed`, if any.
     exit: Exit,
-    /// Gives each listener its identity, for removal.
-    next_id: u64,
     on_exit: Vec<(u64, ExitListener)>,
     on_error: Vec<(u64, ErrorListener<E>)>,
 }
@@ -136,7 +134,6 @@ impl<E> Listeners<E> {
             state: Mutex::new(State {
                 running: threads,
                 exit: Exit::Completed,
-                next_id: 0,
                 on_exit: Vec::new(),
                 on_error: Vec::new(),
             }),
@@ -153,8 +150,7 @@ impl<E> Listeners<E> {
             call_quietly(move || listener(exit));
             None
         } else {
-            let id = state.next_id;
-            state.next_id += 1;
+            let id = next_listener_id();
             state.on_exit.push((id, listener));
             Some(id)
         }
@@ -169,8 +165,7 @@ impl<E> Listeners<E> {
             drop_quietly(listener);
             None
         } else {
-            let id = state.next_id;
-            state.next_id += 1;
+            let id = next_listener_id();
             state.on_error.push((id, listener));
             Some(id)
         }
@@ -302,6 +297,15 @@ impl Drop for StartingGuard<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Release);
     }
+}
+
+/// A listener's identity, unique in the process: an id kept from one
+/// isolate (or one generation of a restarted service) never removes
+/// another's listener. A plain counter, not part of any protocol, so it
+/// stays outside the loom seam.
+fn next_listener_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Runs a listener, containing its panic: a listener cannot take down the

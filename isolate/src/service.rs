@@ -296,9 +296,18 @@ impl Drop for Serving {
     }
 }
 
-/// What a service's clones share: the routes to its workers, and what only
-/// callers use (the listeners, the pause gate, the workers' outcomes).
+/// What a service's clones share: its current generation of workers, and
+/// how to start the next one ([`Service::restart`]).
 struct Shared<Req, Resp, E> {
+    name: Name,
+    current: Mutex<Arc<Generation<Req, Resp, E>>>,
+    respawn: Box<dyn Fn() -> Generation<Req, Resp, E> + Send + Sync>,
+}
+
+/// One generation of a service's workers: the routes to them, and what only
+/// callers use (the listeners, the workers' outcomes, the start pause).
+/// Dropped when the service is, or replaced by [`Service::restart`].
+struct Generation<Req, Resp, E> {
     routes: Arc<Routes<Req, Resp, E>>,
     listeners: Arc<Listeners<E>>,
     /// The workers' outcomes, taken by the first `join`.
@@ -882,6 +891,37 @@ impl ServiceBuilder {
         I: Fn() -> S + Send + Sync + 'static,
         H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
     {
+        let (init, handler) = (Arc::new(init), Arc::new(handler));
+        let first = self.generation(&init, &handler, self.options.paused);
+        // A restarted service starts at once, whatever the first did.
+        let respawn = {
+            let builder = self.clone();
+            move || builder.generation(&init, &handler, false)
+        };
+        Service {
+            shared: Arc::new(Shared {
+                name: self.options.name(),
+                current: Mutex::new(Arc::new(first)),
+                respawn: Box::new(respawn),
+            }),
+        }
+    }
+
+    /// Starts one generation of the service's workers.
+    fn generation<S, Req, Resp, E, I, H>(
+        &self,
+        init: &Arc<I>,
+        handler: &Arc<H>,
+        paused: bool,
+    ) -> Generation<Req, Resp, E>
+    where
+        S: 'static,
+        Req: Message,
+        Resp: Message,
+        E: Message,
+        I: Fn() -> S + Send + Sync + 'static,
+        H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
+    {
         let listeners = self.options.listeners(self.workers);
         let mut receivers = Vec::with_capacity(self.workers);
         let mut inboxes = Vec::with_capacity(self.workers);
@@ -905,9 +945,7 @@ impl ServiceBuilder {
         });
         // Taken before any worker starts: not even a state is built until
         // `start`.
-        let start_pause = self.options.paused.then(|| routes.gate.pause());
-        let init = Arc::new(init);
-        let handler = Arc::new(handler);
+        let start_pause = paused.then(|| routes.gate.pause());
         let mut handles = Vec::with_capacity(self.workers);
         for (index, inbox) in receivers.into_iter().enumerate() {
             let member = Member {
@@ -926,7 +964,7 @@ impl ServiceBuilder {
             // the job ends: run, or dropped unrun by a kill or a failed start.
             let (end, starting) = ThreadEnd::new(&listeners);
             let mut job = MemberJob { member, end };
-            let (init, handler) = (Arc::clone(&init), Arc::clone(&handler));
+            let (init, handler) = (Arc::clone(init), Arc::clone(handler));
             let run = move || {
                 let outcome = loop {
                     let outcome = catch_outcome(|| job.member.serve(&*init, &*handler));
@@ -949,13 +987,11 @@ impl ServiceBuilder {
             let _starting = starting.begin();
             handles.push(self.options.thread().spawn_job(run).0);
         }
-        Service {
-            shared: Arc::new(Shared {
-                routes,
-                listeners,
-                handles: Mutex::new(handles),
-                start_pause: Mutex::new(start_pause),
-            }),
+        Generation {
+            routes,
+            listeners,
+            handles: Mutex::new(handles),
+            start_pause: Mutex::new(start_pause),
         }
     }
 }
@@ -1280,9 +1316,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(squares, [1, 4, 9]);
     /// ```
     pub fn request(&self, request: Req) -> IsolateHandle<Resp, E> {
+        let generation = self.current();
         let (envelope, handle) = self.envelope(request);
-        if let Err(unsent) = self.shared.routes.dispatch(envelope) {
-            self.shared.routes.refuse(unsent);
+        if let Err(unsent) = generation.routes.dispatch(envelope) {
+            generation.routes.refuse(unsent);
         }
         handle
     }
@@ -1304,9 +1341,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// }
     /// ```
     pub fn try_request(&self, request: Req) -> Result<IsolateHandle<Resp, E>, TrySendError<Req>> {
+        let generation = self.current();
         let (mut envelope, handle) = self.envelope(request);
         let mut full = false;
-        for inbox in self.shared.routes.candidates() {
+        for inbox in generation.routes.candidates() {
             match inbox.sender.try_send(envelope.addressed_to(inbox)) {
                 Ok(()) => return Ok(handle),
                 Err(TrySendError::Full(back)) => {
@@ -1351,14 +1389,15 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(answer.unwrap(), 42);
     /// ```
     pub async fn request_async(&self, request: Req) -> Result<Resp, IsolateError<E>> {
+        let generation = self.current();
         let (mut envelope, handle) = self.envelope(request);
-        for inbox in self.shared.routes.candidates() {
+        for inbox in generation.routes.candidates() {
             match inbox.sender.send_async(envelope.addressed_to(inbox)).await {
                 Ok(()) => return handle.await,
                 Err(closed) => envelope = closed.into_inner(),
             }
         }
-        self.shared.routes.refuse(envelope);
+        generation.routes.refuse(envelope);
         handle.await
     }
 
@@ -1389,7 +1428,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(queued.join().unwrap(), 1);
     /// ```
     pub fn ping(&self) -> IsolateHandle<()> {
-        let routes = &self.shared.routes;
+        let generation = self.current();
+        let routes = &generation.routes;
         let (group, handle) = PingTicket::group(routes.name.clone());
         for inbox in routes.live() {
             inbox.control.ping(PingTicket::new(&group), || {
@@ -1422,7 +1462,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert!(replies.iter().all(|reply| reply.is_finished()));
     /// ```
     pub fn ping_in_order(&self) -> IsolateHandle<()> {
-        let routes = &self.shared.routes;
+        let generation = self.current();
+        let routes = &generation.routes;
         let (group, handle) = PingTicket::group(routes.name.clone());
         for inbox in routes.live() {
             let enqueue = |ticket| match inbox.sender.try_send(Envelope::Ping(ticket)) {
@@ -1451,7 +1492,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.request(1).join().unwrap(), 1);
     /// ```
     pub fn pause(&self) -> Paused {
-        self.shared.routes.gate.pause()
+        let generation = self.current();
+        generation.routes.gate.pause()
     }
 
     /// Starts a service spawned with [`ServiceBuilder::start_paused`]: its
@@ -1471,7 +1513,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert!(!service.start());
     /// ```
     pub fn start(&self) -> bool {
-        let held = lock(&self.shared.start_pause).take();
+        let generation = self.current();
+        let held = lock(&generation.start_pause).take();
         held.is_some()
     }
 
@@ -1494,18 +1537,37 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # drop(paused);
     /// ```
     pub fn kill(&self) {
-        let routes = &self.shared.routes;
-        routes.killed.store(true, Ordering::SeqCst);
-        // A worker whose thread has not started is dropped unrun here, and
-        // answers its queue as it goes.
-        for handle in lock(&self.shared.handles).iter() {
-            handle.cancel();
-        }
-        for inbox in &routes.inboxes {
-            inbox.control.withdraw();
-            inbox.sender.close();
-        }
-        routes.gate.wake_all();
+        self.current().kill();
+    }
+
+    /// Replaces the service's workers with new ones, for every clone of the
+    /// service: after a [`kill`](Self::kill), after a fatal panic ended
+    /// them, or to start afresh. The workers now serving (if any) are
+    /// killed first, so their queued requests are answered `Cancelled`; the
+    /// new ones build their state with the service's own `init`, take the
+    /// requests sent from now on, and start at once (even if the service
+    /// was built [`start_paused`](ServiceBuilder::start_paused)).
+    ///
+    /// Listeners added with [`on_exit`](Self::on_exit) and
+    /// [`on_error`](Self::on_error) belong to the workers they were added
+    /// to (the old ones tell their exit); those given to the builder are
+    /// registered again for the new workers. A [`pause`](Self::pause) held
+    /// does not hold the new ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let service = isolate::Service::spawn(|| 100, |base: &mut u32, n: u32| *base + n);
+    /// let other_caller = service.clone();
+    /// service.kill();
+    /// assert!(other_caller.request(1).join().unwrap_err().is_cancelled());
+    /// service.restart();
+    /// assert_eq!(other_caller.request(1).join().unwrap(), 101); // same handle
+    /// ```
+    pub fn restart(&self) {
+        let fresh = Arc::new((self.shared.respawn)());
+        let old = mem::replace(&mut *lock(&self.shared.current), fresh);
+        old.kill();
     }
 
     /// Calls `listener` once every worker has ended, with how the first
@@ -1524,7 +1586,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Completed);
     /// ```
     pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) -> ListenerId {
-        ListenerId(self.shared.listeners.add_exit(Box::new(listener)))
+        let generation = self.current();
+        ListenerId(generation.listeners.add_exit(Box::new(listener)))
     }
 
     /// Calls `listener` (on a worker's thread) for each request whose
@@ -1542,7 +1605,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(rx.recv().unwrap(), "the isolated function returned an error");
     /// ```
     pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) -> ListenerId {
-        ListenerId(self.shared.listeners.add_error(Box::new(listener)))
+        let generation = self.current();
+        ListenerId(generation.listeners.add_error(Box::new(listener)))
     }
 
     /// Removes an exit or error listener added to this service and drops
@@ -1557,7 +1621,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert!(!service.remove_listener(id));
     /// ```
     pub fn remove_listener(&self, id: ListenerId) -> bool {
-        id.0.is_some_and(|id| self.shared.listeners.remove(id))
+        let generation = self.current();
+        id.0.is_some_and(|id| generation.listeners.remove(id))
     }
 
     /// The service's name, `"<unnamed>"` unless given.
@@ -1569,7 +1634,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.name(), "s");
     /// ```
     pub fn name(&self) -> &str {
-        &self.shared.routes.name
+        &self.shared.name
     }
 
     /// How many workers serve requests now: a worker that ended (a fatal
@@ -1585,7 +1650,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.workers(), 0);
     /// ```
     pub fn workers(&self) -> usize {
-        self.shared.routes.live().count()
+        let generation = self.current();
+        generation.routes.live().count()
     }
 
     /// How many requests are queued or running, over all workers.
@@ -1598,7 +1664,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.in_flight(), 0);
     /// ```
     pub fn in_flight(&self) -> usize {
-        self.shared
+        self.current()
             .routes
             .inboxes
             .iter()
@@ -1627,9 +1693,11 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(reply.join().unwrap(), 1); // queued requests are answered
     /// ```
     pub fn join(self) -> Result<(), IsolateError<E>> {
-        self.shared.routes.close();
-        self.start(); // a service never started would never end
-        let handles = std::mem::take(&mut *lock(&self.shared.handles));
+        let generation = self.current();
+        generation.routes.close();
+        // A service never started would never end.
+        drop(lock(&generation.start_pause).take());
+        let handles = std::mem::take(&mut *lock(&generation.handles));
         let mut first_error = None;
         for handle in handles {
             if let Err(error) = handle.join() {
@@ -1641,13 +1709,38 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
 
     /// A request's envelope, not yet addressed to a worker.
     fn envelope(&self, request: Req) -> (Envelope<Req, Resp, E>, IsolateHandle<Resp, E>) {
-        let (promise, handle) = Promise::new(self.shared.routes.name.clone());
+        let (promise, handle) = Promise::new(self.shared.name.clone());
         let envelope = Envelope::Request {
             request,
             promise,
             load: None,
         };
         (envelope, handle)
+    }
+}
+
+impl<Req, Resp, E> Service<Req, Resp, E> {
+    /// The generation of workers serving now.
+    fn current(&self) -> Arc<Generation<Req, Resp, E>> {
+        Arc::clone(&lock(&self.shared.current))
+    }
+}
+
+impl<Req, Resp, E> Generation<Req, Resp, E> {
+    /// Stops every worker of this generation now; see [`Service::kill`].
+    fn kill(&self) {
+        let routes = &self.routes;
+        routes.killed.store(true, Ordering::SeqCst);
+        // A worker whose thread has not started is dropped unrun here, and
+        // answers its queue as it goes.
+        for handle in lock(&self.handles).iter() {
+            handle.cancel();
+        }
+        for inbox in &routes.inboxes {
+            inbox.control.withdraw();
+            inbox.sender.close();
+        }
+        routes.gate.wake_all();
     }
 }
 
@@ -1711,7 +1804,7 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
     }
 }
 
-impl<Req, Resp, E> Drop for Shared<Req, Resp, E> {
+impl<Req, Resp, E> Drop for Generation<Req, Resp, E> {
     fn drop(&mut self) {
         // The workers hold the routes too: close the inboxes here, so they
         // answer what is queued and end on their own, with no one waiting.
