@@ -102,11 +102,13 @@
 //! Dart's `kill` has no forced form here: Rust cannot stop a thread from
 //! outside, so [`Worker::kill`] and [`Service::kill`] close the channels
 //! and cancel, and code inside sees [`is_cancelled`]. Dart's pause
-//! capabilities become a [`Paused`] guard that resumes when dropped. A
-//! [`Worker`] has no pause or ping: its loop is the user's code, and they
-//! would travel in its inbox as control messages beside the plain channel
-//! ends it hands out; a `Ping` variant of the worker's own message type
-//! does the same job.
+//! capabilities become a [`Paused`] guard that resumes when dropped, and
+//! `Isolate.spawn(paused: true)` becomes `start_paused()` on either
+//! builder, then `start()`. A running [`Worker`] has no pause or ping: its
+//! loop is the user's code, and they would travel in its inbox as control
+//! messages beside the plain channel ends it hands out; a `Ping` variant of
+//! the worker's own message type does the same job. A service can also
+//! restart its workers ([`Restart`], [`Service::restart`]).
 //!
 //! # How it differs from the usual tools
 //!
