@@ -759,3 +759,44 @@ fn restarting_a_running_service_cancels_what_it_was_doing() {
     assert!(queued.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
     service.ping().join_timeout(WATCHDOG).unwrap();
 }
+
+// Error listeners are told of errors reported by several workers at once.
+
+#[test]
+fn every_error_of_a_pool_reaches_every_error_listener() {
+    isolate::print_panics(false);
+    let _watchdog = Watchdog::arm(WATCHDOG, "errors reported side by side".to_owned());
+    let service = Service::builder()
+        .workers(4)
+        .dispatch(Dispatch::RoundRobin)
+        .errors_are_fatal(false)
+        .try_spawn(
+            || (),
+            |_: &mut (), n: u32| if n & 1 == 0 { Err(n) } else { Ok(n) },
+        );
+    let (first_tx, first) = mpsc::channel();
+    let (second_tx, second) = mpsc::channel();
+    // Slow listeners, so that reports from different workers overlap.
+    service.on_error(move |_| {
+        (0..200).for_each(|_| std::thread::yield_now());
+        first_tx.send(()).unwrap();
+    });
+    service.on_error(move |_| second_tx.send(()).unwrap());
+    let callers: Vec<_> = (0..4_u32)
+        .map(|caller| {
+            let service = service.clone();
+            std::thread::spawn(move || {
+                for i in 0..100 {
+                    let _ = service.request(caller * 1_000 + i).join();
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    service.join().unwrap();
+    // 4 callers x 50 even requests each, every one told to both listeners.
+    assert_eq!(first.try_iter().count(), 200);
+    assert_eq!(second.try_iter().count(), 200);
+}

@@ -123,7 +123,10 @@ struct State<E> {
     /// The first way a thread ended other than `Completed`, if any.
     exit: Exit,
     on_exit: Vec<(u64, ExitListener)>,
-    on_error: Vec<(u64, ErrorListener<E>)>,
+    /// Each behind its own lock, so that threads reporting errors at the
+    /// same time (a service's workers) each reach every listener, one call
+    /// at a time, without holding `state` while a listener runs.
+    on_error: Vec<(u64, Arc<Mutex<ErrorListener<E>>>)>,
 }
 
 impl<E> Listeners<E> {
@@ -166,7 +169,7 @@ impl<E> Listeners<E> {
             None
         } else {
             let id = next_listener_id();
-            state.on_error.push((id, listener));
+            state.on_error.push((id, Arc::new(Mutex::new(listener))));
             Some(id)
         }
     }
@@ -190,22 +193,26 @@ impl<E> Listeners<E> {
         false
     }
 
-    /// Tells every error listener, on the calling (worker) thread.
+    /// Tells every error listener, on the calling (worker) thread. A
+    /// listener removed while an error is being reported may still hear
+    /// that one.
     pub(crate) fn report_error(&self, error: &IsolateError<E>) {
-        // Called without the lock held, so a listener may add listeners.
-        let mut listeners = mem::take(&mut lock(&self.state).on_error);
-        for (_, listener) in &mut listeners {
-            call_quietly(|| listener(error));
+        // Called without the state's lock held, so a listener may add or
+        // remove listeners.
+        let listeners: Vec<_> = lock(&self.state)
+            .on_error
+            .iter()
+            .map(|(_, listener)| Arc::clone(listener))
+            .collect();
+        for listener in listeners {
+            {
+                let mut call = lock(&listener);
+                call_quietly(|| (*call)(error));
+            }
+            // The last reference to a listener removed meanwhile: its drop
+            // must not unwind into the worker either.
+            drop_quietly(listener);
         }
-        let mut state = lock(&self.state);
-        if state.running == 0 {
-            // The isolate ended meanwhile: these can never be called again.
-            drop(state);
-            drop_quietly(listeners);
-            return;
-        }
-        listeners.append(&mut state.on_error);
-        state.on_error = listeners;
     }
 
     /// Records that one thread ended; the last one calls the exit listeners.
