@@ -800,3 +800,21 @@ fn every_error_of_a_pool_reaches_every_error_listener() {
     assert_eq!(first.try_iter().count(), 200);
     assert_eq!(second.try_iter().count(), 200);
 }
+
+#[test]
+fn a_service_whose_threads_cannot_start_tells_its_listeners_and_callers() {
+    let (tx, exits) = mpsc::channel();
+    let service = Service::builder()
+        .workers(2)
+        .stack_size(usize::MAX / 2)
+        .on_exit(move |exit| tx.send(exit).unwrap())
+        .spawn(|| (), |_: &mut (), n: u8| n);
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::FailedToStart);
+    assert_eq!(service.workers(), 0);
+    assert!(service.request(1).join_timeout(WATCHDOG).is_err());
+    assert!(matches!(
+        service.ping().join_timeout(WATCHDOG),
+        Err(IsolateError::EndedWithoutResult)
+    ));
+    assert!(matches!(service.join(), Err(IsolateError::Spawn(_))));
+}
