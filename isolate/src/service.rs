@@ -144,7 +144,8 @@ pub struct Service<Req, Resp, E = Infallible> {
 }
 
 /// Options for a [`Service`]: name, workers and dispatch, inbox capacity,
-/// stack size, whether a panic ends a worker.
+/// stack size, whether a panic ends a worker and whether it is restarted,
+/// exit listeners registered before it starts, starting paused.
 ///
 /// # Examples
 ///

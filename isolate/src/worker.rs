@@ -100,7 +100,8 @@ pub struct Port<In, Out> {
     outbox: Sender<Out>,
 }
 
-/// Options for a [`Worker`]: name, inbox capacity, stack size.
+/// Options for a [`Worker`]: name, inbox capacity, stack size, exit
+/// listeners registered before it starts, starting paused.
 ///
 /// # Examples
 ///
