@@ -200,6 +200,8 @@ pub enum Restart {
     /// built afresh, at most `limit` times; its queued requests wait for
     /// it. Each such panic still reaches its request's caller and the
     /// error listeners; only the last, when no restart is left, ends it.
+    /// A state that panics every time it is built uses the limit up
+    /// straight away, one restart after another: keep the limit finite.
     OnPanic {
         /// How many restarts each worker may have.
         limit: usize,
