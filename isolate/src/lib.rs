@@ -159,6 +159,7 @@ mod builder;
 pub mod channel;
 mod config;
 mod context;
+mod control;
 mod error;
 mod handle;
 mod lifecycle;

@@ -326,7 +326,7 @@ mod replies {
 /// the last pause ends, or once it is killed, whatever the interleaving.
 mod pause_gate {
     use super::*;
-    use crate::service::PauseGate;
+    use crate::control::PauseGate;
     use loom::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
@@ -435,7 +435,7 @@ mod exits {
 /// paused; no wake-up is lost.
 mod pings {
     use super::*;
-    use crate::service::{Control, PauseGate, PingTicket};
+    use crate::control::{Control, PauseGate, PingTicket};
     use crate::sync::{lock, Condvar, Mutex};
     use std::collections::VecDeque;
 

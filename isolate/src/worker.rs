@@ -23,12 +23,12 @@ use crate::channel::{
     TrySendError,
 };
 use crate::context;
+use crate::control::{PauseGate, Paused};
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
 use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
 use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
-use crate::service::{PauseGate, Paused};
 use crate::sync::{lock, Arc, Mutex};
 use crate::task::Outcome;
 
