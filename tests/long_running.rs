@@ -818,3 +818,24 @@ fn a_service_whose_threads_cannot_start_tells_its_listeners_and_callers() {
     ));
     assert!(matches!(service.join(), Err(IsolateError::Spawn(_))));
 }
+
+#[test]
+fn an_ordered_ping_to_a_full_inbox_returns_at_once_and_waits_its_turn() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "an ordered ping to a full inbox".to_owned());
+    let (service, paused, replies) = paused_and_full();
+    let ping = service.ping_in_order(); // parked beside the full inbox
+    assert!(
+        !ping.wait_timeout(Duration::from_millis(20)),
+        "answered before earlier requests"
+    );
+    drop(paused);
+    ping.join_timeout(WATCHDOG).unwrap();
+    assert!(replies.iter().all(|reply| reply.is_finished()));
+    let runtime = support::tokio_runtime();
+    runtime.block_on(async {
+        tokio::time::timeout(WATCHDOG, service.ping_in_order())
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}
