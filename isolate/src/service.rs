@@ -26,18 +26,34 @@
 //! it, or no thread could start) retires its worker in its `Drop`, and its
 //! [`ThreadEnd`] then tells the exit listeners: see `lifecycle.rs`.
 //!
+//! # Cancel and kill reach the request in hand
+//!
+//! The handler runs with its request's reply task entered as the current
+//! isolate, so `is_cancelled()` reads that request's cancel (its caller's
+//! `cancel`, drop or expired `join_timeout`). A kill sets the routes'
+//! `killed` flag, then cancels each worker's request in hand, which the
+//! worker records (`Control::hold`) before it looks at `killed` itself:
+//! either the kill finds the request recorded, or the worker finds the flag.
+//!
+//! # Supervision and generations
+//!
+//! With [`Restart::OnPanic`] a worker whose panic would end it runs its loop
+//! again, on its thread, with a fresh state and its inbox kept. A
+//! [`Service`] handle points at the current *generation* of workers;
+//! [`Service::restart`] starts a new generation, swaps it in for every clone,
+//! then kills the old one.
+//!
 //! # Ping
 //!
 //! Pings never wait for room in an inbox: see the protocol of each
 //! worker's `Control` in `control.rs`.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::fmt;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-
-use std::cell::Cell;
 use std::mem;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::channel::{Receiver, Sender, TryRecvError, TrySendError};
 use crate::context::{self, ExitSignal};
