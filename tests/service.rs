@@ -120,16 +120,13 @@ fn with_errors_fatal_a_panic_ends_the_worker_and_queued_callers_hear_of_it() {
     let queued = service.request(1);
     gate.open();
     assert!(failing.join().unwrap_err().is_panic());
-    assert!(matches!(
-        queued.join(),
-        Err(IsolateError::EndedWithoutResult)
-    ));
+    // No worker is left to take the queued request: it hears why.
+    let why = queued.join().unwrap_err().into_panic().unwrap();
+    assert_eq!(why.message(), Some("bad input 0"));
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
-    // Later requests are refused, and `try_request` hands them back.
-    assert!(matches!(
-        service.request(2).join(),
-        Err(IsolateError::EndedWithoutResult)
-    ));
+    // Later requests are refused with the same reason, and `try_request`
+    // hands them back.
+    assert!(service.request(2).join().unwrap_err().is_panic());
     assert_eq!(service.try_request(3).unwrap_err(), TrySendError::Closed(3));
     let worker_end = service.join().unwrap_err().into_panic().unwrap();
     assert_eq!(worker_end.message(), Some("bad input 0"));
@@ -262,7 +259,7 @@ fn round_robin_dispatch_takes_each_worker_in_turn() {
 }
 
 #[test]
-fn a_paused_service_takes_no_request_and_answers_no_ping_until_resumed() {
+fn a_paused_service_takes_no_request_and_answers_no_ordered_ping_until_resumed() {
     let handled = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&handled);
     let service = Service::builder().workers(2).spawn(
@@ -275,18 +272,20 @@ fn a_paused_service_takes_no_request_and_answers_no_ping_until_resumed() {
     let paused = service.pause();
     let nested = service.pause();
     let reply = service.request(1);
-    let ping = service.ping();
+    let ping = service.ping_in_order();
     assert!(service
-        .ping()
+        .ping_in_order()
         .join_timeout(Duration::from_millis(50))
         .unwrap_err()
         .is_timeout());
     drop(nested);
     assert!(service
-        .ping()
+        .ping_in_order()
         .join_timeout(Duration::from_millis(20))
         .unwrap_err()
         .is_timeout());
+    // A plain ping is a control message: answered while paused.
+    service.ping().join_timeout(WATCHDOG).unwrap();
     assert_eq!(handled.load(Ordering::SeqCst), 0);
     paused.resume();
     assert_eq!(reply.join().unwrap(), 1);
@@ -363,21 +362,20 @@ fn a_panic_while_building_the_state_fails_the_requests_and_the_join() {
         || -> u8 { panic!("model file missing") },
         |_: &mut u8, n: u8| n,
     );
-    assert!(matches!(
-        service.request(1).join(),
-        Err(IsolateError::EndedWithoutResult)
-    ));
+    // No worker is left: the request hears why.
+    let why = service.request(1).join().unwrap_err().into_panic().unwrap();
+    assert_eq!(why.message(), Some("model file missing"));
     let panic = service.join().unwrap_err().into_panic().unwrap();
     assert_eq!(panic.message(), Some("model file missing"));
 }
 
 #[test]
-fn ping_answers_once_earlier_requests_are_handled_on_every_worker() {
+fn an_ordered_ping_answers_once_earlier_requests_are_handled_on_every_worker() {
     let service = Service::builder()
         .workers(3)
         .spawn(|| (), |_: &mut (), n: u8| n);
     let replies: Vec<_> = (0..30).map(|n| service.request(n)).collect();
-    service.ping().join_timeout(WATCHDOG).unwrap();
+    service.ping_in_order().join_timeout(WATCHDOG).unwrap();
     assert!(replies.iter().all(|reply| reply.is_finished()));
     assert_eq!(service.in_flight(), 0);
     service.kill();
@@ -434,9 +432,11 @@ fn every_request_and_reply_is_dropped_exactly_once_whatever_happens_to_it() {
     gate.open();
     drop(answered.join().unwrap());
     assert!(matches!(failing.join(), Err(IsolateError::Panicked(_))));
+    // No worker is left to take it: it hears of the panic that ended the
+    // service.
     assert!(matches!(
         behind_the_panic.join(),
-        Err(IsolateError::EndedWithoutResult)
+        Err(IsolateError::Panicked(_))
     ));
     // Refused outright: the worker is gone.
     assert!(service.request((counter.track(), false)).join().is_err());
@@ -488,9 +488,8 @@ fn an_awaited_request_hears_of_a_panic_and_of_a_fatal_end() {
     futures::executor::block_on(async {
         assert_eq!(service.request_async(1).await.unwrap(), 1);
         assert!(service.request_async(0).await.unwrap_err().is_panic());
-        assert!(matches!(
-            service.request_async(2).await,
-            Err(IsolateError::EndedWithoutResult)
-        ));
+        // The only worker is gone: later requests hear why.
+        let why = service.request_async(2).await.unwrap_err().into_panic();
+        assert_eq!(why.unwrap().message(), Some("zero"));
     });
 }

@@ -273,6 +273,47 @@ impl<T, E> IsolateHandle<T, E> {
     pub fn name(&self) -> &str {
         self.task().header().name()
     }
+
+    /// Waits at most `timeout` for the isolate to end, without taking its
+    /// outcome or cancelling it: `true` once it has ended (so that
+    /// [`join`](Self::join) would not block), `false` if time ran out, and
+    /// the handle can be waited on again. [`join_timeout`](Self::join_timeout)
+    /// is the consuming form, which cancels on timeout.
+    ///
+    /// One thread (or task) waits on a handle at a time: a second waiter
+    /// replaces the first, which then returns at its deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let handle = isolate::run(move || rx.recv().is_ok());
+    /// assert!(!handle.wait_timeout(Duration::from_millis(10))); // still running
+    /// tx.send(()).unwrap();
+    /// assert!(handle.wait_timeout(Duration::from_secs(30))); // keep waiting
+    /// assert!(handle.join().unwrap());
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        let Some(task) = &self.task else {
+            return true;
+        };
+        let deadline = Instant::now().checked_add(timeout);
+        while !task.is_complete_or_register(Waiter::Thread(current())) {
+            match deadline {
+                None => park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return task.header().is_complete();
+                    }
+                    park_timeout(deadline - now);
+                }
+            }
+        }
+        true
+    }
 }
 
 impl<T, E> IsolateHandle<T, E> {

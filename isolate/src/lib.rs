@@ -111,11 +111,13 @@
 //! Dart's `kill` has no forced form here: Rust cannot stop a thread from
 //! outside, so [`Worker::kill`] and [`Service::kill`] close the channels
 //! and cancel, and code inside sees [`is_cancelled`]. Dart's pause
-//! capabilities become a [`Paused`] guard that resumes when dropped. A
-//! [`Worker`] has no pause or ping: its loop is the user's code, and they
-//! would travel in its inbox as control messages beside the plain channel
-//! ends it hands out; a `Ping` variant of the worker's own message type
-//! does the same job.
+//! capabilities become a [`Paused`] guard that resumes when dropped, and
+//! `Isolate.spawn(paused: true)` becomes `start_paused()` on either
+//! builder, then `start()`. A running [`Worker`] has no pause or ping: its
+//! loop is the user's code, and they would travel in its inbox as control
+//! messages beside the plain channel ends it hands out; a `Ping` variant of
+//! the worker's own message type does the same job. A service can also
+//! restart its workers ([`Restart`], [`Service::restart`]).
 //!
 //! # How it differs from the usual tools
 //!
@@ -166,6 +168,7 @@ mod builder;
 pub mod channel;
 mod config;
 mod context;
+mod control;
 mod error;
 mod handle;
 mod lifecycle;
@@ -194,12 +197,12 @@ pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR
 pub use context::{current_name, exit, is_cancelled, with_current_name};
 pub use error::IsolateError;
 pub use handle::IsolateHandle;
-pub use lifecycle::Exit;
+pub use lifecycle::{Exit, ListenerId};
 pub use message::Message;
 pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;
 pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle, Updates};
-pub use service::{Dispatch, Paused, Service, ServiceBuilder};
+pub use service::{close_service, Dispatch, Paused, Restart, Service, ServiceBuilder};
 pub use worker::{Port, Worker, WorkerBuilder};
 
 /// Generates a sibling `name_isolated` of a function that runs it on an

@@ -1,11 +1,35 @@
 //! Exit and error listeners of long-running isolates (Dart's
 //! `addOnExitListener` / `addErrorListener`), shared by a worker's threads
 //! and its caller-side handles.
+//!
+//! # Protocol
+//!
+//! Every thread of a long-running isolate owns one [`ThreadEnd`], made when
+//! the thread's job is made and moved into it. The thread's end is reported
+//! through it exactly once, whichever of these comes first:
+//!
+//! - the job runs and ends (returns, fails, panics, calls `exit()`): the
+//!   runner consumes the `ThreadEnd` with [`ThreadEnd::ended`], which tells
+//!   the error listeners (for a failure or a panic), then the exit;
+//! - the job is dropped unrun, because the isolate was killed before its
+//!   thread took the job, or because no thread could be started: the
+//!   `ThreadEnd` is dropped with it, and its `Drop` reports
+//!   [`Exit::Cancelled`] or [`Exit::FailedToStart`]. The two are told apart
+//!   by the `starting` flag, raised by the spawner only while it starts the
+//!   thread: a job dropped unrun then was dropped by the failed start, since
+//!   no handle that could kill the isolate exists yet.
+//!
+//! [`Listeners`] counts the threads still running under its lock. The
+//! thread that brings the count to zero takes the exit listeners out and
+//! calls them, and from then on the isolate is *ended*: an exit listener
+//! added later is called at once, and an error listener added later (it can
+//! never be called) is dropped at once, so that a channel it holds closes.
+//! So every exit listener is called exactly once, however the isolate ended.
 
 use std::mem;
 
 use crate::error::IsolateError;
-use crate::sync::{lock, Mutex};
+use crate::sync::{lock, Arc, AtomicBool, Mutex, Ordering};
 use crate::task::{drop_quietly, Outcome};
 
 /// How a long-running isolate ended, as its exit listeners learn it: the
@@ -60,6 +84,30 @@ impl Exit {
     }
 }
 
+/// The identity of a listener added with `on_exit` or `on_error`, to remove
+/// it again (Dart's `removeOnExitListener` / `removeErrorListener`) with
+/// [`Worker::remove_listener`](crate::Worker::remove_listener) or
+/// [`Service::remove_listener`](crate::Service::remove_listener).
+///
+/// # Examples
+///
+/// ```
+/// use isolate::{Port, Worker};
+///
+/// let worker = Worker::spawn(|port: Port<(), ()>| port.recv().ok());
+/// let id = worker.on_exit(|_| unreachable!("removed before the worker ends"));
+/// assert!(worker.remove_listener(id));
+/// assert!(!worker.remove_listener(id)); // gone already
+/// worker.send(()).unwrap();
+/// worker.join().unwrap();
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ListenerId(
+    /// `None` for a listener that was called or dropped as it was added,
+    /// the isolate having ended already.
+    pub(crate) Option<u64>,
+);
+
 type ExitListener = Box<dyn FnOnce(Exit) + Send>;
 type ErrorListener<E> = Box<dyn FnMut(&IsolateError<E>) + Send>;
 
@@ -70,15 +118,20 @@ pub(crate) struct Listeners<E> {
 }
 
 struct State<E> {
-    /// Threads still running; the isolate has exited when it reaches zero.
+    /// Threads not yet ended; the isolate has ended when it reaches zero.
     running: usize,
     /// The first way a thread ended other than `Completed`, if any.
     exit: Exit,
-    on_exit: Vec<ExitListener>,
-    on_error: Vec<ErrorListener<E>>,
+    on_exit: Vec<(u64, ExitListener)>,
+    /// Each behind its own lock, so that threads reporting errors at the
+    /// same time (a service's workers) each reach every listener, one call
+    /// at a time, without holding `state` while a listener runs.
+    on_error: Vec<(u64, Arc<Mutex<ErrorListener<E>>>)>,
 }
 
 impl<E> Listeners<E> {
+    /// Listeners for an isolate of `threads` threads, each of which must be
+    /// given a [`ThreadEnd`].
     pub(crate) fn new(threads: usize) -> Self {
         Listeners {
             state: Mutex::new(State {
@@ -90,36 +143,80 @@ impl<E> Listeners<E> {
         }
     }
 
-    /// Adds an exit listener; one added after the exit is called at once.
-    pub(crate) fn add_exit(&self, listener: ExitListener) {
+    /// Adds an exit listener; one added after the exit is called at once
+    /// (and `None` is returned: there is nothing left to remove).
+    pub(crate) fn add_exit(&self, listener: ExitListener) -> Option<u64> {
         let mut state = lock(&self.state);
         if state.running == 0 {
             let exit = state.exit;
             drop(state);
             call_quietly(move || listener(exit));
+            None
         } else {
-            state.on_exit.push(listener);
+            let id = next_listener_id();
+            state.on_exit.push((id, listener));
+            Some(id)
         }
     }
 
-    pub(crate) fn add_error(&self, listener: ErrorListener<E>) {
-        lock(&self.state).on_error.push(listener);
-    }
-
-    /// Tells every error listener, on the calling (worker) thread.
-    pub(crate) fn report_error(&self, error: &IsolateError<E>) {
-        // Called without the lock held, so a listener may add listeners.
-        let mut listeners = mem::take(&mut lock(&self.state).on_error);
-        for listener in &mut listeners {
-            call_quietly(|| listener(error));
-        }
+    /// Adds an error listener; one added after the end can never be called
+    /// and is dropped at once (`None`).
+    pub(crate) fn add_error(&self, listener: ErrorListener<E>) -> Option<u64> {
         let mut state = lock(&self.state);
-        listeners.append(&mut state.on_error);
-        state.on_error = listeners;
+        if state.running == 0 {
+            drop(state);
+            drop_quietly(listener);
+            None
+        } else {
+            let id = next_listener_id();
+            state.on_error.push((id, Arc::new(Mutex::new(listener))));
+            Some(id)
+        }
+    }
+
+    /// Removes (and drops) the listener `id`; `false` if it is gone already:
+    /// called, dropped at the end, or removed before.
+    pub(crate) fn remove(&self, id: u64) -> bool {
+        let mut state = lock(&self.state);
+        if let Some(at) = state.on_exit.iter().position(|(each, _)| *each == id) {
+            let (_, listener) = state.on_exit.remove(at);
+            drop(state);
+            drop_quietly(listener);
+            return true;
+        }
+        if let Some(at) = state.on_error.iter().position(|(each, _)| *each == id) {
+            let (_, listener) = state.on_error.remove(at);
+            drop(state);
+            drop_quietly(listener);
+            return true;
+        }
+        false
+    }
+
+    /// Tells every error listener, on the calling (worker) thread. A
+    /// listener removed while an error is being reported may still hear
+    /// that one.
+    pub(crate) fn report_error(&self, error: &IsolateError<E>) {
+        // Called without the state's lock held, so a listener may add or
+        // remove listeners.
+        let listeners: Vec<_> = lock(&self.state)
+            .on_error
+            .iter()
+            .map(|(_, listener)| Arc::clone(listener))
+            .collect();
+        for listener in listeners {
+            {
+                let mut call = lock(&listener);
+                call_quietly(|| (*call)(error));
+            }
+            // The last reference to a listener removed meanwhile: its drop
+            // must not unwind into the worker either.
+            drop_quietly(listener);
+        }
     }
 
     /// Records that one thread ended; the last one calls the exit listeners.
-    pub(crate) fn thread_ended(&self, exit: Exit) {
+    fn thread_ended(&self, exit: Exit) {
         let mut state = lock(&self.state);
         if state.exit == Exit::Completed {
             state.exit = exit;
@@ -134,10 +231,88 @@ impl<E> Listeners<E> {
         let error_listeners = mem::take(&mut state.on_error);
         drop(state);
         drop_quietly(error_listeners);
-        for listener in listeners {
+        for (_, listener) in listeners {
             call_quietly(move || listener(exit));
         }
     }
+}
+
+/// One thread's duty to report its end to the [`Listeners`] exactly once;
+/// see the protocol at the top of this module.
+pub(crate) struct ThreadEnd<E> {
+    /// `None` once reported.
+    listeners: Option<Arc<Listeners<E>>>,
+    /// Raised by the spawner while it starts the thread.
+    starting: Arc<AtomicBool>,
+}
+
+impl<E> ThreadEnd<E> {
+    /// The duty of one of the threads `listeners` counts, and the flag its
+    /// spawner raises while starting the thread (see [`Starting`]).
+    pub(crate) fn new(listeners: &Arc<Listeners<E>>) -> (Self, Starting) {
+        let starting = Arc::new(AtomicBool::new(false));
+        let end = ThreadEnd {
+            listeners: Some(Arc::clone(listeners)),
+            starting: Arc::clone(&starting),
+        };
+        (end, Starting(starting))
+    }
+
+    /// Reports how the thread's job ended: its failure or panic to the error
+    /// listeners, then its exit. Returns the outcome, for its joiner.
+    pub(crate) fn ended<T>(mut self, outcome: Outcome<T, E>) -> Outcome<T, E> {
+        if let Some(listeners) = self.listeners.take() {
+            if let Err(error @ (IsolateError::Failed(_) | IsolateError::Panicked(_))) = &outcome {
+                listeners.report_error(error);
+            }
+            listeners.thread_ended(Exit::of(&outcome));
+        }
+        outcome
+    }
+}
+
+impl<E> Drop for ThreadEnd<E> {
+    fn drop(&mut self) {
+        // The job was dropped unrun.
+        if let Some(listeners) = self.listeners.take() {
+            let exit = if self.starting.load(Ordering::Acquire) {
+                Exit::FailedToStart
+            } else {
+                Exit::Cancelled
+            };
+            listeners.thread_ended(exit);
+        }
+    }
+}
+
+/// The spawner's side of a [`ThreadEnd`]'s `starting` flag: hold the guard
+/// from [`Starting::begin`] while starting the thread.
+pub(crate) struct Starting(Arc<AtomicBool>);
+
+impl Starting {
+    /// Raises the flag until the guard is dropped.
+    pub(crate) fn begin(&self) -> StartingGuard<'_> {
+        self.0.store(true, Ordering::Release);
+        StartingGuard(&self.0)
+    }
+}
+
+/// Lowers the `starting` flag when dropped.
+pub(crate) struct StartingGuard<'a>(&'a AtomicBool);
+
+impl Drop for StartingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+/// A listener's identity, unique in the process: an id kept from one
+/// isolate (or one generation of a restarted service) never removes
+/// another's listener. A plain counter, not part of any protocol, so it
+/// stays outside the loom seam.
+fn next_listener_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Runs a listener, containing its panic: a listener cannot take down the

@@ -1,7 +1,10 @@
 //! loom models of the task protocol (see `task.rs`), of a worker's reply
-//! (`promise.rs`) and of a service's pause gate (`service.rs`): every interleaving of
-//! a runner completing, a handle waiting (by `join` or by polling) and a
-//! cancel. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolates --lib --release`.
+//! (`promise.rs`), of a service's pause gate and ping control (`service.rs`),
+//! of a long-running thread's end (`lifecycle.rs`) and of the pool's
+//! submits, retirement and blocked-worker replacement (`pool.rs`): every
+//! interleaving of a runner completing, a handle waiting (by `join` or by
+//! polling), a cancel or kill, a listener added, and a ping meeting a busy,
+//! idle or paused worker. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolates --lib --release`.
 //!
 //! The runner is a loom thread calling `Runnable::run`, standing in for a
 //! pool worker; the pool itself is not modelled here.
@@ -403,7 +406,7 @@ mod replies {
 /// the last pause ends, or once it is killed, whatever the interleaving.
 mod pause_gate {
     use super::*;
-    use crate::service::PauseGate;
+    use crate::control::PauseGate;
     use loom::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
@@ -414,7 +417,7 @@ mod pause_gate {
             let second = gate.pause();
             let worker = {
                 let gate = Arc::clone(&gate);
-                thread::spawn(move || gate.wait(|| false))
+                thread::spawn(move || gate.wait(|| false, || {}))
             };
             drop(first);
             drop(second);
@@ -430,12 +433,254 @@ mod pause_gate {
             let killed = Arc::new(AtomicBool::new(false));
             let worker = {
                 let (gate, killed) = (Arc::clone(&gate), Arc::clone(&killed));
-                thread::spawn(move || gate.wait(|| killed.load(Ordering::Acquire)))
+                thread::spawn(move || gate.wait(|| killed.load(Ordering::Acquire), || {}))
             };
             // What `Service::kill` does: cancel, then wake the gate.
             killed.store(true, Ordering::Release);
             gate.wake_all();
             worker.join().unwrap();
+        });
+    }
+}
+
+/// The end of a long-running thread (`lifecycle.rs`): whether its job runs
+/// or is dropped unrun by a kill, and whenever a listener is added, every
+/// exit listener is called exactly once.
+mod exits {
+    use super::*;
+    use crate::lifecycle::{Exit, Listeners, ThreadEnd};
+
+    /// A long-running thread's task, whose job reports its end, and the
+    /// listeners it reports to.
+    fn long_running() -> (
+        Arc<Listeners<std::convert::Infallible>>,
+        Arc<dyn Runnable>,
+        IsolateHandle<u32>,
+    ) {
+        let listeners = Arc::new(Listeners::new(1));
+        let (end, _starting) = ThreadEnd::new(&listeners);
+        let job = move || end.ended(Ok(7));
+        let task = Task::new(job, Name::default(), false);
+        (listeners, task.clone(), IsolateHandle::new(task))
+    }
+
+    /// An exit listener that counts its calls and checks the exit.
+    fn counting(
+        calls: &std::sync::Arc<AtomicUsize>,
+        expected: &'static [Exit],
+    ) -> Box<dyn FnOnce(Exit) + Send> {
+        let calls = calls.clone();
+        Box::new(move |exit| {
+            assert!(expected.contains(&exit), "unexpected {exit:?}");
+            calls.fetch_add(1, StdOrdering::SeqCst);
+        })
+    }
+
+    #[test]
+    fn a_kill_racing_the_start_tells_the_exit_listener_once() {
+        check(
+            "a_kill_racing_the_start_tells_the_exit_listener_once",
+            || {
+                let (listeners, runner, handle) = long_running();
+                let calls = std::sync::Arc::new(AtomicUsize::new(0));
+                listeners.add_exit(counting(&calls, &[Exit::Completed, Exit::Cancelled]));
+                let thread = thread::spawn(move || runner.run());
+                handle.cancel(); // a kill: it may land before the job is taken
+                drop(handle);
+                thread.join().unwrap();
+                assert_eq!(calls.load(StdOrdering::SeqCst), 1);
+            },
+        );
+    }
+
+    #[test]
+    fn a_listener_added_while_the_thread_ends_is_called_once() {
+        check(
+            "a_listener_added_while_the_thread_ends_is_called_once",
+            || {
+                let (listeners, runner, handle) = long_running();
+                let thread = thread::spawn(move || runner.run());
+                let calls = std::sync::Arc::new(AtomicUsize::new(0));
+                listeners.add_exit(counting(&calls, &[Exit::Completed]));
+                assert_eq!(handle.join().unwrap(), 7);
+                thread.join().unwrap();
+                assert_eq!(calls.load(StdOrdering::SeqCst), 1);
+            },
+        );
+    }
+}
+
+/// A service worker's control (`service.rs`, "Ping"): a ping is answered
+/// whether the worker is busy, about to block on its empty inbox, or
+/// paused; no wake-up is lost.
+mod pings {
+    use super::*;
+    use crate::control::{Control, PauseGate, PingTicket};
+    use crate::sync::{lock, Condvar, Mutex};
+    use std::collections::VecDeque;
+
+    enum Item {
+        Wake,
+        Ping(PingTicket),
+    }
+
+    /// A one-slot inbox of loom primitives standing in for the worker's
+    /// channel: `try_send`, a blocking `recv`, `close`.
+    struct Inbox {
+        queue: Mutex<(VecDeque<Item>, bool)>,
+        ready: Condvar,
+    }
+
+    impl Inbox {
+        fn new() -> Arc<Self> {
+            Arc::new(Inbox {
+                queue: Mutex::new((VecDeque::new(), false)),
+                ready: Condvar::new(),
+            })
+        }
+
+        fn try_send(&self, item: Item) -> Result<(), Item> {
+            let mut queue = lock(&self.queue);
+            if queue.1 || !queue.0.is_empty() {
+                return Err(item);
+            }
+            queue.0.push_back(item);
+            self.ready.notify_one();
+            Ok(())
+        }
+
+        fn try_recv(&self) -> Option<Option<Item>> {
+            let mut queue = lock(&self.queue);
+            match queue.0.pop_front() {
+                Some(item) => Some(Some(item)),
+                None if queue.1 => Some(None),
+                None => None,
+            }
+        }
+
+        fn recv(&self) -> Option<Item> {
+            let mut queue = lock(&self.queue);
+            loop {
+                if let Some(item) = queue.0.pop_front() {
+                    return Some(item);
+                }
+                if queue.1 {
+                    return None;
+                }
+                queue = self.ready.wait(queue).unwrap();
+            }
+        }
+
+        fn close(&self) {
+            lock(&self.queue).1 = true;
+            self.ready.notify_all();
+        }
+    }
+
+    /// Puts an ordered ping into the stand-in inbox if it has room.
+    fn enqueue(inbox: &Inbox, ticket: PingTicket) -> Result<(), PingTicket> {
+        match inbox.try_send(Item::Ping(ticket)) {
+            Err(Item::Ping(ticket)) => Err(ticket),
+            _ => Ok(()),
+        }
+    }
+
+    /// The worker's loop, as in `Member::serve`, over the stand-in inbox.
+    fn worker(inbox: &Inbox, control: &Control) {
+        let enqueue = |ticket| enqueue(inbox, ticket);
+        loop {
+            let item = match inbox.try_recv() {
+                Some(item) => item,
+                None => {
+                    control.idle(&enqueue);
+                    let item = inbox.recv();
+                    control.busy();
+                    item
+                }
+            };
+            let Some(item) = item else {
+                control.end();
+                return;
+            };
+            control.serve(&enqueue);
+            if let Item::Ping(ticket) = item {
+                ticket.answer();
+            }
+        }
+    }
+
+    /// Starts the worker's loop on a loom thread.
+    fn start(inbox: &Arc<Inbox>, control: &Arc<Control>) -> thread::JoinHandle<()> {
+        let (inbox, control) = (Arc::clone(inbox), Arc::clone(control));
+        thread::spawn(move || worker(&inbox, &control))
+    }
+
+    #[test]
+    fn an_immediate_ping_wakes_a_worker_going_idle() {
+        check("an_immediate_ping_wakes_a_worker_going_idle", || {
+            let inbox = Inbox::new();
+            let control = Control::new();
+            let thread = start(&inbox, &control);
+            let (group, ping) = PingTicket::group(Name::default());
+            control.ping(PingTicket::new(&group), || {
+                let _ = inbox.try_send(Item::Wake);
+            });
+            drop(group);
+            ping.join().unwrap();
+            inbox.close();
+            thread.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn an_ordered_ping_parked_beside_a_full_inbox_is_answered() {
+        check(
+            "an_ordered_ping_parked_beside_a_full_inbox_is_answered",
+            || {
+                let inbox = Inbox::new();
+                // The inbox is full when the ping comes.
+                assert!(inbox.try_send(Item::Wake).is_ok());
+                let control = Control::new();
+                let thread = start(&inbox, &control);
+                let (group, ping) = PingTicket::group(Name::default());
+                if let Err(ticket) = enqueue(&inbox, PingTicket::new(&group)) {
+                    control.park(ticket, &|ticket| enqueue(&inbox, ticket));
+                }
+                drop(group);
+                ping.join().unwrap();
+                inbox.close();
+                thread.join().unwrap();
+            },
+        );
+    }
+
+    #[test]
+    fn a_paused_worker_answers_a_ping() {
+        check("a_paused_worker_answers_a_ping", || {
+            use loom::sync::atomic::{AtomicBool, Ordering};
+
+            let gate = PauseGate::new();
+            let paused = gate.pause();
+            let control = Control::new();
+            let stop = Arc::new(AtomicBool::new(false));
+            let thread = {
+                let (gate, control, stop) =
+                    (Arc::clone(&gate), Arc::clone(&control), Arc::clone(&stop));
+                thread::spawn(move || {
+                    let full = |ticket| Err(ticket);
+                    gate.wait(|| stop.load(Ordering::Acquire), || control.serve(&full));
+                })
+            };
+            let (group, ping) = PingTicket::group(Name::default());
+            control.ping(PingTicket::new(&group), || {});
+            gate.wake_all();
+            drop(group);
+            // Answered with the pause still held.
+            ping.join().unwrap();
+            stop.store(true, Ordering::Release);
+            gate.wake_all();
+            thread.join().unwrap();
+            drop(paused);
         });
     }
 }

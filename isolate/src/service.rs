@@ -5,34 +5,70 @@
 //!
 //! # Design
 //!
-//! Every worker thread has its own bounded inbox; the service picks one per
-//! request (round-robin, or the one with the fewest requests in flight).
-//! The loop, owned by the runtime, builds the worker's state once, then
-//! takes one envelope at a time: a request (run the handler, catch its
-//! panic, fulfil the promise) or a ping (answered once everything sent
-//! before it is handled). Pausing holds the loop between envelopes. A
-//! worker that ends for any reason closes and drains its inbox, so no
-//! queued caller waits forever: each gets `EndedWithoutResult` (or
-//! `Cancelled` after a kill).
+//! Every worker has its own bounded inbox; the service picks one per request
+//! (round-robin, or the one with the fewest requests in flight), skipping
+//! workers that have ended. The loop, owned by the runtime, builds the
+//! worker's state once, then takes one envelope at a time: a request (run
+//! the handler as the request's own isolate, catch its panic, fulfil the
+//! promise), an ordered ping (answer it), or a wake-up (look at the
+//! control). Pausing holds the loop between requests.
+//!
+//! # Ending: no caller waits on a dead service
+//!
+//! A worker ends when its inbox is closed and empty (the service was
+//! dropped or joined), when it is killed, or when a handler's panic is
+//! fatal. Its job then *retires* it, exactly once: it closes its inbox (so
+//! senders move on to the other workers) and answers every envelope left in
+//! it. After a kill they are answered `Cancelled`. Otherwise they were never
+//! started, and go to the live workers; with none left, they are answered
+//! with the panic that ended the last worker (or `EndedWithoutResult`), as is
+//! every later request. A job dropped unrun (killed before its thread took
+//! it, or no thread could start) retires its worker in its `Drop`, and its
+//! [`ThreadEnd`] then tells the exit listeners: see `lifecycle.rs`.
+//!
+//! # Cancel and kill reach the request in hand
+//!
+//! The handler runs with its request's reply task entered as the current
+//! isolate, so `is_cancelled()` reads that request's cancel (its caller's
+//! `cancel`, drop or expired `join_timeout`). A kill sets the routes'
+//! `killed` flag, then cancels each worker's request in hand, which the
+//! worker records (`Control::hold`) before it looks at `killed` itself:
+//! either the kill finds the request recorded, or the worker finds the flag.
+//!
+//! # Supervision and generations
+//!
+//! With [`Restart::OnPanic`] a worker whose panic would end it runs its loop
+//! again, on its thread, with a fresh state and its inbox kept. A
+//! [`Service`] handle points at the current *generation* of workers;
+//! [`Service::restart`] starts a new generation, swaps it in for every clone,
+//! then kills the old one.
+//!
+//! # Ping
+//!
+//! Pings never wait for room in an inbox: see the protocol of each
+//! worker's `Control` in `control.rs`.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::convert::Infallible;
 use std::fmt;
+use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use crate::channel::{Receiver, Sender, TrySendError};
+use crate::channel::{Receiver, Sender, TryRecvError, TrySendError};
 use crate::context::{self, ExitSignal};
+pub use crate::control::Paused;
+use crate::control::{Control, PauseGate, PingTicket};
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
-use crate::lifecycle::{Exit, Listeners};
-use crate::long_running::Options;
+use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
+use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
 use crate::name::Name;
 use crate::panic::{clear_recorded, Panic};
 use crate::promise::Promise;
-use crate::sync::{lock, Arc, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::{drop_quietly, Outcome};
-use crate::worker::run_reporting;
 
 /// How a [`Service`] with several workers picks one for a request.
 ///
@@ -108,7 +144,8 @@ pub struct Service<Req, Resp, E = Infallible> {
 }
 
 /// Options for a [`Service`]: name, workers and dispatch, inbox capacity,
-/// stack size, whether a panic ends a worker.
+/// stack size, whether a panic ends a worker and whether it is restarted,
+/// exit listeners registered before it starts, starting paused.
 ///
 /// # Examples
 ///
@@ -128,45 +165,160 @@ pub struct ServiceBuilder {
     workers: usize,
     dispatch: Dispatch,
     errors_are_fatal: bool,
+    restart: Restart,
 }
 
-/// Holds a [`Service`] paused until dropped (or [`resume`](Self::resume)d):
-/// its workers finish the request in hand, then take no other until every
-/// pause is over. Requests queue meanwhile, up to the inbox capacity.
+/// Whether a [`Service`] restarts a worker that a panic ended: supervision,
+/// set with [`ServiceBuilder::restart`].
 ///
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
+/// use isolate::{Restart, Service};
 ///
-/// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
-/// let paused = service.pause();
-/// let reply = service.request(1);
-/// assert!(reply.join_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
-/// paused.resume();
-/// assert_eq!(service.request(2).join().unwrap(), 2);
+/// # isolate::print_panics(false);
+/// let service = Service::builder()
+///     .restart(Restart::OnPanic { limit: 3 })
+///     .spawn(|| 0_u32, |served: &mut u32, n: u32| {
+///         *served += 1;
+///         assert!(n != 0, "zero");
+///         *served
+///     });
+/// assert_eq!(service.request(1).join().unwrap(), 1);
+/// assert!(service.request(0).join().unwrap_err().is_panic());
+/// assert_eq!(service.request(1).join().unwrap(), 1); // restarted: a fresh state
 /// ```
-#[must_use = "a service stays paused only while the Paused guard lives"]
-pub struct Paused {
-    gate: Arc<PauseGate>,
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Restart {
+    /// A worker that a panic ended stays ended (its queue goes to the live
+    /// workers).
+    #[default]
+    Never,
+    /// A worker that a fatal panic ended (or whose state panicked while
+    /// being built) is restarted in place, on its thread, with a state
+    /// built afresh, at most `limit` times; its queued requests wait for
+    /// it. Each such panic still reaches its request's caller and the
+    /// error listeners; only the last, when no restart is left, ends it.
+    /// A state that panics every time it is built uses the limit up
+    /// straight away, one restart after another: keep the limit finite.
+    OnPanic {
+        /// How many restarts each worker may have.
+        limit: usize,
+    },
 }
 
+/// Ends the service whose handler calls it, cleanly (Dart's
+/// `Isolate.exit()`, or closing the isolate's receive port): it closes the
+/// service's inboxes, as [`Service::join`] does, without waiting. The
+/// request in hand is answered with what the handler returns, the requests
+/// already queued are still answered, then the workers end and the
+/// service ends [`Exit::Completed`] (its `join` is `Ok`). Later requests
+/// are refused ([`IsolateError::EndedWithoutResult`]).
+///
+/// Returns `false`, doing nothing, when not called from a service's
+/// handler.
+///
+/// # Examples
+///
+/// ```
+/// use isolate::{Exit, Service};
+///
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let service = Service::builder()
+///     .on_exit(move |exit| tx.send(exit).unwrap())
+///     .spawn(|| (), |_: &mut (), command: &'static str| {
+///         if command == "shutdown" {
+///             isolate::close_service();
+///         }
+///         command.len()
+///     });
+/// assert_eq!(service.request("shutdown").join().unwrap(), 8);
+/// assert_eq!(rx.recv().unwrap(), Exit::Completed);
+/// assert!(service.request("late").join().is_err());
+/// assert!(service.join().is_ok());
+/// ```
+pub fn close_service() -> bool {
+    SERVING
+        .try_with(|serving| serving.borrow().as_ref().map(|routes| routes.close_all()))
+        .ok()
+        .flatten()
+        .is_some()
+}
+
+/// The service whose worker runs on this thread, for [`close_service`].
+trait Closable {
+    fn close_all(&self);
+}
+
+impl<Req, Resp, E> Closable for Routes<Req, Resp, E> {
+    fn close_all(&self) {
+        self.close();
+    }
+}
+
+thread_local! {
+    static SERVING: std::cell::RefCell<Option<Arc<dyn Closable>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Marks this thread as a worker of `routes`' service until dropped.
+struct Serving;
+
+impl Serving {
+    fn enter(routes: Arc<dyn Closable>) -> Self {
+        SERVING.with(|serving| *serving.borrow_mut() = Some(routes));
+        Serving
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = SERVING.try_with(|serving| serving.borrow_mut().take());
+    }
+}
+
+/// What a service's clones share: its current generation of workers, and
+/// how to start the next one ([`Service::restart`]).
 struct Shared<Req, Resp, E> {
+    name: Name,
+    current: Mutex<Arc<Generation<Req, Resp, E>>>,
+    respawn: Box<dyn Fn() -> Generation<Req, Resp, E> + Send + Sync>,
+}
+
+/// One generation of a service's workers: the routes to them, and what only
+/// callers use (the listeners, the workers' outcomes, the start pause).
+/// Dropped when the service is, or replaced by [`Service::restart`].
+struct Generation<Req, Resp, E> {
+    routes: Arc<Routes<Req, Resp, E>>,
+    listeners: Arc<Listeners<E>>,
+    /// The workers' outcomes, taken by the first `join`.
+    handles: Mutex<Vec<IsolateHandle<(), E>>>,
+    /// The pause of a service built with [`ServiceBuilder::start_paused`],
+    /// until [`Service::start`].
+    start_pause: Mutex<Option<Paused>>,
+}
+
+/// What the workers share with the callers: each worker's inbox and
+/// control, so that a worker that ends can hand its queue to the others.
+struct Routes<Req, Resp, E> {
     name: Name,
     inboxes: Vec<Inbox<Req, Resp, E>>,
     dispatch: Dispatch,
     turn: AtomicUsize,
-    killed: std::sync::atomic::AtomicBool,
+    /// Set first by `kill`, never cleared.
+    killed: AtomicBool,
     gate: Arc<PauseGate>,
-    listeners: Arc<Listeners<E>>,
-    /// The workers' outcomes, taken by the first `join`.
-    handles: Mutex<Vec<IsolateHandle<(), E>>>,
+    /// The panic that ended the last worker to panic: the answer to a
+    /// request that no worker is left to take.
+    last_panic: Mutex<Option<Panic>>,
 }
 
 struct Inbox<Req, Resp, E> {
     sender: Sender<Envelope<Req, Resp, E>>,
     /// Requests sent to this worker and not yet answered.
     load: Arc<AtomicUsize>,
+    control: Arc<Control>,
 }
 
 enum Envelope<Req, Resp, E> {
@@ -176,7 +328,11 @@ enum Envelope<Req, Resp, E> {
         /// Counts the request in the load of the inbox it was sent to.
         load: Option<LoadToken>,
     },
+    /// A ping answered "after every earlier request": it waits its turn in
+    /// the inbox.
     Ping(PingTicket),
+    /// Wakes a worker blocked on its empty inbox to look at its control.
+    Wake,
 }
 
 /// One unit of a worker's load, given back when its request is answered or
@@ -206,78 +362,6 @@ impl Drop for LoadToken {
     }
 }
 
-/// One worker's part of a ping; the ping is answered when every part has
-/// been, and fails if any part is dropped unanswered (its worker ended).
-struct PingTicket {
-    group: Arc<PingGroup>,
-    answered: bool,
-}
-
-struct PingGroup {
-    promise: Mutex<Option<Promise<(), Infallible>>>,
-    failed: std::sync::atomic::AtomicBool,
-}
-
-impl Drop for PingTicket {
-    fn drop(&mut self) {
-        if !self.answered {
-            self.group.failed.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
-impl Drop for PingGroup {
-    fn drop(&mut self) {
-        if let Some(mut promise) = lock(&self.promise).take() {
-            if *self.failed.get_mut() {
-                drop(promise); // reports EndedWithoutResult
-            } else if promise.start() {
-                promise.fulfil(Ok(()));
-            }
-        }
-    }
-}
-
-/// The pause count and what the workers wait on while it is above zero.
-pub(crate) struct PauseGate {
-    pauses: Mutex<usize>,
-    resumed: Condvar,
-}
-
-impl PauseGate {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(PauseGate {
-            pauses: Mutex::new(0),
-            resumed: Condvar::new(),
-        })
-    }
-
-    /// Takes one pause, held until the guard is dropped.
-    pub(crate) fn pause(self: &Arc<Self>) -> Paused {
-        *lock(&self.pauses) += 1;
-        Paused {
-            gate: Arc::clone(self),
-        }
-    }
-
-    /// Waits while paused; returns early when `stop` says the worker is
-    /// being killed.
-    pub(crate) fn wait(&self, stop: impl Fn() -> bool) {
-        let mut pauses = lock(&self.pauses);
-        while *pauses > 0 && !stop() {
-            pauses = self
-                .resumed
-                .wait(pauses)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-        }
-    }
-
-    pub(crate) fn wake_all(&self) {
-        let _pauses = lock(&self.pauses);
-        self.resumed.notify_all();
-    }
-}
-
 impl Default for ServiceBuilder {
     fn default() -> Self {
         ServiceBuilder {
@@ -285,6 +369,7 @@ impl Default for ServiceBuilder {
             workers: 1,
             dispatch: Dispatch::default(),
             errors_are_fatal: true,
+            restart: Restart::Never,
         }
     }
 }
@@ -388,6 +473,70 @@ impl ServiceBuilder {
         self
     }
 
+    /// Whether a worker that a panic ended is restarted (supervision);
+    /// [`Restart::Never`] unless set. See [`Restart`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let service = isolate::Service::builder()
+    ///     .restart(isolate::Restart::OnPanic { limit: 1 })
+    ///     .spawn(|| (), |_: &mut (), n: u8| 10 / n);
+    /// assert!(service.request(0).join().unwrap_err().is_panic());
+    /// assert_eq!(service.request(5).join().unwrap(), 2); // restarted
+    /// assert!(service.request(0).join().unwrap_err().is_panic());
+    /// assert!(service.request(5).join().unwrap_err().is_panic()); // no restart left
+    /// ```
+    pub fn restart(mut self, policy: Restart) -> Self {
+        self.restart = policy;
+        self
+    }
+
+    /// Calls `listener` when the service ends, with how it ended, like
+    /// [`Service::on_exit`] but registered before the service exists
+    /// (Dart's `onExit` argument of `Isolate.spawn`): a panic while building
+    /// the state cannot come before it. Every service this builder (or a
+    /// clone) spawns calls it once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let service = isolate::Service::builder()
+    ///     .on_exit(move |exit| tx.send(exit).unwrap())
+    ///     .spawn(|| -> u8 { panic!("no model") }, |_: &mut u8, n: u8| n);
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
+    /// # drop(service);
+    /// ```
+    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
+        self.options.on_exit.push(Arc::new(listener));
+        self
+    }
+
+    /// Spawns the service paused (Dart's `Isolate.spawn(paused: true)`):
+    /// its threads start, but no state is built and no request handled
+    /// until [`Service::start`], so typed listeners can be added before
+    /// anything can fail. Requests queue meanwhile, and pings are answered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let service = isolate::Service::builder()
+    ///     .start_paused()
+    ///     .spawn(|| -> u8 { panic!("no model") }, |_: &mut u8, n: u8| n);
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// service.on_error(move |error| tx.send(error.to_string()).unwrap());
+    /// service.start();
+    /// assert!(rx.recv().unwrap().contains("no model")); // cannot be missed
+    /// ```
+    pub fn start_paused(mut self) -> Self {
+        self.options.paused = true;
+        self
+    }
+
     /// Whether a panic in the handler ends its worker (`true`, the default,
     /// as Dart's `errorsAreFatal`). Either way the panic goes to that
     /// request's caller and to the error listeners; with `false` the worker
@@ -466,102 +615,234 @@ impl ServiceBuilder {
         I: Fn() -> S + Send + Sync + 'static,
         H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
     {
-        let name = self.options.name();
-        let listeners = Arc::new(Listeners::new(self.workers));
-        let gate = PauseGate::new();
-        let init = Arc::new(init);
-        let handler = Arc::new(handler);
+        let (init, handler) = (Arc::new(init), Arc::new(handler));
+        let first = self.generation(&init, &handler, self.options.paused);
+        // A restarted service starts at once, whatever the first did.
+        let respawn = {
+            let builder = self.clone();
+            move || builder.generation(&init, &handler, false)
+        };
+        Service {
+            shared: Arc::new(Shared {
+                name: self.options.name(),
+                current: Mutex::new(Arc::new(first)),
+                respawn: Box::new(respawn),
+            }),
+        }
+    }
+
+    /// Starts one generation of the service's workers.
+    fn generation<S, Req, Resp, E, I, H>(
+        &self,
+        init: &Arc<I>,
+        handler: &Arc<H>,
+        paused: bool,
+    ) -> Generation<Req, Resp, E>
+    where
+        S: 'static,
+        Req: Message,
+        Resp: Message,
+        E: Message,
+        I: Fn() -> S + Send + Sync + 'static,
+        H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
+    {
+        let listeners = self.options.listeners(self.workers);
+        let mut receivers = Vec::with_capacity(self.workers);
         let mut inboxes = Vec::with_capacity(self.workers);
-        let mut handles = Vec::with_capacity(self.workers);
         for _ in 0..self.workers {
             let (sender, receiver) = self.options.channel();
-            let worker = WorkerLoop {
-                inbox: receiver,
-                gate: Arc::clone(&gate),
-                listeners: Arc::clone(&listeners),
-                errors_are_fatal: self.errors_are_fatal,
-                name: name.clone(),
-            };
-            let (init, handler) = (Arc::clone(&init), Arc::clone(&handler));
-            let reporter = Arc::clone(&listeners);
-            let job = move || run_reporting(&reporter, move || worker.run(&*init, &*handler));
-            let (handle, started) = self.options.thread().spawn_job(job);
-            if !started {
-                listeners.thread_ended(Exit::FailedToStart);
-            }
+            receivers.push(receiver);
             inboxes.push(Inbox {
                 sender,
                 load: Arc::new(AtomicUsize::new(0)),
+                control: Control::new(),
             });
-            handles.push(handle);
         }
-        Service {
-            shared: Arc::new(Shared {
-                name,
-                inboxes,
-                dispatch: self.dispatch,
-                turn: AtomicUsize::new(0),
-                killed: std::sync::atomic::AtomicBool::new(false),
-                gate,
-                listeners,
-                handles: Mutex::new(handles),
-            }),
+        let routes = Arc::new(Routes {
+            name: self.options.name(),
+            inboxes,
+            dispatch: self.dispatch,
+            turn: AtomicUsize::new(0),
+            killed: AtomicBool::new(false),
+            gate: PauseGate::new(),
+            last_panic: Mutex::new(None),
+        });
+        // Taken before any worker starts: not even a state is built until
+        // `start`.
+        let start_pause = paused.then(|| routes.gate.pause());
+        let mut handles = Vec::with_capacity(self.workers);
+        for (index, inbox) in receivers.into_iter().enumerate() {
+            let member = Member {
+                index,
+                inbox,
+                routes: Arc::clone(&routes),
+                listeners: Arc::clone(&listeners),
+                errors_are_fatal: self.errors_are_fatal,
+                restarts_left: Cell::new(match self.restart {
+                    Restart::Never => 0,
+                    Restart::OnPanic { limit } => limit,
+                }),
+                retired: false,
+            };
+            // The member drains its queue, then its end is reported, however
+            // the job ends: run, or dropped unrun by a kill or a failed start.
+            let (end, starting) = ThreadEnd::new(&listeners);
+            let mut job = MemberJob { member, end };
+            let (init, handler) = (Arc::clone(init), Arc::clone(handler));
+            let run = move || {
+                let outcome = loop {
+                    let outcome = catch_outcome(|| job.member.serve(&*init, &*handler));
+                    match outcome {
+                        Err(IsolateError::Panicked(panic)) if job.member.may_restart() => {
+                            // Not the worker's end: told as an error, then
+                            // the worker starts again with a fresh state.
+                            job.member
+                                .listeners
+                                .report_error(&IsolateError::Panicked(panic));
+                        }
+                        outcome => break outcome,
+                    }
+                };
+                job.member.retire(Some(&outcome));
+                let MemberJob { member, end } = job;
+                drop(member);
+                end.ended(outcome)
+            };
+            let _starting = starting.begin();
+            handles.push(self.options.thread().spawn_job(run).0);
+        }
+        Generation {
+            routes,
+            listeners,
+            handles: Mutex::new(handles),
+            start_pause: Mutex::new(start_pause),
         }
     }
 }
 
-/// One worker's loop and what it needs besides the user's closures.
-struct WorkerLoop<Req: Message, Resp: Message, E: Message> {
-    inbox: Receiver<Envelope<Req, Resp, E>>,
-    gate: Arc<PauseGate>,
-    listeners: Arc<Listeners<E>>,
-    errors_are_fatal: bool,
-    name: Name,
+/// A worker's job: its loop, then the report of its end (in this order,
+/// fields dropping in declaration order when the job is dropped unrun).
+struct MemberJob<Req: Message, Resp: Message, E: Message> {
+    member: Member<Req, Resp, E>,
+    end: ThreadEnd<E>,
 }
 
-impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
-    fn run<S>(
-        self,
+/// One worker of a service: its loop, and what it does when it ends.
+struct Member<Req: Message, Resp: Message, E: Message> {
+    index: usize,
+    inbox: Receiver<Envelope<Req, Resp, E>>,
+    routes: Arc<Routes<Req, Resp, E>>,
+    listeners: Arc<Listeners<E>>,
+    errors_are_fatal: bool,
+    /// How many more times it may restart after a panic.
+    restarts_left: Cell<usize>,
+    /// Whether its queue has been drained; see [`Member::retire`].
+    retired: bool,
+}
+
+impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
+    fn control(&self) -> &Control {
+        &self.routes.inboxes[self.index].control
+    }
+
+    /// Puts an ordered ping into this worker's own inbox, if it has room.
+    fn enqueue(&self, ticket: PingTicket) -> Result<(), PingTicket> {
+        match self.routes.inboxes[self.index]
+            .sender
+            .try_send(Envelope::Ping(ticket))
+        {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(Envelope::Ping(ticket))) => Err(ticket),
+            // Closed: the worker is ending; the ticket goes unanswered.
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn killed(&self) -> bool {
+        self.routes.killed.load(Ordering::SeqCst) || context::is_cancelled()
+    }
+
+    /// Takes one restart, if the policy has one left and the service still
+    /// runs.
+    fn may_restart(&self) -> bool {
+        let left = self.restarts_left.get();
+        if left == 0 || self.killed() {
+            return false;
+        }
+        self.restarts_left.set(left - 1);
+        true
+    }
+
+    /// The loop: builds the state, then takes one envelope at a time until
+    /// the inbox is closed and empty, the service is killed, or a handler's
+    /// panic is fatal.
+    fn serve<S>(
+        &self,
         init: &dyn Fn() -> S,
         handler: &dyn Fn(&mut S, Req) -> Result<Resp, E>,
     ) -> Outcome<(), E> {
-        // Whatever ends the loop, queued callers hear of it.
-        let _drain = Drain(&self.inbox);
+        let enqueue = |ticket| self.enqueue(ticket);
+        let _serving = Serving::enter(Arc::clone(&self.routes) as Arc<dyn Closable>);
+        // A service started paused builds no state until it is started.
+        self.routes
+            .gate
+            .wait(|| self.killed(), || self.control().serve(&enqueue));
+        if self.killed() {
+            return Err(IsolateError::Cancelled);
+        }
         let mut state = init();
         loop {
-            let Ok(envelope) = self.inbox.recv() else {
-                return if context::is_cancelled() {
-                    Err(IsolateError::Cancelled)
-                } else {
-                    Ok(())
-                };
+            let envelope = match self.inbox.try_recv() {
+                Ok(envelope) => envelope,
+                Err(TryRecvError::Empty) => {
+                    self.control().idle(&enqueue);
+                    let received = self.inbox.recv();
+                    self.control().busy();
+                    match received {
+                        Ok(envelope) => envelope,
+                        Err(_) => return self.closed(),
+                    }
+                }
+                Err(TryRecvError::Closed) => return self.closed(),
+            };
+            self.control().serve(&enqueue);
+            let (request, mut promise) = match envelope {
+                Envelope::Wake => continue,
+                // Every earlier request is handled: answered even if paused.
+                Envelope::Ping(ticket) => {
+                    ticket.answer();
+                    continue;
+                }
+                Envelope::Request {
+                    request, promise, ..
+                } => (request, promise),
             };
             // A pause taken while this worker waited in `recv` holds the
-            // envelope it just received, too.
-            self.gate.wait(context::is_cancelled);
-            if context::is_cancelled() {
-                // The drain answers the rest; this one is answered here.
-                if let Envelope::Request { promise, .. } = envelope {
-                    promise.cancel();
-                }
+            // request it just received, too; pings are answered meanwhile.
+            self.routes
+                .gate
+                .wait(|| self.killed(), || self.control().serve(&enqueue));
+            if self.killed() {
+                drop_quietly(request);
+                promise.cancel(); // the queue is answered by `retire`
                 return Err(IsolateError::Cancelled);
             }
-            match envelope {
-                Envelope::Ping(mut ticket) => ticket.answered = true,
-                Envelope::Request {
-                    request,
-                    mut promise,
-                    load: _load,
-                } => {
-                    if !promise.start() {
-                        drop_quietly(request); // its caller withdrew it
-                        continue;
-                    }
-                    if let Some(fatal) = self.handle(&mut state, handler, request, promise) {
-                        return Err(fatal);
-                    }
-                }
+            if !promise.start() {
+                drop_quietly(request); // its caller withdrew it
+                continue;
             }
+            if let Some(fatal) = self.handle(&mut state, handler, request, promise) {
+                return Err(fatal);
+            }
+        }
+    }
+
+    /// How the loop ends once its inbox is closed and empty.
+    fn closed(&self) -> Outcome<(), E> {
+        if self.killed() {
+            Err(IsolateError::Cancelled)
+        } else {
+            Ok(())
         }
     }
 
@@ -575,7 +856,23 @@ impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
         promise: Promise<Resp, E>,
     ) -> Option<IsolateError<E>> {
         clear_recorded();
-        match catch_unwind(AssertUnwindSafe(|| handler(state, request))) {
+        // A kill reaches the request in hand through `in_hand`; one that
+        // came before it was recorded is seen here.
+        let withdraw = promise.withdrawer();
+        self.control().hold(withdraw.clone());
+        if self.killed() {
+            if let Some(request) = &withdraw {
+                request.withdraw();
+            }
+        }
+        let result = {
+            // The handler runs as its request's isolate: `is_cancelled()`
+            // reads its caller's cancel.
+            let _entered = promise.enter();
+            catch_unwind(AssertUnwindSafe(|| handler(state, request)))
+        };
+        self.control().hold(None);
+        match result {
             Ok(Ok(response)) => promise.fulfil(Ok(response)),
             Ok(Err(error)) => {
                 let error = IsolateError::Failed(error);
@@ -588,44 +885,68 @@ impl<Req: Message, Resp: Message, E: Message> WorkerLoop<Req, Resp, E> {
                 resume_unwind(payload);
             }
             Err(payload) => {
-                let panic = Panic::new(payload, self.name.clone());
-                let fatal = self
-                    .errors_are_fatal
-                    .then(|| IsolateError::Panicked(panic.duplicate()));
+                let panic = Panic::new(payload, self.routes.name.clone());
+                let fatal = self.errors_are_fatal.then(|| panic.duplicate());
                 let error = IsolateError::Panicked(panic);
                 // A fatal panic is reported once, as the worker's own end.
                 if fatal.is_none() {
                     self.listeners.report_error(&error);
                 }
+                // A fatal one takes the worker out of the service before its
+                // caller hears of it: new requests go to the live workers,
+                // or, with none left, hear of this panic.
+                // A worker about to be restarted keeps its inbox and queue.
+                if let Some(fatal) = fatal.as_ref().filter(|_| self.restarts_left.get() == 0) {
+                    *lock(&self.routes.last_panic) = Some(fatal.duplicate());
+                    self.inbox.close();
+                }
                 promise.fulfil(Err(error));
-                return fatal;
+                return fatal.map(IsolateError::Panicked);
             }
         }
         None
     }
-}
 
-/// Closes a worker's inbox and answers every envelope left in it, when the
-/// worker ends for any reason (a panic while building its state included).
-struct Drain<'a, Req: Message, Resp: Message, E: Message>(&'a Receiver<Envelope<Req, Resp, E>>);
-
-impl<Req: Message, Resp: Message, E: Message> Drop for Drain<'_, Req, Resp, E> {
-    fn drop(&mut self) {
-        self.0.close();
-        let killed = context::is_cancelled();
-        while let Ok(envelope) = self.0.try_recv() {
+    /// Closes the inbox and answers everything left in it, once, when the
+    /// worker ends for any reason (`None`: its job was dropped unrun).
+    /// After a kill, queued requests are answered `Cancelled`; otherwise
+    /// they were never started and go to the live workers, or, with none
+    /// left, are answered with why the service ended (the last panic).
+    fn retire(&mut self, outcome: Option<&Outcome<(), E>>) {
+        if mem::replace(&mut self.retired, true) {
+            return;
+        }
+        // Recorded before the inbox closes: a request refused from now on
+        // hears why.
+        if let Some(Err(IsolateError::Panicked(panic))) = outcome {
+            *lock(&self.routes.last_panic) = Some(panic.duplicate());
+        }
+        self.inbox.close();
+        self.control().end();
+        let killed = self.killed();
+        while let Ok(envelope) = self.inbox.try_recv() {
             match envelope {
                 Envelope::Request {
                     request, promise, ..
-                } => {
+                } if killed => {
                     drop_quietly(request);
-                    if killed {
-                        promise.cancel();
+                    promise.cancel();
+                }
+                request @ Envelope::Request { .. } => {
+                    if let Err(unsent) = self.routes.dispatch(request) {
+                        self.routes.refuse(unsent);
                     }
                 }
                 Envelope::Ping(ticket) => drop(ticket),
+                Envelope::Wake => {}
             }
         }
+    }
+}
+
+impl<Req: Message, Resp: Message, E: Message> Drop for Member<Req, Resp, E> {
+    fn drop(&mut self) {
+        self.retire(None);
     }
 }
 
@@ -700,11 +1021,15 @@ impl Service<(), (), Infallible> {
 impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// Sends a request, waiting while the chosen worker's inbox is full, and
     /// returns the handle to its reply. Dropping the handle withdraws the
-    /// request if it has not started.
+    /// request if it has not started, and cancels it if it has: its
+    /// handler sees [`is_cancelled`](crate::is_cancelled) turn `true` (so do
+    /// [`cancel`](IsolateHandle::cancel) and an expired
+    /// [`join_timeout`](IsolateHandle::join_timeout)).
     ///
-    /// If every worker has ended, the reply is
-    /// [`IsolateError::EndedWithoutResult`] at once (or `Cancelled` after a
-    /// kill); use [`try_request`](Self::try_request) to get the request back.
+    /// If every worker has ended, the reply comes at once: `Cancelled` after
+    /// a kill, the last worker's panic if one ended the service, and
+    /// [`IsolateError::EndedWithoutResult`] otherwise; use
+    /// [`try_request`](Self::try_request) to get the request back.
     ///
     /// # Examples
     ///
@@ -715,14 +1040,11 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(squares, [1, 4, 9]);
     /// ```
     pub fn request(&self, request: Req) -> IsolateHandle<Resp, E> {
-        let (mut envelope, handle) = self.envelope(request);
-        for inbox in self.candidates() {
-            match inbox.sender.send(envelope.addressed_to(inbox)) {
-                Ok(()) => return handle,
-                Err(closed) => envelope = closed.into_inner(),
-            }
+        let generation = self.current();
+        let (envelope, handle) = self.envelope(request);
+        if let Err(unsent) = generation.routes.dispatch(envelope) {
+            generation.routes.refuse(unsent);
         }
-        self.refuse(envelope);
         handle
     }
 
@@ -743,9 +1065,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// }
     /// ```
     pub fn try_request(&self, request: Req) -> Result<IsolateHandle<Resp, E>, TrySendError<Req>> {
+        let generation = self.current();
         let (mut envelope, handle) = self.envelope(request);
         let mut full = false;
-        for inbox in self.candidates() {
+        for inbox in generation.routes.candidates() {
             match inbox.sender.try_send(envelope.addressed_to(inbox)) {
                 Ok(()) => return Ok(handle),
                 Err(TrySendError::Full(back)) => {
@@ -755,15 +1078,17 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
                 Err(TrySendError::Closed(back)) => envelope = back,
             }
         }
+        drop(handle); // withdraws the promise: nobody waits on it
         let request = match envelope {
             Envelope::Request {
                 request, promise, ..
             } => {
-                drop(handle); // withdraws the promise: nobody waits on it
                 drop(promise);
                 request
             }
-            Envelope::Ping(_) => unreachable!("a request's envelope holds a request"),
+            Envelope::Ping(_) | Envelope::Wake => {
+                unreachable!("a request's envelope holds a request")
+            }
         };
         Err(if full {
             TrySendError::Full(request)
@@ -774,7 +1099,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
 
     /// Sends a request, awaiting room in the chosen worker's inbox, then
     /// awaits its reply; works on any executor. Dropping the future withdraws
-    /// the request if it has not started.
+    /// the request if it has not started, and cancels it if it has.
     ///
     /// # Errors
     ///
@@ -788,22 +1113,29 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(answer.unwrap(), 42);
     /// ```
     pub async fn request_async(&self, request: Req) -> Result<Resp, IsolateError<E>> {
+        let generation = self.current();
         let (mut envelope, handle) = self.envelope(request);
-        for inbox in self.candidates() {
+        for inbox in generation.routes.candidates() {
             match inbox.sender.send_async(envelope.addressed_to(inbox)).await {
                 Ok(()) => return handle.await,
                 Err(closed) => envelope = closed.into_inner(),
             }
         }
-        self.refuse(envelope);
+        generation.routes.refuse(envelope);
         handle.await
     }
 
-    /// Answers once every worker has handled every request sent before the
-    /// ping: a liveness probe. Give it a deadline with
-    /// [`join_timeout`](IsolateHandle::join_timeout): a stuck or paused
-    /// worker does not answer; an ended one answers
-    /// [`IsolateError::EndedWithoutResult`].
+    /// A liveness probe, answered as soon as every live worker is free of
+    /// the request in hand (Dart's `ping` with its default `immediate`
+    /// priority): ahead of queued requests, and while the service is
+    /// paused. It never blocks the caller: give the handle a deadline with
+    /// [`join_timeout`](IsolateHandle::join_timeout), since a worker stuck
+    /// in a handler does not answer.
+    ///
+    /// Workers that have ended do not count: the ping is `Ok` if any worker
+    /// answered, and [`IsolateError::EndedWithoutResult`] once none is left.
+    /// [`ping_in_order`](Self::ping_in_order) answers after every earlier
+    /// request instead.
     ///
     /// # Examples
     ///
@@ -811,28 +1143,67 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// use std::time::Duration;
     ///
     /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    /// let paused = service.pause();
+    /// let queued = service.request(1);
+    /// // Answered while paused, ahead of the queued request.
     /// assert!(service.ping().join_timeout(Duration::from_secs(5)).is_ok());
+    /// assert!(!queued.is_finished());
+    /// drop(paused);
+    /// assert_eq!(queued.join().unwrap(), 1);
     /// ```
     pub fn ping(&self) -> IsolateHandle<()> {
-        let (promise, handle) = Promise::new(self.shared.name.clone());
-        let group = Arc::new(PingGroup {
-            promise: Mutex::new(Some(promise)),
-            failed: std::sync::atomic::AtomicBool::new(false),
-        });
-        for inbox in &self.shared.inboxes {
-            let ticket = PingTicket {
-                group: Arc::clone(&group),
-                answered: false,
+        let generation = self.current();
+        let routes = &generation.routes;
+        let (group, handle) = PingTicket::group(routes.name.clone());
+        for inbox in routes.live() {
+            inbox.control.ping(PingTicket::new(&group), || {
+                // Full: the worker has envelopes to take, and looks at its
+                // control after the next. Closed: it is ending.
+                let _ = inbox.sender.try_send(Envelope::Wake);
+            });
+        }
+        // A paused worker answers from its pause.
+        routes.gate.wake_all();
+        handle
+    }
+
+    /// A ping answered once every live worker has handled every request
+    /// sent to it before the ping (Dart's `ping` with
+    /// `priority: beforeNextEvent`, roughly): it waits its turn in each
+    /// inbox, so it is not answered while the service is paused with
+    /// requests queued. It never blocks the caller: a ping that finds an
+    /// inbox full waits beside it, and the worker puts it in line once
+    /// there is room. Otherwise as [`ping`](Self::ping).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let service = isolate::Service::builder().workers(2).spawn(|| (), |_: &mut (), n: u8| n);
+    /// let replies: Vec<_> = (0..10).map(|n| service.request(n)).collect();
+    /// service.ping_in_order().join_timeout(Duration::from_secs(30)).unwrap();
+    /// assert!(replies.iter().all(|reply| reply.is_finished()));
+    /// ```
+    pub fn ping_in_order(&self) -> IsolateHandle<()> {
+        let generation = self.current();
+        let routes = &generation.routes;
+        let (group, handle) = PingTicket::group(routes.name.clone());
+        for inbox in routes.live() {
+            let enqueue = |ticket| match inbox.sender.try_send(Envelope::Ping(ticket)) {
+                Err(TrySendError::Full(Envelope::Ping(ticket))) => Err(ticket),
+                _ => Ok(()), // sent, or closed: the worker is ending
             };
-            // A full inbox would make the ping wait like a request; a closed
-            // one drops the ticket, which fails the ping.
-            let _ = inbox.sender.send(Envelope::Ping(ticket));
+            if let Err(ticket) = enqueue(PingTicket::new(&group)) {
+                inbox.control.park(ticket, &enqueue);
+            }
         }
         handle
     }
 
     /// Pauses the service until the returned guard is dropped: each worker
-    /// finishes the request in hand and takes no other. Pauses nest.
+    /// finishes the request in hand and takes no other (it still answers
+    /// [`ping`](Self::ping)s). Pauses nest.
     ///
     /// # Examples
     ///
@@ -845,35 +1216,89 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.request(1).join().unwrap(), 1);
     /// ```
     pub fn pause(&self) -> Paused {
-        self.shared.gate.pause()
+        let generation = self.current();
+        generation.routes.gate.pause()
+    }
+
+    /// Starts a service spawned with [`ServiceBuilder::start_paused`]: its
+    /// workers build their state and take requests from now on (unless
+    /// [`pause`](Self::pause)d). Returns `false` if it was not held (never
+    /// paused, or started already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let service = isolate::Service::builder()
+    ///     .start_paused()
+    ///     .spawn(|| 10, |base: &mut u32, n: u32| *base + n);
+    /// let reply = service.request(1); // queued while paused
+    /// assert!(service.start());
+    /// assert_eq!(reply.join().unwrap(), 11);
+    /// assert!(!service.start());
+    /// ```
+    pub fn start(&self) -> bool {
+        let generation = self.current();
+        let held = lock(&generation.start_pause).take();
+        held.is_some()
     }
 
     /// Stops every worker now: the inboxes close, queued requests are
-    /// answered [`IsolateError::Cancelled`], and the requests in hand see
+    /// answered [`IsolateError::Cancelled`] (even those queued before a
+    /// worker's thread started), and the requests in hand see
     /// [`is_cancelled`](crate::is_cancelled) turn `true` (their replies,
-    /// if any, still arrive).
+    /// if any, still arrive). Every caller hears back: none waits on a dead
+    /// service.
     ///
     /// # Examples
     ///
     /// ```
     /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    /// let paused = service.pause();
+    /// let queued = service.request(1);
     /// service.kill();
-    /// assert!(service.request(1).join().is_err());
+    /// assert!(queued.join().unwrap_err().is_cancelled());
+    /// assert!(service.request(2).join().unwrap_err().is_cancelled());
+    /// # drop(paused);
     /// ```
     pub fn kill(&self) {
-        self.shared.killed.store(true, Ordering::Relaxed);
-        for handle in lock(&self.shared.handles).iter() {
-            handle.cancel();
-        }
-        for inbox in &self.shared.inboxes {
-            inbox.sender.close();
-        }
-        self.shared.gate.wake_all();
+        self.current().kill();
+    }
+
+    /// Replaces the service's workers with new ones, for every clone of the
+    /// service: after a [`kill`](Self::kill), after a fatal panic ended
+    /// them, or to start afresh. The workers now serving (if any) are
+    /// killed first, so their queued requests are answered `Cancelled`; the
+    /// new ones build their state with the service's own `init`, take the
+    /// requests sent from now on, and start at once (even if the service
+    /// was built [`start_paused`](ServiceBuilder::start_paused)).
+    ///
+    /// Listeners added with [`on_exit`](Self::on_exit) and
+    /// [`on_error`](Self::on_error) belong to the workers they were added
+    /// to (the old ones tell their exit); those given to the builder are
+    /// registered again for the new workers. A [`pause`](Self::pause) held
+    /// does not hold the new ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let service = isolate::Service::spawn(|| 100, |base: &mut u32, n: u32| *base + n);
+    /// let other_caller = service.clone();
+    /// service.kill();
+    /// assert!(other_caller.request(1).join().unwrap_err().is_cancelled());
+    /// service.restart();
+    /// assert_eq!(other_caller.request(1).join().unwrap(), 101); // same handle
+    /// ```
+    pub fn restart(&self) {
+        let fresh = Arc::new((self.shared.respawn)());
+        let old = mem::replace(&mut *lock(&self.shared.current), fresh);
+        old.kill();
     }
 
     /// Calls `listener` once every worker has ended, with how the first
     /// one that did not complete ended (or [`Exit::Completed`]); at once if
-    /// they have all ended already.
+    /// they have all ended already. Every way the service ends reaches
+    /// every exit listener exactly once, a kill before the workers' threads
+    /// started included.
     ///
     /// # Examples
     ///
@@ -884,13 +1309,15 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// drop(service);
     /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Completed);
     /// ```
-    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) {
-        self.shared.listeners.add_exit(Box::new(listener));
+    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) -> ListenerId {
+        let generation = self.current();
+        ListenerId(generation.listeners.add_exit(Box::new(listener)))
     }
 
     /// Calls `listener` (on a worker's thread) for each request whose
     /// handler returned `Err` or panicked, and for a worker that ends by a
-    /// panic. Each caller still gets its own error.
+    /// panic. Each caller still gets its own error. A listener added once
+    /// the service has ended is dropped at once.
     ///
     /// # Examples
     ///
@@ -904,8 +1331,25 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     ///     "the isolated function returned an error: invalid digit found in string"
     /// );
     /// ```
-    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) {
-        self.shared.listeners.add_error(Box::new(listener));
+    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) -> ListenerId {
+        let generation = self.current();
+        ListenerId(generation.listeners.add_error(Box::new(listener)))
+    }
+
+    /// Removes an exit or error listener added to this service and drops
+    /// it; `false` if it was already called, dropped or removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
+    /// let id = service.on_error(|_| {});
+    /// assert!(service.remove_listener(id));
+    /// assert!(!service.remove_listener(id));
+    /// ```
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        let generation = self.current();
+        id.0.is_some_and(|id| generation.listeners.remove(id))
     }
 
     /// The service's name, `"<unnamed>"` unless given.
@@ -920,16 +1364,21 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         &self.shared.name
     }
 
-    /// How many workers serve the requests.
+    /// How many workers serve requests now: a worker that ended (a fatal
+    /// panic) no longer counts, and none do once the service is closed or
+    /// killed.
     ///
     /// # Examples
     ///
     /// ```
     /// let service = isolate::Service::builder().workers(4).spawn(|| (), |_: &mut (), _: ()| ());
     /// assert_eq!(service.workers(), 4);
+    /// service.kill();
+    /// assert_eq!(service.workers(), 0);
     /// ```
     pub fn workers(&self) -> usize {
-        self.shared.inboxes.len()
+        let generation = self.current();
+        generation.routes.live().count()
     }
 
     /// How many requests are queued or running, over all workers.
@@ -942,7 +1391,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(service.in_flight(), 0);
     /// ```
     pub fn in_flight(&self) -> usize {
-        self.shared
+        self.current()
+            .routes
             .inboxes
             .iter()
             .map(|inbox| inbox.load.load(Ordering::Relaxed))
@@ -953,8 +1403,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// queued and end. Waits for them, and returns the failure of the first
     /// worker, in worker order, that did not end cleanly: a fatal panic, a
     /// panic while building its state, `Cancelled` after a kill. (The
-    /// [`on_exit`](Self::on_exit) listener hears of the first in time.) Another clone that joined first got the
-    /// outcomes; this one then returns `Ok(())`.
+    /// [`on_exit`](Self::on_exit) listener hears of the first in time.)
+    /// Another clone that joined first got the outcomes; this one then
+    /// returns `Ok(())`.
     ///
     /// # Errors
     ///
@@ -969,10 +1420,11 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// assert_eq!(reply.join().unwrap(), 1); // queued requests are answered
     /// ```
     pub fn join(self) -> Result<(), IsolateError<E>> {
-        for inbox in &self.shared.inboxes {
-            inbox.sender.close();
-        }
-        let handles = std::mem::take(&mut *lock(&self.shared.handles));
+        let generation = self.current();
+        generation.routes.close();
+        // A service never started would never end.
+        drop(lock(&generation.start_pause).take());
+        let handles = std::mem::take(&mut *lock(&generation.handles));
         let mut first_error = None;
         for handle in handles {
             if let Err(error) = handle.join() {
@@ -992,12 +1444,53 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         };
         (envelope, handle)
     }
+}
+
+impl<Req, Resp, E> Service<Req, Resp, E> {
+    /// The generation of workers serving now.
+    fn current(&self) -> Arc<Generation<Req, Resp, E>> {
+        Arc::clone(&lock(&self.shared.current))
+    }
+}
+
+impl<Req, Resp, E> Generation<Req, Resp, E> {
+    /// Stops every worker of this generation now; see [`Service::kill`].
+    fn kill(&self) {
+        let routes = &self.routes;
+        routes.killed.store(true, Ordering::SeqCst);
+        // A worker whose thread has not started is dropped unrun here, and
+        // answers its queue as it goes.
+        for handle in lock(&self.handles).iter() {
+            handle.cancel();
+        }
+        for inbox in &routes.inboxes {
+            inbox.control.withdraw();
+            inbox.sender.close();
+        }
+        routes.gate.wake_all();
+    }
+}
+
+impl<Req, Resp, E> Routes<Req, Resp, E> {
+    /// The inboxes of the workers still taking requests.
+    fn live(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
+        self.inboxes
+            .iter()
+            .filter(|inbox| !inbox.sender.is_closed())
+    }
+
+    /// Closes every inbox: the workers answer what is queued and end.
+    fn close(&self) {
+        for inbox in &self.inboxes {
+            inbox.sender.close();
+        }
+    }
 
     /// The inboxes to try, best first.
     fn candidates(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
-        let inboxes = &self.shared.inboxes;
-        let first = match self.shared.dispatch {
-            Dispatch::RoundRobin => self.shared.turn.fetch_add(1, Ordering::Relaxed),
+        let inboxes = &self.inboxes;
+        let first = match self.dispatch {
+            Dispatch::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
             Dispatch::LeastLoaded => inboxes
                 .iter()
                 .enumerate()
@@ -1008,24 +1501,41 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         (0..inboxes.len()).map(move |offset| &inboxes[(first + offset) % inboxes.len()])
     }
 
-    /// Answers a request that no worker took.
+    /// Sends a request to the best live worker, waiting while its inbox is
+    /// full; hands the envelope back if every inbox is closed.
+    fn dispatch(&self, mut envelope: Envelope<Req, Resp, E>) -> Result<(), Envelope<Req, Resp, E>> {
+        for inbox in self.candidates() {
+            match inbox.sender.send(envelope.addressed_to(inbox)) {
+                Ok(()) => return Ok(()),
+                Err(closed) => envelope = closed.into_inner(),
+            }
+        }
+        Err(envelope)
+    }
+
+    /// Answers a request that no worker can take, with why: `Cancelled`
+    /// after a kill, the panic that ended the last worker to panic, or
+    /// `EndedWithoutResult`.
     fn refuse(&self, envelope: Envelope<Req, Resp, E>) {
         if let Envelope::Request {
             request, promise, ..
         } = envelope
         {
             drop_quietly(request);
-            if self.shared.killed.load(Ordering::Relaxed) {
+            if self.killed.load(Ordering::SeqCst) {
                 promise.cancel();
+            } else if let Some(panic) = lock(&self.last_panic).as_ref().map(Panic::duplicate) {
+                promise.fulfil(Err(IsolateError::Panicked(panic)));
             }
         }
     }
 }
 
-impl<Req, Resp, E> Drop for Shared<Req, Resp, E> {
+impl<Req, Resp, E> Drop for Generation<Req, Resp, E> {
     fn drop(&mut self) {
-        // The inboxes close as their senders go: the workers answer what is
-        // queued and end on their own, with no one waiting for them.
+        // The workers hold the routes too: close the inboxes here, so they
+        // answer what is queued and end on their own, with no one waiting.
+        self.routes.close();
         for handle in std::mem::take(&mut *lock(&self.handles)) {
             handle.detach();
         }
@@ -1046,40 +1556,6 @@ impl<Req: Message, Resp: Message, E: Message> fmt::Debug for Service<Req, Resp, 
             .field("name", &self.name())
             .field("workers", &self.workers())
             .field("in_flight", &self.in_flight())
-            .finish()
-    }
-}
-
-impl Paused {
-    /// Ends this pause (the same as dropping the guard).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
-    /// let paused = service.pause();
-    /// paused.resume();
-    /// assert_eq!(service.request(1).join().unwrap(), 1);
-    /// ```
-    pub fn resume(self) {
-        drop(self);
-    }
-}
-
-impl Drop for Paused {
-    fn drop(&mut self) {
-        let mut pauses = lock(&self.gate.pauses);
-        *pauses = pauses.saturating_sub(1);
-        if *pauses == 0 {
-            self.gate.resumed.notify_all();
-        }
-    }
-}
-
-impl fmt::Debug for Paused {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Paused")
-            .field("pauses", &*lock(&self.gate.pauses))
             .finish()
     }
 }

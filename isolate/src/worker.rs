@@ -11,7 +11,6 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -24,13 +23,14 @@ use crate::channel::{
     TrySendError,
 };
 use crate::context;
+use crate::control::{PauseGate, Paused};
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
-use crate::lifecycle::{Exit, Listeners};
-use crate::long_running::Options;
+use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
+use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
-use crate::sync::Arc;
-use crate::task::{outcome_of_unwind, Outcome};
+use crate::sync::{lock, Arc, Mutex};
+use crate::task::Outcome;
 
 /// The caller's side of a long-running isolate: send it messages, receive
 /// its messages, learn how it ended.
@@ -74,6 +74,9 @@ pub struct Worker<In, Out, T = (), E = Infallible> {
     /// `None` once joined; dropped by detaching, never by cancelling.
     handle: Option<IsolateHandle<T, E>>,
     listeners: Arc<Listeners<E>>,
+    /// Holds a worker built with [`WorkerBuilder::start_paused`] before its
+    /// body until [`Worker::start`] (or a kill, a join, a drop).
+    start_pause: Mutex<Option<(Paused, Arc<PauseGate>)>>,
 }
 
 /// The worker's side of its channels: receive the caller's messages, send
@@ -97,7 +100,8 @@ pub struct Port<In, Out> {
     outbox: Sender<Out>,
 }
 
-/// Options for a [`Worker`]: name, inbox capacity, stack size.
+/// Options for a [`Worker`]: name, inbox capacity, stack size, exit
+/// listeners registered before it starts, starting paused.
 ///
 /// # Examples
 ///
@@ -178,6 +182,53 @@ impl WorkerBuilder {
     /// ```
     pub fn unbounded(mut self) -> Self {
         self.options.capacity = None;
+        self
+    }
+
+    /// Calls `listener` when the worker ends, with how it ended, like
+    /// [`Worker::on_exit`] but registered before the worker exists (Dart's
+    /// `onExit` argument of `Isolate.spawn`): nothing the worker does can
+    /// come before it. Every worker this builder (or a clone) spawns calls
+    /// it once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// # isolate::print_panics(false);
+    /// let worker = isolate::Worker::builder()
+    ///     .on_exit(move |exit| tx.send(exit).unwrap())
+    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
+    /// # drop(worker);
+    /// ```
+    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
+        self.options.on_exit.push(Arc::new(listener));
+        self
+    }
+
+    /// Spawns the worker paused (Dart's `Isolate.spawn(paused: true)`): its
+    /// thread starts, but its body runs only once [`Worker::start`] is
+    /// called, so listeners (typed error listeners included) can be added
+    /// before anything can fail. Messages sent meanwhile queue in its
+    /// inbox. A kill, a join or dropping the `Worker` starts it too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let worker = isolate::Worker::builder()
+    ///     .start_paused()
+    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// worker.on_error(move |error| tx.send(error.to_string()).unwrap());
+    /// worker.start();
+    /// assert!(rx.recv().unwrap().contains("at once")); // cannot be missed
+    /// ```
+    pub fn start_paused(mut self) -> Self {
+        self.options.paused = true;
         self
     }
 
@@ -315,40 +366,37 @@ impl WorkerBuilder {
             inbox: inbox_rx,
             outbox: outbox_tx,
         };
-        let listeners = Arc::new(Listeners::new(1));
-        let reporter = Arc::clone(&listeners);
-        let job = move || run_reporting(&reporter, move || body(port));
-        let (handle, started) = self.options.thread().spawn_job(job);
-        if !started {
-            listeners.thread_ended(Exit::FailedToStart);
-        }
+        let listeners = self.options.listeners(1);
+        let start_pause = self.options.paused.then(|| {
+            let gate = PauseGate::new();
+            (gate.pause(), gate)
+        });
+        let gate = start_pause.as_ref().map(|(_, gate)| Arc::clone(gate));
+        // Reports the end however it comes, the job dropped unrun included.
+        let (end, starting) = ThreadEnd::new(&listeners);
+        let job = move || {
+            end.ended(catch_outcome(move || {
+                if let Some(gate) = gate {
+                    gate.wait(context::is_cancelled, || {});
+                    if context::is_cancelled() {
+                        return Err(IsolateError::Cancelled); // killed unstarted
+                    }
+                }
+                body(port)
+            }))
+        };
+        let handle = {
+            let _starting = starting.begin();
+            self.options.thread().spawn_job(job).0
+        };
         Worker {
             inbox: inbox_tx,
             outbox: outbox_rx,
             handle: Some(handle),
             listeners,
+            start_pause: Mutex::new(start_pause),
         }
     }
-}
-
-/// Runs the body of a long-running thread, inside its isolate, and tells
-/// the listeners how it ended (its error first, then its exit), however it
-/// ended: a panic and `exit()` are caught here rather than by the runner, so
-/// the listeners hear of them too.
-pub(crate) fn run_reporting<T, E>(
-    listeners: &Listeners<E>,
-    body: impl FnOnce() -> Outcome<T, E>,
-) -> Outcome<T, E> {
-    let outcome = match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(outcome) => outcome,
-        Err(payload) => context::with_current(|header| outcome_of_unwind(payload, header))
-            .unwrap_or(Err(IsolateError::EndedWithoutResult)),
-    };
-    if let Err(error @ (IsolateError::Failed(_) | IsolateError::Panicked(_))) = &outcome {
-        listeners.report_error(error);
-    }
-    listeners.thread_ended(Exit::of(&outcome));
-    outcome
 }
 
 impl Worker<(), (), (), Infallible> {
@@ -636,6 +684,12 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker's thread; at once, on this thread, if it has ended already).
     /// To get it as a message, send it into a channel.
     ///
+    /// Every way a worker ends reaches every exit listener exactly once: its
+    /// body returning, failing, panicking or calling [`exit`](crate::exit),
+    /// a [`kill`](Self::kill) (even one before its thread started), or a
+    /// thread that could not be started. The returned [`ListenerId`]
+    /// removes the listener again with [`remove_listener`](Self::remove_listener).
+    ///
     /// # Examples
     ///
     /// ```
@@ -647,14 +701,15 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// assert_eq!(rx.recv().unwrap(), Exit::Panicked);
     /// ```
-    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) {
-        self.listeners.add_exit(Box::new(listener));
+    pub fn on_exit(&self, listener: impl FnOnce(Exit) + Send + 'static) -> ListenerId {
+        ListenerId(self.listeners.add_exit(Box::new(listener)))
     }
 
     /// Calls `listener` (on the worker's thread) when the worker fails: it
     /// panics or returns `Err`. The error itself still goes to whoever
     /// [`join`](Self::join)s. A failure before the listener was added is
-    /// not reported to it.
+    /// not reported to it, and a listener added once the worker has ended
+    /// (it could never be called) is dropped at once, with what it holds.
     ///
     /// # Examples
     ///
@@ -669,11 +724,29 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker.send(()).unwrap();
     /// assert!(rx.recv().unwrap().contains("disk full"));
     /// ```
-    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static)
+    pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) -> ListenerId
     where
         E: 'static,
     {
-        self.listeners.add_error(Box::new(listener));
+        ListenerId(self.listeners.add_error(Box::new(listener)))
+    }
+
+    /// Removes an exit or error listener added to this worker (Dart's
+    /// `removeOnExitListener` / `removeErrorListener`) and drops it;
+    /// `false` if it was already called, dropped or removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), ()>| port.recv().ok());
+    /// let (tx, rx) = std::sync::mpsc::channel::<isolate::Exit>();
+    /// let id = worker.on_exit(move |exit| tx.send(exit).unwrap());
+    /// assert!(worker.remove_listener(id));
+    /// assert!(rx.recv().is_err()); // the listener, and its sender, are gone
+    /// # worker.send(()).unwrap();
+    /// ```
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        id.0.is_some_and(|id| self.listeners.remove(id))
     }
 
     /// Stops the worker: closes both directions (queued messages are
@@ -682,18 +755,25 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// inside it. Like every cancel, it is cooperative: code that never
     /// receives, sends or checks runs on.
     ///
+    /// A killed worker ends [`Exit::Cancelled`] and [`join`](Self::join)
+    /// returns [`IsolateError::Cancelled`], whatever its body returns once
+    /// its loop sees the closed channels (that value is dropped on the
+    /// worker's thread); only a panic is still reported as a panic. The
+    /// exit listeners are told even when the kill lands before the worker's
+    /// thread has started.
+    ///
     /// # Examples
     ///
     /// ```
     /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| {
     ///     while port.recv().is_ok() {}
-    ///     if isolate::is_cancelled() { "killed" } else { "closed" }
+    ///     "the loop ended" // dropped: the worker was killed
     /// });
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// worker.kill();
-    /// match worker.join() {
-    ///     Ok(how) => assert_eq!(how, "killed"),
-    ///     Err(error) => assert!(error.is_cancelled()), // killed before it started
-    /// }
+    /// assert!(worker.join().unwrap_err().is_cancelled());
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Cancelled);
     /// ```
     pub fn kill(&self) {
         if let Some(handle) = &self.handle {
@@ -701,6 +781,30 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         }
         self.inbox.close();
         self.outbox.close();
+        // A worker held before its body sees the cancel and ends.
+        if let Some((_, gate)) = lock(&self.start_pause).as_ref() {
+            gate.wake_all();
+        }
+    }
+
+    /// Starts a worker spawned with [`WorkerBuilder::start_paused`]: its
+    /// body runs from now on. Returns `false` if it was not held (never
+    /// paused, or started already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::builder()
+    ///     .start_paused()
+    ///     .spawn(|port: isolate::Port<u8, u8>| port.iter().sum::<u8>());
+    /// worker.send(2).unwrap(); // queued while paused
+    /// assert!(worker.start());
+    /// assert!(!worker.start());
+    /// assert_eq!(worker.join().unwrap(), 2);
+    /// ```
+    pub fn start(&self) -> bool {
+        let held = lock(&self.start_pause).take();
+        held.is_some()
     }
 
     /// Returns `true` once the worker has ended.
@@ -768,6 +872,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     pub fn into_handle(mut self) -> IsolateHandle<T, E> {
         self.inbox.close();
         self.outbox.close();
+        self.start();
         self.handle
             .take()
             .expect("a Worker holds its handle until it is joined")

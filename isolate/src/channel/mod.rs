@@ -248,6 +248,22 @@ impl<T> Sender<T> {
         self.inner.is_closed()
     }
 
+    /// Returns `true` if both senders send into the same channel: a
+    /// sender's identity (as crossbeam's and async-channel's have), for
+    /// telling apart the workers whose senders a registry holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = isolate::channel::unbounded::<u8>();
+    /// let (other, _other_rx) = isolate::channel::unbounded::<u8>();
+    /// assert!(tx.same_channel(&tx.clone()));
+    /// assert!(!tx.same_channel(&other));
+    /// ```
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        self.inner.same_channel(&other.inner)
+    }
+
     /// How many messages are queued.
     ///
     /// # Examples
@@ -468,6 +484,21 @@ impl<T> Receiver<T> {
     /// ```
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
+    }
+
+    /// Returns `true` if both receivers receive from the same channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| port.recv().ok());
+    /// let (_tx, unrelated) = isolate::channel::unbounded::<u8>();
+    /// assert!(worker.receiver().same_channel(&worker.receiver()));
+    /// assert!(!worker.receiver().same_channel(&unrelated));
+    /// # worker.send(()).unwrap();
+    /// ```
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        self.inner.same_channel(&other.inner)
     }
 
     /// How many messages are queued.
