@@ -144,8 +144,8 @@ pub fn child_output(scenario: &str, envs: &[(&str, &str)]) -> std::process::Outp
         .unwrap()
 }
 
-/// Fails the whole test process (exit code 101, as a failed test) if it is
-/// not disarmed within `limit`: a hang in a stress test becomes a failure
+/// Fails the whole test process (it aborts) if it is not disarmed within
+/// `limit`: a hang in a stress test becomes a failure
 /// with a message, instead of a CI run that never ends.
 pub struct Watchdog {
     disarmed: Arc<(Mutex<bool>, std::sync::Condvar)>,
@@ -163,7 +163,9 @@ impl Watchdog {
                 .unwrap();
             if !*guard {
                 eprintln!("watchdog: {what} did not finish within {limit:?}");
-                std::process::exit(101);
+                // Not `exit`: its clean-up can block on a lock that the hung
+                // threads hold, and then the process would hang after all.
+                std::process::abort();
             }
         });
         Watchdog { disarmed }
