@@ -53,6 +53,10 @@ fn check(name: &str, model: impl Fn() + Sync + Send + 'static) {
 fn check_bounded(name: &str, preemptions: Option<usize>, model: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = preemptions;
+    // A pool's run (start a thread, count a blocked worker, sleep, retire)
+    // takes more steps than loom's default bound of 1,000 allows; a real
+    // livelock still exceeds this one.
+    builder.max_branches = 20_000;
     let explored = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = explored.clone();
     builder.check(move || {

@@ -70,6 +70,16 @@ pub(crate) struct Pool {
     queue: Queue<Job>,
     /// Workers spinning for work now.
     spinning: CachePadded<AtomicUsize>,
+    /// Workers blocked in one of the crate's waits ([`enter_blocked`]). An
+    /// atomic, so that blocking and unblocking take no lock; a decision made
+    /// on a value just out of date starts one thread too many or leaves a
+    /// freshly unblocked (so running) worker uncompensated, both harmless.
+    blocked: CachePadded<AtomicUsize>,
+    /// `State::threads`, readable without the lock (written under it).
+    thread_count: AtomicUsize,
+    /// Whether the last attempt to start a thread failed: the pool cannot
+    /// count on growing until one starts again (written under the lock).
+    start_failed: AtomicBool,
     /// Set while the monitor watches a pool that has no sleeper to wake and
     /// no thread to start below one per core: a worker that leaves work
     /// behind then skips the lock, and the monitor acts within a tick.
@@ -101,11 +111,7 @@ struct State {
     starting: usize,
     /// Workers waiting on `wakeup`.
     sleeping: usize,
-    /// Workers blocked in one of the crate's waits ([`enter_blocked`]).
-    blocked: usize,
-    /// Whether the last attempt to start a thread failed: the pool cannot
-    /// count on growing until one starts again.
-    start_failed: bool,
+
     /// Wake-ups sent to sleeping workers and not yet taken.
     notified: usize,
     /// What each live worker is doing, for the monitor.
@@ -213,7 +219,7 @@ pub(crate) fn enter_blocked() -> Option<BlockedWorker> {
     if activity.waiting.swap(true, Ordering::Relaxed) {
         return None;
     }
-    lock(&pool.state).blocked += 1;
+    pool.blocked.fetch_add(1, Ordering::SeqCst);
     // The pool may have been saturated by this very worker: bring another.
     if !pool.queue.is_empty() {
         pool.request_worker();
@@ -223,7 +229,7 @@ pub(crate) fn enter_blocked() -> Option<BlockedWorker> {
 
 impl Drop for BlockedWorker {
     fn drop(&mut self) {
-        lock(&self.pool.state).blocked -= 1;
+        self.pool.blocked.fetch_sub(1, Ordering::SeqCst);
         self.activity.waiting.store(false, Ordering::Relaxed);
     }
 }
@@ -289,13 +295,15 @@ impl Pool {
         Pool {
             queue: Queue::new(),
             spinning: CachePadded::new(AtomicUsize::new(0)),
+            blocked: CachePadded::new(AtomicUsize::new(0)),
+            thread_count: AtomicUsize::new(0),
+            start_failed: AtomicBool::new(false),
             saturated: CachePadded::new(AtomicBool::new(false)),
             state: Mutex::new(State {
                 threads: 0,
                 starting: 0,
                 sleeping: 0,
-                blocked: 0,
-                start_failed: false,
+
                 notified: 0,
                 workers: Vec::new(),
                 monitor: MonitorState::NotStarted,
@@ -357,10 +365,14 @@ impl Pool {
             self.wakeup.notify_one();
             return Ok(());
         }
-        let running = state.threads - state.blocked;
+        let running = state
+            .threads
+            .saturating_sub(self.blocked.load(Ordering::SeqCst));
         if state.threads < self.config.max_threads && running < self.cores {
-            // Enough workers are on their way for what is queued.
-            if state.starting > 0 && state.starting >= self.queue.len() {
+            // Enough workers are on their way for what is queued: threads
+            // starting, and sleepers woken that have not taken a job yet.
+            let on_their_way = state.starting + state.notified;
+            if on_their_way > 0 && on_their_way >= self.queue.len() {
                 return Ok(());
             }
             return self.start_worker(state);
@@ -414,6 +426,7 @@ impl Pool {
         mut state: crate::sync::MutexGuard<'_, State>,
     ) -> Result<(), io::Error> {
         state.threads += 1;
+        self.thread_count.store(state.threads, Ordering::SeqCst);
         state.starting += 1;
         let id = state.next_thread_id;
         state.next_thread_id += 1;
@@ -444,6 +457,7 @@ impl Pool {
     /// Removes a worker from the counts; the caller holds the state lock.
     fn forget_worker(&self, state: &mut State, activity: &Arc<Activity>) {
         state.threads -= 1;
+        self.thread_count.store(state.threads, Ordering::SeqCst);
         self.saturated.store(false, Ordering::Relaxed);
         state.workers.retain(|a| !Arc::ptr_eq(a, activity));
     }
@@ -452,9 +466,16 @@ impl Pool {
     /// no worker is idle, and the pool cannot start another now (it is at
     /// its cap, or its last start failed).
     pub(crate) fn is_stalled(&self) -> bool {
+        // Lock-free first: below the cap, with starts succeeding, it is not.
+        let cannot_grow = |threads: usize| {
+            threads >= self.config.max_threads || self.start_failed.load(Ordering::SeqCst)
+        };
+        if !cannot_grow(self.thread_count.load(Ordering::SeqCst)) {
+            return false;
+        }
         let state = lock(&self.state);
         let idle = state.sleeping > state.notified || self.spinning.load(Ordering::SeqCst) > 0;
-        !idle && (state.threads >= self.config.max_threads || state.start_failed)
+        !idle && cannot_grow(state.threads)
     }
 
     /// The stack size of the pool's threads, for work run in their stead.
@@ -640,7 +661,7 @@ impl Pool {
             // Aim at one running worker per core: every blocked worker is
             // owed one thread, and the threads started for it on earlier
             // ticks are already in `threads`.
-            let wanted_threads = self.cores + state.blocked + blocked;
+            let wanted_threads = self.cores + self.blocked.load(Ordering::SeqCst) + blocked;
             let room = self
                 .config
                 .max_threads
@@ -720,7 +741,7 @@ impl UndoStart {
     fn finish(mut self, started: bool) {
         let activity = self.activity.take();
         let mut state = lock(&self.pool.state);
-        state.start_failed = !started;
+        self.pool.start_failed.store(!started, Ordering::SeqCst);
         if let (false, Some(activity)) = (started, activity) {
             state.starting -= 1;
             self.pool.forget_worker(&mut state, &activity);
@@ -732,7 +753,7 @@ impl Drop for UndoStart {
     fn drop(&mut self) {
         if let Some(activity) = self.activity.take() {
             let mut state = lock(&self.pool.state);
-            state.start_failed = true;
+            self.pool.start_failed.store(true, Ordering::SeqCst);
             state.starting -= 1;
             self.pool.forget_worker(&mut state, &activity);
         }
