@@ -46,6 +46,14 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
         .flatten()
 }
 
+/// The isolate this thread is running now, shared (for its deadline timer).
+pub(crate) fn current_task() -> Option<Arc<dyn Runnable>> {
+    CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
+}
+
 /// Whether this thread is running an isolate now.
 pub(crate) fn in_isolate() -> bool {
     CURRENT

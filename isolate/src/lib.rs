@@ -166,6 +166,7 @@ mod builder;
 pub mod channel;
 mod config;
 mod context;
+mod deadline;
 mod error;
 mod handle;
 mod lifecycle;
@@ -179,6 +180,7 @@ mod pool;
 mod progress;
 mod promise;
 mod service;
+mod set;
 mod sync;
 mod task;
 #[cfg(feature = "tracing")]
@@ -200,6 +202,10 @@ pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;
 pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle, Updates};
 pub use service::{Dispatch, Paused, Service, ServiceBuilder};
+pub use set::{
+    join_all, join_any, BatchProgress, BatchProgressIter, Elapsed, Finished, IsolateSet, JoinNext,
+    Joined,
+};
 pub use worker::{Port, Worker, WorkerBuilder};
 
 /// Generates a sibling `name_isolated` of a function that runs it on an
