@@ -99,10 +99,11 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // At most two isolates per core at once: the rest wait in the set.
     let mut set =
         IsolateSet::bounded(2 * threads).options(Builder::new().name("hash_file").timeout(limit));
-    for path in files {
+    // Each file's isolate is made when the set has room for it.
+    set.try_spawn_iter(files.into_iter().map(|path| {
         let on_isolate = path.clone();
-        set.try_spawn(path, move || hash_file(&on_isolate));
-    }
+        (path, move || hash_file(&on_isolate))
+    }));
 
     let bar = ProgressBar::new(set.total() as u64).with_style(ProgressStyle::with_template(
         "{bar:40} {pos}/{len} files {msg}",

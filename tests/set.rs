@@ -385,3 +385,68 @@ fn scenario_nested_sets_at_a_cap_of_one() {
     .unwrap();
     assert!(index < 2 && result == index + 1);
 }
+
+#[test]
+fn a_lazy_source_makes_items_only_when_there_is_room() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "a lazy source".into());
+    const BOUND: usize = 4;
+    let counter = DropCounter::new();
+    let mut set = IsolateSet::bounded(BOUND);
+    let made = counter.clone();
+    set.spawn_iter((0..1_000_usize).map(move |i| {
+        let tracked = made.track();
+        (i, move || {
+            let _tracked = tracked;
+            i
+        })
+    }));
+    assert_eq!(
+        (set.total(), set.len(), set.running()),
+        (1_000, 1_000, BOUND)
+    );
+    assert_eq!(counter.created(), BOUND);
+    for taken in 1..=10 {
+        set.join_next().unwrap().1.unwrap();
+        assert!(counter.created() <= taken + BOUND);
+    }
+    // Dropped mid-batch: what was made is dropped once; the rest never made.
+    drop(set);
+    counter.assert_balanced();
+    assert!(counter.created() <= 10 + BOUND);
+}
+
+#[test]
+fn a_source_whose_size_hint_is_wrong_still_counts_right() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "size hints".into());
+    let mut set = IsolateSet::bounded(3);
+    // `filter` hints 0..=100; 50 items come.
+    set.try_spawn_iter(
+        (0..100_u32)
+            .filter(|i| i % 2 == 0)
+            .map(|i| (i, move || if i % 4 == 0 { Ok(i) } else { Err(i) })),
+    );
+    set.try_spawn_iter(std::iter::from_fn({
+        let mut n = 0;
+        move || {
+            n += 1;
+            (n <= 5).then(|| (1_000 + n, move || Ok(n)))
+        }
+    }));
+    let mut last = None;
+    for finished in set.progress() {
+        assert!(finished.done <= finished.total);
+        last = Some((finished.done, finished.total));
+    }
+    assert_eq!(last, Some((55, 55)));
+    assert!(set.is_empty());
+    assert_eq!(set.len(), 0);
+    // cancel_all reaches the items of a source not made yet.
+    let mut set = IsolateSet::bounded(1);
+    let release = Arc::new(AtomicBool::new(false));
+    set.spawn_iter((0..5).map(move |i| {
+        let release = release.clone();
+        (i, move || spin_until(&release))
+    }));
+    set.cancel_all();
+    assert_eq!(set.join_all().len(), 5);
+}

@@ -21,6 +21,8 @@
 //! - Isolates beyond the set's limit wait in the set (`waiting`), not yet
 //!   started; each result taken frees a slot and starts the next one. So a
 //!   100,000-item batch queues `limit` isolates in the pool, not 100,000.
+//!   Items of a lazy source ([`IsolateSet::spawn_iter`]) are not even made
+//!   until there is room: the source is pulled as slots free up.
 //! - A blocking wait goes through the crate's channel, so a pool thread
 //!   waiting on a set counts as blocked; from inside an isolate it waits in
 //!   slices and applies the last resort of `wait.rs` to the set's queued
@@ -114,7 +116,7 @@ pub struct IsolateSet<K, T, E = Infallible> {
     /// Started isolates whose results were not taken (the slots in use).
     running: usize,
     /// Isolates not started yet, in the order they were added.
-    waiting: VecDeque<(K, Start<T, E>)>,
+    waiting: VecDeque<Waiting<K, T, E>>,
     /// Results known without waiting: handles that had ended when added,
     /// and unstarted isolates of a `cancel_all`.
     ready: VecDeque<Joined<K, T, E>>,
@@ -131,6 +133,20 @@ pub struct IsolateSet<K, T, E = Infallible> {
 struct Slot<K, T, E> {
     key: K,
     handle: IsolateHandle<T, E>,
+}
+
+/// What waits in the set for room: one isolate, or a lazy source of them.
+enum Waiting<K, T, E> {
+    One(K, Start<T, E>),
+    Many(Source<K, T, E>),
+}
+
+/// Isolates made on demand from the caller's iterator.
+struct Source<K, T, E> {
+    items: Box<dyn Iterator<Item = (K, Start<T, E>)> + Send>,
+    /// Items counted in `total` in advance (the iterator's size hint) and
+    /// not pulled yet.
+    counted: usize,
 }
 
 /// An isolate waiting in the set for its start.
@@ -306,12 +322,15 @@ where
     /// assert_eq!(set.len(), 1);
     /// set.join_all();
     /// ```
+    ///
+    /// Items of a [`spawn_iter`](Self::spawn_iter) source not made yet are
+    /// counted by the iterator's size hint.
     pub fn len(&self) -> usize {
-        self.running + self.waiting.len() + self.ready.len()
+        self.total - self.taken
     }
 
     /// Returns `true` when the set holds no isolate: every result was
-    /// taken.
+    /// taken (and every source is drained).
     ///
     /// # Examples
     ///
@@ -320,7 +339,7 @@ where
     /// assert!(set.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.running == 0 && self.ready.is_empty() && self.waiting.is_empty()
     }
 
     /// How many isolates were started and their results not taken yet:
@@ -437,7 +456,7 @@ where
         } else {
             self.total += 1;
             self.waiting
-                .push_back((key, Start::Handle(Box::new(start))));
+                .push_back(Waiting::One(key, Start::Handle(Box::new(start))));
         }
     }
 
@@ -573,9 +592,21 @@ where
         for slot in self.slots.iter().flatten() {
             slot.handle.cancel();
         }
-        for (key, start) in self.waiting.drain(..) {
-            drop(start);
-            self.ready.push_back((key, Err(IsolateError::Cancelled)));
+        for waiting in std::mem::take(&mut self.waiting) {
+            match waiting {
+                Waiting::One(key, start) => {
+                    drop(start);
+                    self.ready.push_back((key, Err(IsolateError::Cancelled)));
+                }
+                Waiting::Many(source) => {
+                    self.total -= source.counted;
+                    for (key, start) in source.items {
+                        drop(start);
+                        self.total += 1;
+                        self.ready.push_back((key, Err(IsolateError::Cancelled)));
+                    }
+                }
+            }
         }
     }
 
@@ -612,8 +643,29 @@ where
     /// Starts waiting isolates while there is room.
     fn start_waiting(&mut self) {
         while self.has_room() {
-            let Some((key, start)) = self.waiting.pop_front() else {
+            let Some(waiting) = self.waiting.front_mut() else {
                 return;
+            };
+            let (key, start) = match waiting {
+                Waiting::One(..) => match self.waiting.pop_front() {
+                    Some(Waiting::One(key, start)) => (key, start),
+                    _ => unreachable!("the front of the queue changed"),
+                },
+                Waiting::Many(source) => match source.items.next() {
+                    Some(item) => {
+                        match source.counted.checked_sub(1) {
+                            Some(counted) => source.counted = counted,
+                            None => self.total += 1,
+                        }
+                        item
+                    }
+                    None => {
+                        // A size hint above the real count.
+                        self.total -= source.counted;
+                        self.waiting.pop_front();
+                        continue;
+                    }
+                },
             };
             // Counted in `total` when it was added.
             match start {
@@ -750,12 +802,56 @@ where
         self.add_job(key, move || f().map_err(IsolateError::Failed));
     }
 
+    /// Like [`spawn_iter`](IsolateSet::spawn_iter) for functions that
+    /// return a `Result`, whose `Err(e)` comes back as
+    /// [`IsolateError::Failed(e)`](IsolateError::Failed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut set = isolate::IsolateSet::bounded(2);
+    /// let texts = vec!["1", "2", "x"];
+    /// set.try_spawn_iter(texts.into_iter().map(|text| (text, move || text.parse::<u8>())));
+    /// let failed = set.join_all().into_iter().filter(|(_, r)| r.is_err()).count();
+    /// assert_eq!(failed, 1);
+    /// ```
+    pub fn try_spawn_iter<I, F>(&mut self, items: I)
+    where
+        I: IntoIterator<Item = (K, F)>,
+        I::IntoIter: Send + 'static,
+        F: FnOnce() -> Result<T, E> + Send + 'static,
+        K: 'static,
+    {
+        self.add_source(items.into_iter().map(|(key, f)| {
+            let job = move || f().map_err(IsolateError::Failed);
+            (
+                key,
+                Start::Job(Box::new(job) as Box<dyn FnOnce() -> Outcome<T, E> + Send>),
+            )
+        }));
+    }
+
+    fn add_source(&mut self, items: impl Iterator<Item = (K, Start<T, E>)> + Send + 'static)
+    where
+        K: 'static,
+    {
+        let (lower, upper) = items.size_hint();
+        let counted = upper.unwrap_or(lower);
+        self.total += counted;
+        self.waiting.push_back(Waiting::Many(Source {
+            items: Box::new(items),
+            counted,
+        }));
+        self.start_waiting();
+    }
+
     fn add_job(&mut self, key: K, job: impl FnOnce() -> Outcome<T, E> + Send + 'static) {
         self.total += 1;
         if self.has_room() {
             self.start_job(key, job);
         } else {
-            self.waiting.push_back((key, Start::Job(Box::new(job))));
+            self.waiting
+                .push_back(Waiting::One(key, Start::Job(Box::new(job))));
         }
     }
 }
@@ -785,6 +881,38 @@ where
     {
         self.add_job(key, move || Ok(f()));
     }
+
+    /// Adds a batch from an iterator of `(key, function)` pairs, pulled
+    /// lazily: an item is made only when the set has room to start it, so a
+    /// bounded set holds `limit` items of the batch at a time, not the
+    /// whole batch. The iterator's size hint counts in [`total`](Self::total)
+    /// at once (its upper bound, else its lower one), corrected as it runs
+    /// out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut set = isolate::IsolateSet::bounded(4);
+    /// set.spawn_iter((0..100_000_u64).map(|i| (i, move || i % 7)));
+    /// assert_eq!((set.running(), set.total()), (4, 100_000));
+    /// let sum: u64 = set.join_all().into_iter().map(|(_, r)| r.unwrap()).sum();
+    /// assert_eq!(sum, (0..100_000_u64).map(|i| i % 7).sum());
+    /// ```
+    pub fn spawn_iter<I, F>(&mut self, items: I)
+    where
+        I: IntoIterator<Item = (K, F)>,
+        I::IntoIter: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+        K: 'static,
+    {
+        self.add_source(items.into_iter().map(|(key, f)| {
+            let job = move || Ok(f());
+            (
+                key,
+                Start::Job(Box::new(job) as Box<dyn FnOnce() -> Outcome<T, Infallible> + Send>),
+            )
+        }));
+    }
 }
 
 impl<K, T, E> Default for IsolateSet<K, T, E>
@@ -812,7 +940,8 @@ where
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.len(), Some(self.len()))
+        // A source's own size hint may be wrong: no upper bound is sure.
+        (self.running + self.ready.len(), None)
     }
 }
 
@@ -820,7 +949,10 @@ impl<K, T, E> fmt::Debug for IsolateSet<K, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IsolateSet")
             .field("running", &self.running)
-            .field("waiting", &self.waiting.len())
+            .field(
+                "waiting",
+                &(self.total - self.taken - self.running - self.ready.len()),
+            )
             .field("done", &self.taken)
             .field("total", &self.total)
             .finish_non_exhaustive()
