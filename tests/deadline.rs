@@ -10,7 +10,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use isolate::{isolated, Builder, IsolateError, IsolateSet, PoolBuilder};
+use isolate::{isolated, Builder, IsolateError, IsolateSet, PoolBuilder, Progress};
 use support::{in_child, run_child, DropCounter, Gate, Tracked, Watchdog, WATCHDOG};
 
 const LIMIT: Duration = Duration::from_millis(20);
@@ -133,6 +133,17 @@ fn quick_with_an_expression_limit(n: u32) -> Result<u32, String> {
     Ok(n + 1)
 }
 
+#[isolated(timeout = "20ms")]
+fn reports_until_cancelled(progress: Progress<u32>) -> u32 {
+    let mut sent = 0;
+    while !isolate::is_cancelled() {
+        progress.send(sent);
+        sent += 1;
+        std::thread::yield_now();
+    }
+    sent
+}
+
 #[test]
 fn the_attribute_sets_the_limit() {
     let _watchdog = Watchdog::arm(WATCHDOG, "#[isolated(timeout)]".into());
@@ -143,6 +154,10 @@ fn the_attribute_sets_the_limit() {
     let quick = quick_with_an_expression_limit_isolated(1);
     assert_eq!(quick.name(), "quick");
     assert_eq!(quick.join().unwrap(), 2);
+    // With a `Progress` parameter too: the updates end, then the timeout.
+    let reporting = reports_until_cancelled_isolated();
+    assert!(reporting.iter().count() >= 1, "it reports before its first check");
+    assert!(reporting.join().unwrap_err().is_timeout());
 }
 
 // Under a saturated pool (two threads, both held), a queued isolate's clock

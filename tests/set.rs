@@ -450,3 +450,10 @@ fn a_source_whose_size_hint_is_wrong_still_counts_right() {
     set.cancel_all();
     assert_eq!(set.join_all().len(), 5);
 }
+
+#[test]
+fn a_set_is_send_when_its_keys_and_results_are() {
+    fn assert_send<S: Send>(_: &S) {}
+    let set: IsolateSet<std::path::PathBuf, Vec<u8>, std::io::Error> = IsolateSet::new();
+    assert_send(&set);
+}

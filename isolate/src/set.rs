@@ -261,7 +261,11 @@ where
     ///
     /// An isolate counts against the limit from its start until its result
     /// is taken; the next one starts when a result is taken (by any of the
-    /// `join` methods or the stream).
+    /// `join` methods or the stream). So for items of a few microseconds,
+    /// a bound of a few dozen per core keeps the pool busy, where a bound
+    /// near the core count leaves threads idle while the caller is away
+    /// (the repository's `bench/` measures both); for longer items, or to
+    /// cap a resource (open files, memory), any bound works.
     ///
     /// # Examples
     ///
