@@ -7,6 +7,8 @@ mod support;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -14,6 +16,9 @@ use isolate::{isolated, Builder, IsolateError, IsolateSet, PoolBuilder, Progress
 use support::{in_child, run_child, DropCounter, Gate, Tracked, Watchdog, WATCHDOG};
 
 const LIMIT: Duration = Duration::from_millis(20);
+/// The limit of isolates that must finish within it: long enough that a
+/// loaded machine's scheduling never eats it.
+const GENEROUS: Duration = Duration::from_millis(300);
 
 /// Spins until cancelled; returns how long it ran.
 fn spin_until_cancelled() -> Duration {
@@ -105,7 +110,7 @@ fn an_async_isolate_past_its_limit_has_its_future_dropped() {
 #[test]
 fn a_set_with_a_limit_for_each_isolate() {
     let _watchdog = Watchdog::arm(WATCHDOG, "a set with deadlines".into());
-    let mut set = IsolateSet::bounded(2).options(Builder::new().name("item").timeout(LIMIT));
+    let mut set = IsolateSet::bounded(2).options(Builder::new().name("item").timeout(GENEROUS));
     for i in 0..6 {
         set.spawn(i, move || {
             if i % 2 == 0 {
@@ -156,7 +161,10 @@ fn the_attribute_sets_the_limit() {
     assert_eq!(quick.join().unwrap(), 2);
     // With a `Progress` parameter too: the updates end, then the timeout.
     let reporting = reports_until_cancelled_isolated();
-    assert!(reporting.iter().count() >= 1, "it reports before its first check");
+    assert!(
+        reporting.iter().count() >= 1,
+        "it reports before its first check"
+    );
     assert!(reporting.join().unwrap_err().is_timeout());
 }
 
@@ -176,19 +184,27 @@ fn scenario_saturated_pool() {
     let _watchdog = Watchdog::arm(WATCHDOG, "deadlines under a saturated pool".into());
     PoolBuilder::new().max_threads(2).build_global().unwrap();
     let gate = Gate::new();
+    let holding = Arc::new(AtomicUsize::new(0));
     let holders: Vec<_> = (0..2)
         .map(|_| {
-            let gate = gate.clone();
-            isolate::run(move || gate.wait())
+            let (gate, holding) = (gate.clone(), holding.clone());
+            isolate::run(move || {
+                holding.fetch_add(1, Ordering::SeqCst);
+                gate.wait();
+            })
         })
         .collect();
+    // Both threads held before the timed isolates are queued.
+    while holding.load(Ordering::SeqCst) < 2 {
+        std::thread::yield_now();
+    }
     let queued: Vec<_> = (0..4)
-        .map(|i| Builder::new().timeout(LIMIT).run(move || i))
+        .map(|i| Builder::new().timeout(GENEROUS).run(move || i))
         .collect();
-    // Several limits pass while they wait in the queue (a shorter wait here
-    // would only test less).
+    // Their limit passes twice while they wait in the queue (a shorter
+    // wait here would only test less).
     let waited = Instant::now();
-    while waited.elapsed() < LIMIT * 5 {
+    while waited.elapsed() < GENEROUS * 2 {
         std::thread::yield_now();
     }
     assert!(queued.iter().all(|handle| !handle.is_finished()));
