@@ -307,10 +307,23 @@ impl Builder {
         T: Send + 'static,
         E: Send + 'static,
     {
+        // Two paths, so that an isolate without a limit carries none (a
+        // queued isolate stays about 200 bytes).
+        match self.timeout {
+            Some(limit) => self.start_job(deadline::limit(limit, job)),
+            None => self.start_job(job),
+        }
+    }
+
+    fn start_job<J, T, E>(self, job: J) -> (IsolateHandle<T, E>, bool)
+    where
+        J: FnOnce() -> Outcome<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
         install_hook();
         let dedicated = self.dedicated || self.stack_size.is_some();
         let name = self.name.unwrap_or_default();
-        let job = deadline::limit(self.timeout, job);
         #[cfg(feature = "tracing")]
         let job = crate::tracing_support::in_caller_context(&name, job);
         let task = Task::new(job, name.clone(), !dedicated);

@@ -65,17 +65,14 @@ fn lock(wheel: &Wheel) -> MutexGuard<'_, Timers> {
     wheel.timers.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Wraps `job` so that, with `limit`, it is cancelled and reports
+/// Wraps `job` so that it is cancelled and reports
 /// [`IsolateError::TimedOut`] when it runs longer than `limit` from its
-/// start; without one it is `job` itself.
-pub(crate) fn limit<J, T, E>(limit: Option<Duration>, job: J) -> impl FnOnce() -> Outcome<T, E>
+/// start.
+pub(crate) fn limit<J, T, E>(limit: Duration, job: J) -> impl FnOnce() -> Outcome<T, E>
 where
     J: FnOnce() -> Outcome<T, E>,
 {
-    move || match limit {
-        None => job(),
-        Some(limit) => run_with_deadline(limit, job),
-    }
+    move || run_with_deadline(limit, job)
 }
 
 fn run_with_deadline<J, T, E>(limit: Duration, job: J) -> Outcome<T, E>
