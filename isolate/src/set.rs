@@ -50,6 +50,15 @@ use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
 
 /// What a set yields for each isolate: the key it was added with, and its
 /// result.
+///
+/// # Examples
+///
+/// ```
+/// let mut set = isolate::IsolateSet::new();
+/// set.spawn("answer", || 42);
+/// let joined: isolate::Joined<&str, i32, std::convert::Infallible> = set.join_next().unwrap();
+/// assert_eq!((joined.0, joined.1.unwrap()), ("answer", 42));
+/// ```
 pub type Joined<K, T, E> = (K, Result<T, IsolateError<E>>);
 
 /// A collection of isolates whose results are taken as they finish: tokio's
