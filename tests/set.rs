@@ -457,3 +457,24 @@ fn a_set_is_send_when_its_keys_and_results_are() {
     let set: IsolateSet<std::path::PathBuf, Vec<u8>, std::io::Error> = IsolateSet::new();
     assert_send(&set);
 }
+
+#[test]
+fn join_next_timeout_inside_an_isolate_gives_up_in_time() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "join_next_timeout inside an isolate".into());
+    let outcome = isolate::run(|| {
+        let release = Arc::new(AtomicBool::new(false));
+        let mut set = IsolateSet::new();
+        let flag = release.clone();
+        set.spawn((), move || spin_until(&flag));
+        let first = set.join_next_timeout(Duration::from_millis(5)).map(|_| ());
+        release.store(true, Ordering::Release);
+        let second = set
+            .join_next_timeout(WATCHDOG)
+            .map(|joined| joined.map(|(_, r)| r));
+        (first, second)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(outcome.0, Err(Elapsed));
+    assert_eq!(outcome.1.unwrap().unwrap().unwrap(), "released");
+}
