@@ -8,12 +8,14 @@ mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(dedicated);
     syn::custom_keyword!(stack_size);
+    syn::custom_keyword!(timeout);
     syn::custom_keyword!(wrapper);
     syn::custom_keyword!(no_fold);
 }
 
 /// Every option, in the order the documentation lists them.
-const VALID_KEYS: &str = "`name`, `dedicated`, `stack_size`, `wrapper`, `no_fold`, `crate`";
+const VALID_KEYS: &str =
+    "`name`, `dedicated`, `stack_size`, `timeout`, `wrapper`, `no_fold`, `crate`";
 
 /// The parsed options; each is set at most once.
 #[derive(Default)]
@@ -24,6 +26,9 @@ pub(crate) struct Options {
     pub(crate) dedicated: Option<Span>,
     /// `stack_size = <expr>`: the thread's stack size.
     pub(crate) stack_size: Option<Expr>,
+    /// `timeout = "250ms"` or `timeout = <Duration expr>`: the isolate's
+    /// time limit, as a `Duration` expression.
+    pub(crate) timeout: Option<Expr>,
     /// `wrapper = ident`: the sibling's name.
     pub(crate) wrapper: Option<Ident>,
     /// `no_fold`: keep a `Result` return type whole.
@@ -85,6 +90,27 @@ impl Parse for Options {
                     key.span,
                     errors,
                 );
+            } else if lookahead.peek(kw::timeout) {
+                let key: kw::timeout = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let value = if input.peek(LitStr) {
+                    let literal: LitStr = input.parse()?;
+                    match parse_duration(&literal.value()) {
+                        Some(nanos) => syn::parse_quote_spanned!(literal.span()=>
+                            ::core::time::Duration::from_nanos(#nanos)
+                        ),
+                        None => {
+                            errors.push(syn::Error::new(
+                                literal.span(),
+                                "#[isolated(timeout = ...)] expects a duration such as \"250ms\" or \"2s\": a whole number followed by one of ns, us, ms, s, m, h, or an expression of type `Duration`",
+                            ));
+                            syn::parse_quote_spanned!(literal.span()=> ::core::time::Duration::ZERO)
+                        }
+                    }
+                } else {
+                    input.parse()?
+                };
+                Options::set(&mut options.timeout, value, "timeout", key.span, errors);
             } else if lookahead.peek(kw::wrapper) {
                 let key: kw::wrapper = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -116,5 +142,40 @@ impl Parse for Options {
         }
         options.errors = std::mem::take(errors);
         Ok(options)
+    }
+}
+
+/// Reads `"250ms"` as nanoseconds: a whole number and a unit (`ns`, `us`,
+/// `ms`, `s`, `m`, `h`), at most `u64::MAX` nanoseconds; `None` otherwise.
+fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let nanos_per_unit: u64 = match unit.trim() {
+        "ns" => 1,
+        "us" | "\u{b5}s" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(nanos_per_unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_read_as_nanoseconds() {
+        assert_eq!(parse_duration("250ms"), Some(250_000_000));
+        assert_eq!(parse_duration("2 s"), Some(2_000_000_000));
+        assert_eq!(parse_duration("1h"), Some(3_600_000_000_000));
+        assert_eq!(parse_duration("7us"), Some(7_000));
+        for bad in ["", "ms", "250", "1.5s", "-1s", "10 parsecs", "99999999999h"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 }

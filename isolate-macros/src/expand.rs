@@ -102,6 +102,7 @@ fn expand_impl(mut item_impl: ItemImpl, options: Options) -> TokenStream {
     if options.name.is_some()
         || options.dedicated.is_some()
         || options.stack_size.is_some()
+        || options.timeout.is_some()
         || options.wrapper.is_some()
         || options.no_fold.is_some()
         || options.krate.is_some()
@@ -196,6 +197,12 @@ fn expand_function(
     errors.extend(options.errors.iter().cloned());
     let model = Model::new(func, context, options.no_fold.is_some());
     check(&model, options, &mut errors);
+    if let (Some(timeout), Some(Supplied::Port(..))) = (&options.timeout, model.supplied()) {
+        errors.push(syn::Error::new(
+            timeout.span(),
+            "#[isolated(timeout = ...)] does not apply to a long-running worker (a function with a `Port` parameter): it runs until its caller stops it",
+        ));
+    }
     let failed = !errors.is_empty();
     // A wrapper is still emitted after a mistake, so that its callers do not
     // add errors of their own; its body is never run, as the crate fails to
@@ -415,6 +422,9 @@ fn spawn_body(
     }
     if let Some(stack_size) = &options.stack_size {
         builder.extend(quote_spanned!(stack_size.span()=> .stack_size(#stack_size)));
+    }
+    if let Some(timeout) = &options.timeout {
+        builder.extend(quote_spanned!(timeout.span()=> .timeout(#timeout)));
     }
 
     // One generic parameter and one value per thing moved to the isolate:

@@ -3,8 +3,10 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::time::Duration;
 
 use crate::block_on::block_on;
+use crate::deadline;
 use crate::error::IsolateError;
 use crate::handle::IsolateHandle;
 use crate::name::Name;
@@ -112,6 +114,7 @@ pub struct Builder {
     name: Option<Name>,
     stack_size: Option<usize>,
     dedicated: bool,
+    timeout: Option<Duration>,
 }
 
 impl Builder {
@@ -177,6 +180,42 @@ impl Builder {
     /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Limits how long the isolate may run, counted from when it *starts
+    /// running*: time spent queued behind other isolates does not count.
+    ///
+    /// When the limit passes, the isolate is cancelled, as by
+    /// [`IsolateHandle::cancel`]: a synchronous isolate sees
+    /// [`is_cancelled`](crate::is_cancelled) turn `true` and should return
+    /// soon; an async isolate has its future dropped at once. Its result is
+    /// then [`IsolateError::TimedOut`], whatever it returned after the limit
+    /// (a panic is still reported as the panic). One timer thread serves
+    /// every deadline of the process.
+    ///
+    /// [`IsolateHandle::join_timeout`] is the other kind of limit: it counts
+    /// from the call, and bounds how long the *caller* waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let slow = isolate::Builder::new()
+    ///     .timeout(Duration::from_millis(20))
+    ///     .run(|| {
+    ///         while !isolate::is_cancelled() {
+    ///             std::thread::yield_now(); // a long computation that checks now and then
+    ///         }
+    ///     });
+    /// assert!(slow.join().unwrap_err().is_timeout());
+    ///
+    /// let quick = isolate::Builder::new().timeout(Duration::from_secs(60)).run(|| 7);
+    /// assert_eq!(quick.join().unwrap(), 7);
+    /// ```
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
         self
     }
 
@@ -263,6 +302,20 @@ impl Builder {
     /// Starts `job` on an isolate; the flag is `false` when no thread could
     /// be started (the handle then holds the `Spawn` error).
     pub(crate) fn spawn_job<J, T, E>(self, job: J) -> (IsolateHandle<T, E>, bool)
+    where
+        J: FnOnce() -> Outcome<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        // Two paths, so that an isolate without a limit carries none (a
+        // queued isolate stays about 200 bytes).
+        match self.timeout {
+            Some(limit) => self.start_job(deadline::limit(limit, job)),
+            None => self.start_job(job),
+        }
+    }
+
+    fn start_job<J, T, E>(self, job: J) -> (IsolateHandle<T, E>, bool)
     where
         J: FnOnce() -> Outcome<T, E> + Send + 'static,
         T: Send + 'static,

@@ -46,6 +46,14 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
         .flatten()
 }
 
+/// The isolate this thread is running now, shared (for its deadline timer).
+pub(crate) fn current_task() -> Option<Arc<dyn Runnable>> {
+    CURRENT
+        .try_with(|current| current.borrow().clone())
+        .ok()
+        .flatten()
+}
+
 /// Whether this thread is running an isolate now.
 pub(crate) fn in_isolate() -> bool {
     CURRENT
@@ -58,8 +66,9 @@ pub(crate) fn in_isolate() -> bool {
 pub(crate) struct ExitSignal;
 
 /// Returns `true` if the isolate running this code has been cancelled: its
-/// handle was dropped, [`cancel`](crate::IsolateHandle::cancel)led, or its
-/// [`join_timeout`](crate::IsolateHandle::join_timeout) ran out.
+/// handle was dropped, [`cancel`](crate::IsolateHandle::cancel)led, its
+/// [`join_timeout`](crate::IsolateHandle::join_timeout) ran out, or its own
+/// time limit ([`Builder::timeout`](crate::Builder::timeout)) passed.
 ///
 /// Cancellation is cooperative: a long computation checks this now and then
 /// and returns early. Outside an isolate it is always `false`.

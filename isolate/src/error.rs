@@ -60,10 +60,11 @@ pub enum IsolateError<E = Infallible> {
     ///
     /// [`IsolateHandle::cancel`]: crate::IsolateHandle::cancel
     Cancelled,
-    /// [`IsolateHandle::join_timeout`] ran out of time; the isolate was
-    /// cancelled.
+    /// [`IsolateHandle::join_timeout`] ran out of time, or the isolate ran
+    /// past its own limit ([`Builder::timeout`]); the isolate was cancelled.
     ///
     /// [`IsolateHandle::join_timeout`]: crate::IsolateHandle::join_timeout
+    /// [`Builder::timeout`]: crate::Builder::timeout
     TimedOut,
     /// No thread could be started to run the isolate.
     Spawn(io::Error),

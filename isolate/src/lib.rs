@@ -81,6 +81,8 @@
 //! | a long-running worker that owns its loop, with messages both ways (Dart's `Isolate.spawn`) | [`Worker::spawn`] with a [`Port`] |
 //! | requests answered by a long-running worker, or a pool, whose state is built once | [`Service::spawn`]: every request gets its own reply handle |
 //! | progress updates from a long computation | [`run_with_progress`], or `#[isolated]` on a function with a [`Progress`] parameter |
+//! | many isolates, each result as it finishes (a batch), perhaps at most `n` at once | [`IsolateSet`] (its [`progress`](IsolateSet::progress) for one progress bar); [`join_all`] / [`join_any`] for a plain list of handles |
+//! | a time limit for each isolate, from when it starts | [`Builder::timeout`], `#[isolated(timeout = "250ms")]` |
 //!
 //! # Long-running isolates
 //!
@@ -169,6 +171,7 @@ pub mod channel;
 mod config;
 mod context;
 mod control;
+mod deadline;
 mod error;
 mod handle;
 mod lifecycle;
@@ -182,6 +185,7 @@ mod pool;
 mod progress;
 mod promise;
 mod service;
+mod set;
 mod sync;
 mod task;
 #[cfg(feature = "tracing")]
@@ -203,6 +207,10 @@ pub use panic::{print_panics, Location, Panic};
 pub use pool::PoolStats;
 pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle, Updates};
 pub use service::{close_service, Dispatch, Paused, Restart, Service, ServiceBuilder};
+pub use set::{
+    join_all, join_any, BatchProgress, BatchProgressIter, Elapsed, Finished, IsolateSet, JoinNext,
+    Joined,
+};
 pub use worker::{Port, Worker, WorkerBuilder};
 
 /// Generates a sibling `name_isolated` of a function that runs it on an
@@ -291,6 +299,7 @@ pub use worker::{Port, Worker, WorkerBuilder};
 /// | `name = "..."` | the isolate's name (default: the function's name) |
 /// | `dedicated` | run on a thread of its own, named after the isolate |
 /// | `stack_size = <expr>` | the thread's stack size in bytes (implies `dedicated`) |
+/// | `timeout = "250ms"` or `timeout = <Duration expr>` | a time limit counted from the start of the run (see [`Builder::timeout`]); units `ns`, `us`, `ms`, `s`, `m`, `h` |
 /// | `wrapper = ident` | the sibling's name (default: `name_isolated`) |
 /// | `no_fold` | return a type named `Result` as a plain value, not folded |
 /// | `crate = path` | where to find this crate, if it was renamed |

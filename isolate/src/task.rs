@@ -89,6 +89,18 @@ impl Header {
         self.state.fetch_or(ESCALATED, Ordering::AcqRel) & ESCALATED == 0
     }
 
+    /// Cancels the running isolate from outside its handle (its deadline
+    /// passed: see `deadline.rs`): sets [`CANCELLED`] and wakes the thread
+    /// driving an async isolate, as `cancel` does for a job already claimed.
+    pub(crate) fn cancel_running(&self) {
+        let previous = self.state.fetch_or(CANCELLED, Ordering::AcqRel);
+        if previous & (CANCELLED | COMPLETE) == 0 {
+            if let Some(runner) = lock(&self.async_runner).as_ref() {
+                runner.unpark();
+            }
+        }
+    }
+
     /// Records (or, with `None`, forgets) the thread driving this async isolate.
     pub(crate) fn set_async_runner(&self, thread: Option<Thread>) {
         *lock(&self.async_runner) = thread;
