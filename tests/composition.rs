@@ -17,27 +17,33 @@ use support::{in_child, run_child, Watchdog};
 enum Way {
     Join,
     JoinTimeout,
+    WaitTimeout,
     AwaitTokio,
     AwaitFutures,
     ProgressRecv,
     ProgressIter,
     ProgressStream,
+    ProgressRecvAsync,
     ServiceJoin,
     ServiceAwait,
     WorkerRecv,
+    ChannelRecv,
 }
 
-const WAYS: [Way; 10] = [
+const WAYS: [Way; 13] = [
     Way::Join,
     Way::JoinTimeout,
+    Way::WaitTimeout,
     Way::AwaitTokio,
     Way::AwaitFutures,
     Way::ProgressRecv,
     Way::ProgressIter,
     Way::ProgressStream,
+    Way::ProgressRecvAsync,
     Way::ServiceJoin,
     Way::ServiceAwait,
     Way::WorkerRecv,
+    Way::ChannelRecv,
 ];
 
 /// Where the wait is made from.
@@ -97,6 +103,11 @@ fn wait_blocking(way: Way) -> u64 {
     match way {
         Way::Join => nested().join().unwrap(),
         Way::JoinTimeout => nested().join_timeout(support::WATCHDOG).unwrap(),
+        Way::WaitTimeout => {
+            let handle = nested();
+            while !handle.wait_timeout(Duration::from_millis(1)) {}
+            handle.join().unwrap()
+        }
         Way::AwaitTokio => tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap()
@@ -118,7 +129,9 @@ fn wait_blocking(way: Way) -> u64 {
             assert_eq!(handle.join().unwrap(), ANSWER);
             sum
         }
-        Way::ProgressStream => futures::executor::block_on(wait_async(way)),
+        Way::ProgressStream | Way::ProgressRecvAsync => {
+            futures::executor::block_on(wait_async(way))
+        }
         Way::ServiceJoin => doubling_service().request(ANSWER / 2).join().unwrap(),
         Way::ServiceAwait => futures::executor::block_on(wait_async(way)),
         Way::WorkerRecv => {
@@ -132,14 +145,39 @@ fn wait_blocking(way: Way) -> u64 {
             worker.join().unwrap();
             answer
         }
+        Way::ChannelRecv => {
+            // Nothing tells the channel which isolate will send.
+            let (tx, rx) = isolate::channel::bounded(1);
+            let sender = isolate::run(move || tx.send(ANSWER).unwrap());
+            let answer = rx.recv().unwrap();
+            sender.join().unwrap();
+            answer
+        }
     }
 }
 
 /// Waits for nested work in `way` from async code: the `.await` forms are
-/// awaited in place, the blocking forms block the executor's thread.
+/// awaited in place, the blocking forms (and tokio's executor, run inside
+/// this one) block the executor's thread.
 async fn wait_async(way: Way) -> u64 {
     match way {
-        Way::AwaitTokio | Way::AwaitFutures => nested().await.unwrap(),
+        Way::AwaitFutures => nested().await.unwrap(),
+        Way::ProgressRecvAsync => {
+            let handle = nested_with_progress();
+            let mut sum = 0;
+            while let Some(update) = handle.recv_async().await {
+                sum += update;
+            }
+            assert_eq!(handle.result().await.unwrap(), ANSWER);
+            sum
+        }
+        Way::ChannelRecv => {
+            let (tx, rx) = isolate::channel::bounded(1);
+            let sender = isolate::run(move || tx.send(ANSWER).unwrap());
+            let answer = rx.recv_async().await.unwrap();
+            sender.await.unwrap();
+            answer
+        }
         Way::ProgressStream => {
             let mut handle = nested_with_progress();
             let mut sum = 0;

@@ -520,3 +520,150 @@ fn scenario_zero_threads() {
         assert!(matches!(handle.join(), Err(IsolateError::Spawn(_))));
     }
 }
+
+// Found by trying the crate as a new user would, each at a small cap.
+
+#[test]
+fn small_caps_keep_every_wait_free_of_deadlock() {
+    for cap in ["1", "2"] {
+        run_child("scenario_small_cap_waits", &[("ISOLATE_MAX_THREADS", cap)]);
+    }
+}
+
+#[test]
+fn scenario_small_cap_waits() {
+    if !in_child() {
+        return;
+    }
+    let _watchdog = watchdog("waits at a small cap");
+    // Below the cap, a nested isolate gets a thread of its own: the one
+    // started for it is used, not the waiter's.
+    if isolate::pool_stats().threads == 0
+        && std::env::var("ISOLATE_MAX_THREADS").as_deref() == Ok("2")
+    {
+        let same = isolate::run(|| {
+            let outer = std::thread::current().id();
+            isolate::run(move || std::thread::current().id() == outer)
+                .join()
+                .unwrap()
+        });
+        assert!(
+            !same.join().unwrap(),
+            "the nested isolate ran on its waiter's thread below the cap"
+        );
+    }
+    // A timed wait at the cap gives up: the nested isolate runs beside the
+    // pool, so the timeout can cancel it.
+    let timed = isolate::run(|| {
+        let stuck = isolate::run(|| -> () {
+            while !isolate::is_cancelled() {
+                std::thread::yield_now();
+            }
+            // Ends without a value, as cancelled: only the timeout can end
+            // the wait.
+            isolate::exit();
+        });
+        stuck.join_timeout(Duration::from_millis(10))
+    });
+    assert!(timed.join().unwrap().unwrap_err().is_timeout());
+    // A non-consuming timed wait makes progress too.
+    let waited = isolate::run(|| {
+        let handle = isolate::run(|| 1);
+        while !handle.wait_timeout(Duration::from_millis(5)) {}
+        handle.join().unwrap()
+    });
+    assert_eq!(waited.join().unwrap(), 1);
+    // A foreign executor inside an async isolate.
+    let foreign = isolate::run_async(|| async { futures::executor::block_on(isolate::run(|| 1)) });
+    assert_eq!(foreign.join().unwrap().unwrap(), 1);
+    // Progress read with recv_async inside an async isolate.
+    let progress = isolate::run_async(|| async {
+        let handle = isolate::run_with_progress(|p: Progress<u64>| {
+            p.send(1);
+            7
+        });
+        let mut sum = 0;
+        while let Some(update) = handle.recv_async().await {
+            sum += update;
+        }
+        sum + handle.result().await.unwrap()
+    });
+    assert_eq!(progress.join().unwrap(), 8);
+    // Channel waits on a queued producer, blocking and async.
+    let channel = isolate::run(|| {
+        let (tx, rx) = isolate::channel::bounded(1);
+        let producer = isolate::run(move || (0..5).for_each(|i| tx.send(i).unwrap()));
+        let sum: u32 = rx.iter().sum();
+        producer.join().unwrap();
+        sum
+    });
+    assert_eq!(channel.join().unwrap(), 10);
+    let channel_async = isolate::run_async(|| async {
+        let (tx, rx) = isolate::channel::bounded(1);
+        let producer = isolate::run(move || (0..5).for_each(|i| tx.send(i).unwrap()));
+        let mut sum = 0_u32;
+        while let Ok(i) = rx.recv_async().await {
+            sum += i;
+        }
+        producer.await.unwrap();
+        sum
+    });
+    assert_eq!(channel_async.join().unwrap(), 10);
+    // Cancelling an async isolate reaches the nested isolate it awaits.
+    let outer = isolate::run_async(|| async {
+        isolate::run(|| {
+            while !isolate::is_cancelled() {
+                std::thread::yield_now();
+            }
+            1
+        })
+        .await
+    });
+    while isolate::pool_stats().queued > 0 {
+        std::thread::yield_now();
+    }
+    outer.cancel();
+    assert!(outer.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+    assert_eq!(isolate::run(|| 7).join_timeout(WATCHDOG).unwrap(), 7);
+}
+
+#[test]
+fn a_payload_raised_again_after_another_caught_panic_keeps_its_location() {
+    isolate::print_panics(false);
+    let err = isolate::run(|| {
+        let line = line!() + 1;
+        let first = catch_unwind(move || panic!("first at {line}")).unwrap_err();
+        let _ = catch_unwind(|| panic!("second"));
+        std::panic::resume_unwind(first);
+    })
+    .join()
+    .unwrap_err();
+    let panic = err.into_panic().unwrap();
+    let line = panic
+        .message()
+        .unwrap()
+        .trim_start_matches("first at ")
+        .to_owned();
+    assert_eq!(panic.location().unwrap().line().to_string(), line);
+
+    struct CatchesOnDrop;
+    impl Drop for CatchesOnDrop {
+        fn drop(&mut self) {
+            let _ = catch_unwind(|| panic!("caught in a drop"));
+        }
+    }
+    let err = isolate::run(|| {
+        let _guard = CatchesOnDrop;
+        let line = line!() + 1;
+        panic!("outer at {line}");
+    })
+    .join()
+    .unwrap_err();
+    let panic = err.into_panic().unwrap();
+    let line = panic
+        .message()
+        .unwrap()
+        .trim_start_matches("outer at ")
+        .to_owned();
+    assert_eq!(panic.location().unwrap().line().to_string(), line);
+}

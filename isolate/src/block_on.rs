@@ -11,7 +11,7 @@
 //!
 //! While it parks, a pool thread counts as blocked, so the pool brings
 //! another thread for the isolates the future awaits; and between polls it
-//! applies the last resort of `wait.rs` to those the poll noted.
+//! looks again at those the poll noted, for the last resort of `wait.rs`.
 
 use std::future::Future;
 use std::pin::pin;
@@ -23,7 +23,9 @@ use crate::context;
 use crate::error::IsolateError;
 use crate::pool;
 use crate::sync::{current, park, Arc, Ordering, Thread};
-use crate::wait::{any_may_need_help, help_awaited, park_slice, Noted, HELP_SLICE, HELP_SLICE_MAX};
+use crate::wait::{
+    any_may_need_help, escalate_awaited, park_slice, Noted, HELP_SLICE, HELP_SLICE_MAX,
+};
 
 /// What the wakers of one `block_on` share.
 struct Signal {
@@ -115,11 +117,11 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
                 return Err(IsolateError::EndedWithoutResult);
             }
             // The last resort, between polls: an awaited isolate that no
-            // thread can come for runs here (its completion wakes the future).
-            if help_awaited(&awaited) {
-                continue;
-            }
-            let _blocked = pool::enter_blocked();
+            // thread can come for gets a thread beside the pool (never run
+            // here, so that a cancel of this isolate still drops the future
+            // at once).
+            escalate_awaited(&awaited);
+            let blocked = pool::enter_blocked();
             // Taking locks above may have swallowed a wake-up: look again.
             if signal.woken.load(Ordering::Acquire)
                 || token.strong_count() == 0
@@ -127,7 +129,12 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
             {
                 continue;
             }
-            if any_may_need_help(&awaited) {
+            // What the future waits for may be any queued isolate (a channel
+            // it reads): at a stalled pool, keep the queue moving.
+            let stalled = blocked
+                .as_ref()
+                .is_some_and(pool::BlockedWorker::keep_pool_going);
+            if stalled || any_may_need_help(&awaited) {
                 park_slice(slice);
                 slice = (slice * 2).min(HELP_SLICE_MAX);
             } else {

@@ -13,7 +13,8 @@ use crate::pool;
 use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
 use crate::task::{drop_quietly, Completion, Waiter};
 use crate::wait::{
-    help_as_last_resort, may_need_help, note_awaited, park_slice, HELP_SLICE, HELP_SLICE_MAX,
+    escalate, help_as_last_resort, may_need_help, note_awaited, park_slice, HELP_SLICE,
+    HELP_SLICE_MAX,
 };
 
 /// How many times a joiner checks for the outcome before it parks. A parked
@@ -53,15 +54,22 @@ const FIRST_POLL_SPINS: u32 = if cfg!(loom) { 1 } else { 128 };
 /// while it waits; the pool counts that thread as blocked at once and starts
 /// another for queued work, up to its cap ([`PoolBuilder::max_threads`](crate::PoolBuilder::max_threads)).
 /// So the nested isolate runs on a thread of its own, with its own stack and
-/// thread-locals. Only when the pool is at its cap with no idle thread does
-/// the waiting isolate run the nested one itself, if it is still queued,
-/// rather than deadlock: then it runs on a fresh stack segment, with its own
-/// [`is_cancelled`](crate::is_cancelled), [`current_name`](crate::current_name)
-/// and panic location, but on the waiter's OS thread, so it sees (and may
-/// change) that thread's `thread_local!` values. Awaited from an async
-/// isolate, that happens between polls, never inside one; awaited under
-/// another executor, the nested isolate gets a thread beyond the cap
-/// instead.
+/// thread-locals, and a poll never runs it.
+///
+/// Only when the pool is *stalled* (at its cap, no thread idle or on its
+/// way) and the nested isolate is still queued does the waiter see to it
+/// itself, rather than deadlock:
+///
+/// - an untimed blocking wait from an isolate ([`join`](Self::join), and a
+///   [`ProgressHandle`](crate::ProgressHandle)'s `recv` and `iter`) runs it
+///   on the waiting thread, on a fresh stack segment, with its own
+///   [`is_cancelled`](crate::is_cancelled), [`current_name`](crate::current_name)
+///   and panic location; it shares that OS thread's `thread_local!` values;
+/// - a timed wait ([`join_timeout`](Self::join_timeout),
+///   [`wait_timeout`](Self::wait_timeout)), an `.await` under any executor,
+///   and a wait on a [`channel`](crate::channel) give it a temporary thread
+///   beside the pool (beyond the cap), so that the waiter can still give up
+///   or be cancelled.
 ///
 /// # Examples
 ///
@@ -139,11 +147,9 @@ impl<T, E> IsolateHandle<T, E> {
     /// ```
     pub fn join(self) -> Result<T, IsolateError<E>> {
         let task = self.into_task();
-        loop {
-            if let Some(outcome) = wait(&task, None) {
-                return outcome;
-            }
-        }
+        wait_complete(&task, None);
+        task.take_or_register(None)
+            .expect("an ended isolate's outcome waits for its handle, which takes it once")
     }
 
     /// Like [`join`](Self::join), but gives up after `timeout`: the isolate
@@ -182,8 +188,10 @@ impl<T, E> IsolateHandle<T, E> {
     pub fn join_timeout(self, timeout: Duration) -> Result<T, IsolateError<E>> {
         let task = self.into_task();
         let deadline = Instant::now().checked_add(timeout);
-        if let Some(outcome) = wait(&task, deadline) {
-            return outcome;
+        if wait_complete(&task, deadline) {
+            return task
+                .take_or_register(None)
+                .expect("an ended isolate's outcome waits for its handle, which takes it once");
         }
         task.cancel();
         match task.take_or_register(None) {
@@ -299,51 +307,34 @@ impl<T, E> IsolateHandle<T, E> {
         let Some(task) = &self.task else {
             return true;
         };
-        let deadline = Instant::now().checked_add(timeout);
-        while !task.is_complete_or_register(Waiter::Thread(current())) {
-            match deadline {
-                None => park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return task.header().is_complete();
-                    }
-                    park_timeout(deadline - now);
-                }
-            }
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => wait_complete(task, Some(deadline)),
+            None => wait_complete(task, None),
         }
-        true
     }
 }
 
 impl<T, E> IsolateHandle<T, E> {
     /// Blocks until the isolate has ended, leaving its outcome in place.
     pub(crate) fn wait_finished(&self) {
-        let Some(task) = &self.task else {
-            return;
-        };
-        let mut slice = HELP_SLICE;
-        while !task.is_complete_or_register(Waiter::Thread(current())) {
-            if help(task) {
-                continue;
-            }
-            let _blocked = pool::enter_blocked();
-            if task.header().is_complete() {
-                continue;
-            }
-            if may_need_help(task.header()) {
-                park_slice(slice);
-                slice = (slice * 2).min(HELP_SLICE_MAX);
-            } else {
-                park();
-            }
+        if let Some(task) = &self.task {
+            wait_complete(task, None);
         }
     }
 
-    /// The last resort of a wait for this isolate from a blocking caller:
-    /// see [`wait::help_as_last_resort`]; `true` if it ran the isolate.
+    /// The last resort of an untimed wait for this isolate from another
+    /// isolate: see [`wait::help_as_last_resort`]; `true` if it ran it.
     pub(crate) fn help_as_last_resort(&self) -> bool {
-        self.task.as_ref().is_some_and(help)
+        self.task
+            .as_ref()
+            .is_some_and(|task| last_resort(task, LastResort::RunHere))
+    }
+
+    /// The last resort of a timed wait or a poll: see [`wait::escalate`].
+    pub(crate) fn escalate(&self) {
+        if let Some(task) = &self.task {
+            last_resort(task, LastResort::ThreadBeside);
+        }
     }
 
     /// Tells the async isolate polling this one (if any) that it awaits it
@@ -356,7 +347,7 @@ impl<T, E> IsolateHandle<T, E> {
         }
     }
 
-    /// Whether a wait for this isolate may have to run it itself.
+    /// Whether a wait for this isolate may need a last resort.
     pub(crate) fn may_need_help(&self) -> bool {
         self.task
             .as_ref()
@@ -364,34 +355,54 @@ impl<T, E> IsolateHandle<T, E> {
     }
 }
 
-/// Runs the task on this thread as the last resort of a wait.
-fn help<T, E>(task: &Arc<dyn Completion<T, E>>) -> bool {
-    help_as_last_resort(task.header(), || Arc::clone(task).run())
+/// How a wait from an isolate gets a still-queued isolate run when the pool
+/// is stalled (see `wait.rs`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LastResort {
+    /// Run it on the waiting thread: for untimed waits, which could do
+    /// nothing else meanwhile.
+    RunHere,
+    /// Give it a thread beside the pool: for timed waits, which must be able
+    /// to give up (and cancel it) while it runs.
+    ThreadBeside,
 }
 
-/// Waits for the outcome until `deadline` (forever with `None`); returns
-/// `None` only when the deadline passed.
-fn wait<T, E>(
-    task: &Arc<dyn Completion<T, E>>,
-    deadline: Option<Instant>,
-) -> Option<Result<T, IsolateError<E>>> {
+/// Applies `how` to the task if it still waits in a stalled pool; `true` if
+/// it ran it here.
+fn last_resort<T, E>(task: &Arc<dyn Completion<T, E>>, how: LastResort) -> bool {
+    if !may_need_help(task.header()) {
+        return false;
+    }
+    match how {
+        LastResort::RunHere => help_as_last_resort(task.header(), || Arc::clone(task).run()),
+        LastResort::ThreadBeside => {
+            escalate(&Arc::clone(task).as_runnable());
+            false
+        }
+    }
+}
+
+/// Waits until the isolate has ended, or `deadline` has passed (never with
+/// `None`); returns whether it ended. The outcome stays in place.
+fn wait_complete<T, E>(task: &Arc<dyn Completion<T, E>>, deadline: Option<Instant>) -> bool {
+    let header = task.header();
     // An isolate waiting for one still queued holds a thread the queued one
     // may need: count it blocked before spinning, so that the pool brings
     // another thread at once (nested fib(22) in `bench/`: 5 ms -> 1.5 ms on
-    // 2 cores). The guards below then find it counted. The loom models
+    // 2 cores). The guard below then finds it counted. The loom models
     // count it at the park only, the protocol's other entry.
-    let _blocked_early = match !cfg!(loom) && may_need_help(task.header()) {
+    let _blocked_early = match !cfg!(loom) && may_need_help(header) {
         true => pool::enter_blocked(),
         false => None,
     };
     for round in 0..SPIN_ROUNDS {
-        if task.header().is_complete() {
-            return task.take_or_register(None);
+        if header.is_complete() {
+            return true;
         }
         // Spinning pays while the isolate runs; while it still waits for a
         // thread, an isolate's spin would only take a core from the pool
         // thread coming for it.
-        if round >= 2 && may_need_help(task.header()) {
+        if round >= 2 && may_need_help(header) {
             break;
         }
         for _ in 0..(1 << round) {
@@ -401,43 +412,37 @@ fn wait<T, E>(
             yield_now();
         }
     }
-    let mut waiter = Some(Waiter::Thread(current()));
+    let how = match deadline {
+        None => LastResort::RunHere,
+        Some(_) => LastResort::ThreadBeside,
+    };
     let mut slice = HELP_SLICE;
     loop {
-        if let Some(outcome) = task.take_or_register(waiter.take()) {
-            return Some(outcome);
+        if task.is_complete_or_register(Waiter::Thread(current())) {
+            return true;
         }
-        // Park until the outcome is there; the lock-free check keeps a
-        // spurious wake-up from taking the lock.
-        loop {
-            if help(task) {
-                break;
-            }
-            // While the isolate is queued, look at the pool again now and
-            // then: it may stall after this look.
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            if left == Some(Duration::ZERO) {
-                return task.take_or_register(None);
-            }
-            {
-                let _blocked = pool::enter_blocked();
-                // Taking locks above may have swallowed a wake-up (loom
-                // models it so): the outcome is flagged before any wake.
-                if task.header().is_complete() {
-                    break;
-                }
-                match (may_need_help(task.header()), left) {
-                    (true, Some(left)) if left < slice => park_timeout(left),
-                    (true, _) => park_slice(slice),
-                    (false, Some(left)) => park_timeout(left),
-                    (false, None) => park(),
-                }
-            }
-            slice = (slice * 2).min(HELP_SLICE_MAX);
-            if task.header().is_complete() {
-                break;
-            }
+        if last_resort(task, how) {
+            continue;
         }
+        let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        if left == Some(Duration::ZERO) {
+            return header.is_complete();
+        }
+        let _blocked = pool::enter_blocked();
+        // Taking locks above may have swallowed a wake-up (loom models it
+        // so): the outcome is flagged before any wake.
+        if header.is_complete() {
+            return true;
+        }
+        // While the isolate is queued, look at the pool again now and then:
+        // it may stall after this look.
+        match (may_need_help(header), left) {
+            (true, Some(left)) if left < slice => park_timeout(left),
+            (true, _) => park_slice(slice),
+            (false, Some(left)) => park_timeout(left),
+            (false, None) => park(),
+        }
+        slice = (slice * 2).min(HELP_SLICE_MAX);
     }
 }
 

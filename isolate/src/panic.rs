@@ -130,14 +130,17 @@ impl Panic {
             .downcast_ref::<&'static str>()
             .map(|s| (*s).to_owned())
             .or_else(|| payload.downcast_ref::<String>().cloned());
-        // The hook's record belongs to this payload only if it saw this
-        // payload: `resume_unwind` skips the hook, so the record may be of a
-        // panic the isolate caught itself.
-        let (location, backtrace) = match take_recorded() {
-            Some(recorded) if recorded.payload == Fingerprint::of(&*payload) => {
-                (Some(recorded.location), recorded.backtrace)
-            }
-            _ => (None, None),
+        // A record belongs to this payload only if the hook saw this payload:
+        // `resume_unwind` skips the hook, and panics caught inside the
+        // isolate leave records of their own. The latest that matches wins.
+        let fingerprint = Fingerprint::of(&*payload);
+        let (location, backtrace) = match take_recorded()
+            .into_iter()
+            .rev()
+            .find(|recorded| recorded.payload == fingerprint)
+        {
+            Some(recorded) => (Some(recorded.location), recorded.backtrace),
+            None => (None, None),
         };
         Panic {
             inner: Box::new(PanicInner {
@@ -372,10 +375,19 @@ impl Fingerprint {
     }
 }
 
+/// How many of the latest panics on a thread are remembered: enough for a
+/// payload caught, another panic caught meanwhile (a `Drop` that catches
+/// one during the unwinding, say), and the first raised again.
+const RECORDS_KEPT: usize = 8;
+
+/// The panics the hook saw on one thread since its isolate started, oldest
+/// first, at most [`RECORDS_KEPT`].
+pub(crate) type Records = Vec<Recorded>;
+
 thread_local! {
-    /// The last panic seen by the hook on this thread, for the runner that
-    /// catches it.
-    static RECORDED: RefCell<Option<Recorded>> = const { RefCell::new(None) };
+    /// The latest panics seen by the hook on this thread, for the runner
+    /// that catches one.
+    static RECORDED: RefCell<Records> = const { RefCell::new(Vec::new()) };
 }
 
 fn record(info: &PanicHookInfo<'_>) {
@@ -398,26 +410,33 @@ fn record(info: &PanicHookInfo<'_>) {
     };
     // `try_with`: the hook may run while this thread's locals are being torn
     // down; then there is simply nothing to record.
-    let _ = RECORDED.try_with(|slot| slot.replace(Some(recorded)));
+    let _ = RECORDED.try_with(|slot| {
+        let mut records = slot.borrow_mut();
+        if records.len() == RECORDS_KEPT {
+            records.remove(0);
+        }
+        records.push(recorded);
+    });
 }
 
-fn take_recorded() -> Option<Recorded> {
-    RECORDED.try_with(|slot| slot.take()).ok().flatten()
+fn take_recorded() -> Records {
+    RECORDED.try_with(|slot| slot.take()).unwrap_or_default()
 }
 
-/// Takes this thread's record aside while it runs another isolate (the last
-/// resort of a wait), so that the one it runs neither sees nor erases it.
-pub(crate) fn take_recorded_for_later() -> Option<Recorded> {
+/// Takes this thread's records aside while it runs another isolate (the
+/// last resort of a wait), so that the one it runs neither sees nor erases
+/// them.
+pub(crate) fn take_recorded_for_later() -> Records {
     take_recorded()
 }
 
-/// Puts back a record taken aside by [`take_recorded_for_later`].
-pub(crate) fn restore_recorded(recorded: Option<Recorded>) {
+/// Puts back records taken aside by [`take_recorded_for_later`].
+pub(crate) fn restore_recorded(recorded: Records) {
     let _ = RECORDED.try_with(|slot| slot.replace(recorded));
 }
 
-/// Forgets what the hook recorded, so that a panic the isolate caught itself
-/// is not attributed to a later payload raised without the hook.
+/// Forgets what the hook recorded, so that a panic an earlier isolate on
+/// this thread caught is not attributed to this one's payload.
 pub(crate) fn clear_recorded() {
     let _ = RECORDED.try_with(|slot| slot.take());
 }

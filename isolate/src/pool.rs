@@ -212,6 +212,13 @@ pub(crate) struct BlockedWorker {
     activity: Arc<Activity>,
 }
 
+/// Whether this thread is one of the pool's workers.
+pub(crate) fn on_pool_worker() -> bool {
+    POOL_WORKER
+        .try_with(|slot| slot.borrow().is_some())
+        .unwrap_or(false)
+}
+
 /// Counts this thread as blocked until the guard is dropped, if it is a pool
 /// worker (and is not counted already); `None` elsewhere.
 pub(crate) fn enter_blocked() -> Option<BlockedWorker> {
@@ -225,6 +232,21 @@ pub(crate) fn enter_blocked() -> Option<BlockedWorker> {
         pool.request_worker();
     }
     Some(BlockedWorker { pool, activity })
+}
+
+impl BlockedWorker {
+    /// For a wait that cannot tell which queued isolate it waits for (a
+    /// channel, an async isolate's executor), which calls it now and then:
+    /// while the pool is stalled with isolates queued, this thread may be
+    /// the one they would wait for, so the oldest gets a thread beside the
+    /// pool. Returns whether it was stalled (then look again soon).
+    pub(crate) fn keep_pool_going(&self) -> bool {
+        if self.pool.queue.is_empty() || !self.pool.is_stalled() {
+            return false;
+        }
+        self.pool.escalate_oldest();
+        true
+    }
 }
 
 impl Drop for BlockedWorker {
@@ -474,8 +496,27 @@ impl Pool {
             return false;
         }
         let state = lock(&self.state);
-        let idle = state.sleeping > state.notified || self.spinning.load(Ordering::SeqCst) > 0;
-        !idle && cannot_grow(state.threads)
+        // Idle, or on its way: threads starting and sleepers woken count.
+        let coming =
+            state.sleeping > 0 || state.starting > 0 || self.spinning.load(Ordering::SeqCst) > 0;
+        !coming && cannot_grow(state.threads)
+    }
+
+    /// Gives the oldest isolate still queued a thread beside the pool (the
+    /// entries of isolates already claimed are dropped on the way).
+    fn escalate_oldest(&self) {
+        while let Some(job) = self.queue.pop() {
+            if !job.header().is_queued() {
+                continue;
+            }
+            if job.header().escalate() {
+                if let Err(job) = self.run_beside(job) {
+                    // No thread: it stays queued for the pool's own threads.
+                    self.queue.push(job);
+                }
+            }
+            return;
+        }
     }
 
     /// The stack size of the pool's threads, for work run in their stead.
@@ -485,9 +526,13 @@ impl Pool {
 
     /// Starts a thread, outside the pool and its counts, that runs `job`
     /// and ends: the last resort for a waiter that cannot run it itself.
-    pub(crate) fn run_beside(&self, job: Job) -> Result<(), io::Error> {
+    pub(crate) fn run_beside(&self, job: Job) -> Result<(), Job> {
         let name = format!("{}-beside", self.config.thread_name);
-        spawn_thread(name, self.config.stack_size, move || run_quietly(job))
+        let runner = Arc::clone(&job);
+        match spawn_thread(name, self.config.stack_size, move || run_quietly(runner)) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(job),
+        }
     }
 
     /// No thread could be started: if none is left to run the queue, fail

@@ -151,8 +151,12 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     fn recv_until(&self, deadline: Option<Instant>) -> Result<P, RecvTimeoutError> {
         let mut slice = HELP_SLICE;
         while self.handle.may_need_help() {
-            if self.handle.help_as_last_resort() {
-                break;
+            // An untimed read could do nothing else meanwhile; a timed one
+            // must stay free to give up.
+            match deadline {
+                None if self.handle.help_as_last_resort() => break,
+                None => {}
+                Some(_) => self.handle.escalate(),
             }
             let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             match self
@@ -225,7 +229,17 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     /// assert_eq!(futures::executor::block_on(handle.recv_async()), Some(1));
     /// ```
     pub async fn recv_async(&self) -> Option<P> {
-        self.updates.recv_async().await.ok()
+        let mut next = std::pin::pin!(self.updates.recv_async());
+        std::future::poll_fn(|cx| {
+            let polled = next.as_mut().poll(cx);
+            if polled.is_pending() {
+                // What the updates wait for: see `Stream::poll_next`.
+                self.handle.note_awaited();
+            }
+            polled
+        })
+        .await
+        .ok()
     }
 
     /// A blocking iterator over the updates, until the computation ends.

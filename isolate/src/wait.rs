@@ -10,22 +10,23 @@
 //!   queued work at once, up to its cap. So waiting never runs other isolates
 //!   on the waiter's stack while the pool can serve them.
 //! - The last resort: when the pool is *stalled* (at its cap, or unable to
-//!   start a thread, with no idle worker), an isolate that waits for another
-//!   isolate still queued in the pool runs that one itself
-//!   ([`help_as_last_resort`]), instead of waiting for a thread that cannot
-//!   come. It runs on a fresh stack segment and in its own isolate context:
-//!   [`is_cancelled`](crate::is_cancelled), [`current_name`](crate::current_name)
-//!   and its panic's location are its own, and the waiter's recorded panic
-//!   location is restored afterwards. What it shares with its waiter is the
-//!   OS thread, and so the thread's `thread_local!` values. Waits that may
-//!   need it park in slices ([`HELP_SLICE`]) while the awaited isolate is
-//!   queued, so that a pool that stalls later is still noticed.
-//! - `poll` never runs an isolate. It notes what it awaits
-//!   ([`note_awaited`]); the executor of an async isolate (`block_on.rs`)
-//!   applies the last resort to those between polls. Under any other
-//!   executor, a poll on a stalled pool gives the queued isolate a thread of
-//!   its own instead ([`escalate`]): that executor's thread may be the one
-//!   the isolate would wait for.
+//!   start a thread, with no worker idle or on its way), an isolate that
+//!   waits for another still queued sees to it itself instead of waiting for
+//!   a thread that cannot come. An untimed blocking wait runs it on the
+//!   waiting thread ([`help_as_last_resort`]), on a fresh stack segment and
+//!   in its own isolate context: [`is_cancelled`](crate::is_cancelled),
+//!   [`current_name`](crate::current_name) and its panic's location are its
+//!   own, and the waiter's panic records are restored afterwards; it shares
+//!   the OS thread, and so its `thread_local!` values. A wait that must stay
+//!   free to give up (a timed wait, a poll, an async isolate's executor)
+//!   gives it a thread beside the pool instead ([`escalate`]); so does a
+//!   wait that cannot tell which isolate it waits for (a channel), for the
+//!   oldest queued one ([`pool::enter_blocked`]). Waits that may need the
+//!   last resort park in slices ([`HELP_SLICE`]) while the awaited isolate
+//!   is queued, so that a pool that stalls later is still noticed.
+//! - `poll` never runs an isolate. It escalates a queued one at a stalled
+//!   pool and notes it ([`note_awaited`]), so that the executor of an async
+//!   isolate (`block_on.rs`) looks again between polls.
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -120,29 +121,27 @@ loom::thread_local! {
 }
 
 /// Called by a poll that returns `Pending` on an isolate still queued:
-/// inside an async isolate's `block_on`, notes it for the last resort;
-/// under any other executor, escalates it if the pool is stalled.
+/// escalates it if the pool is stalled now, and inside an async isolate's
+/// `block_on`, notes it so that the executor looks again between polls.
 pub(crate) fn note_awaited(task: &Arc<dyn Runnable>) {
     if !may_need_help(task.header()) {
         return;
     }
-    let noted = AWAITED
-        .try_with(|awaited| match awaited.borrow_mut().as_mut() {
-            Some(list) => {
-                list.push(Arc::clone(task));
-                true
-            }
-            None => false,
-        })
-        .unwrap_or(false);
-    if !noted {
-        escalate(task);
-    }
+    escalate(task);
+    let _ = AWAITED.try_with(|awaited| {
+        if let Some(list) = awaited.borrow_mut().as_mut() {
+            list.push(Arc::clone(task));
+        }
+    });
 }
 
-/// Gives a queued isolate a thread of its own when the pool is stalled
-/// (once per isolate); the thread ends with it.
-fn escalate(task: &Arc<dyn Runnable>) {
+/// The last resort of a wait that must stay free to give up (a timed wait,
+/// a poll): gives a queued isolate a thread beside the pool when the pool
+/// is stalled (once per isolate); the thread ends with it.
+pub(crate) fn escalate(task: &Arc<dyn Runnable>) {
+    if !may_need_help(task.header()) {
+        return;
+    }
     let Some(pool) = pool::for_waiter() else {
         return;
     };
@@ -196,14 +195,10 @@ impl Drop for Noted {
     }
 }
 
-/// The last resort for the isolates an async isolate's future awaits: runs
-/// those still queued when the pool is stalled; `true` if it ran any.
-pub(crate) fn help_awaited(awaited: &[Arc<dyn Runnable>]) -> bool {
-    let mut ran = false;
-    for task in awaited {
-        ran |= help_as_last_resort(task.header(), || Arc::clone(task).run());
-    }
-    ran
+/// The last resort for the isolates an async isolate's future awaits:
+/// those still queued at a stalled pool get threads beside it.
+pub(crate) fn escalate_awaited(awaited: &[Arc<dyn Runnable>]) {
+    awaited.iter().for_each(escalate);
 }
 
 /// Whether any of `awaited` may still need the last resort.

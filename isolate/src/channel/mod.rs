@@ -119,13 +119,14 @@ impl<T> Sender<T> {
         match self.try_send(message) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(message)) => Err(SendError(message)),
-            Err(TrySendError::Full(message)) => {
-                // A pool thread waiting for room counts as blocked.
-                let _blocked = crate::pool::enter_blocked();
-                self.inner
-                    .send_blocking(message)
-                    .map_err(|error| SendError(error.into_inner()))
+            // A pool thread waiting for room must keep the pool going.
+            Err(TrySendError::Full(message)) if crate::pool::on_pool_worker() => {
+                wait::wait(self.inner.send(message)).map_err(|error| SendError(error.into_inner()))
             }
+            Err(TrySendError::Full(message)) => self
+                .inner
+                .send_blocking(message)
+                .map_err(|error| SendError(error.into_inner())),
         }
     }
 
@@ -172,6 +173,9 @@ impl<T> Sender<T> {
         let deadline = Instant::now().checked_add(timeout);
         let mut message = message;
         let mut pause = Duration::from_micros(10);
+        // A pool thread counts as blocked, and keeps the pool going at each
+        // longest pause (see `wait.rs`).
+        let blocked = crate::pool::enter_blocked();
         // async-channel's send future owns the message and drops it with the
         // future, so a timed send retries `try_send` to be able to hand the
         // message back; the pauses grow to a millisecond.
@@ -191,8 +195,12 @@ impl<T> Sender<T> {
                 Some(deadline) => deadline - now,
                 None => pause,
             };
-            let _blocked = crate::pool::enter_blocked();
             std::thread::park_timeout(pause.min(left));
+            if pause == Duration::from_millis(1) {
+                if let Some(blocked) = &blocked {
+                    blocked.keep_pool_going();
+                }
+            }
             pause = (pause * 2).min(Duration::from_millis(1));
         }
     }
@@ -368,7 +376,10 @@ impl<T> Receiver<T> {
                 std::thread::yield_now();
             }
         }
-        let _blocked = crate::pool::enter_blocked();
+        // A pool thread waiting for a message must keep the pool going.
+        if crate::pool::on_pool_worker() {
+            return wait::wait(self.inner.recv()).map_err(|_| RecvError);
+        }
         self.inner.recv_blocking().map_err(|_| RecvError)
     }
 
