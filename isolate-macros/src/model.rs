@@ -7,7 +7,8 @@ use proc_macro2::Span;
 use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type, Visibility,
+    Attribute, Block, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type,
+    Visibility,
 };
 
 use crate::types::{result_shape, supplied, ResultShape, Supplied};
@@ -16,9 +17,12 @@ use crate::types::{result_shape, supplied, ResultShape, Supplied};
 pub(crate) enum Context<'a> {
     /// A free function: the sibling calls `name(..)`.
     Free,
-    /// An associated function or method: the sibling calls `Self::name(..)`.
-    /// `impl_generics` is known when `#[isolated]` is on the `impl` block.
-    Impl { impl_generics: Option<&'a Generics> },
+    /// An associated function or method of an `impl` block in sight (with
+    /// `#[isolated]` on the block): the sibling calls `Self::name(..)`.
+    Impl {
+        generics: &'a Generics,
+        self_ty: &'a Type,
+    },
 }
 
 /// The function as written.
@@ -26,10 +30,14 @@ pub(crate) struct Function<'a> {
     pub(crate) attrs: &'a [Attribute],
     pub(crate) vis: &'a Visibility,
     pub(crate) sig: &'a Signature,
+    /// The body, read only for a `Self` that tells an associated function
+    /// from a free one.
+    pub(crate) block: Option<&'a Block>,
 }
 
 /// One typed argument.
 pub(crate) struct Arg<'a> {
+    pub(crate) attrs: &'a [Attribute],
     pub(crate) ty: &'a Type,
     /// The sibling's parameter name: the user's, when the pattern is a plain
     /// name that does not shadow the function, or a generated one.
@@ -66,6 +74,12 @@ pub(crate) struct Model<'a> {
     pub(crate) generics: HashSet<Ident>,
     /// Whether `Self` may be generic (an `impl` block with type parameters).
     pub(crate) self_is_generic: bool,
+    /// An associated function whose `impl` block is out of sight: any type
+    /// may name one of the block's parameters, so every bound is checked
+    /// where the sibling is called.
+    pub(crate) impl_unseen: bool,
+    /// The `impl` block's generics and self type, when in sight.
+    pub(crate) impl_block: Option<(&'a Generics, &'a Type)>,
 }
 
 impl<'a> Model<'a> {
@@ -76,18 +90,28 @@ impl<'a> Model<'a> {
             Context::Impl { .. } => true,
             // Without the `impl` block in sight, `self` or `Self` in the
             // signature is what tells an associated function from a free one.
-            Context::Free => receiver.is_some() || mentions_self(sig),
+            Context::Free => {
+                receiver.is_some()
+                    || mentions_self(quote::quote!(#sig))
+                    || func
+                        .block
+                        .is_some_and(|block| mentions_self(quote::quote!(#block)))
+            }
         };
+        let impl_unseen = in_impl && matches!(context, Context::Free);
         let mut generics: HashSet<Ident> = sig
             .generics
             .type_params()
             .map(|p| p.ident.clone())
             .collect();
         let mut self_is_generic = false;
+        let mut impl_block = None;
         if let Context::Impl {
-            impl_generics: Some(impl_generics),
+            generics: impl_generics,
+            self_ty,
         } = context
         {
+            impl_block = Some((*impl_generics, *self_ty));
             generics.extend(impl_generics.type_params().map(|p| p.ident.clone()));
             self_is_generic = impl_generics
                 .params
@@ -103,6 +127,7 @@ impl<'a> Model<'a> {
             })
             .enumerate()
             .map(|(index, typed)| Arg {
+                attrs: &typed.attrs,
                 ty: &typed.ty,
                 name: parameter_name(&typed.pat, index, &sig.ident),
                 supplied: supplied(&typed.ty),
@@ -127,6 +152,8 @@ impl<'a> Model<'a> {
             output,
             generics,
             self_is_generic,
+            impl_unseen,
+            impl_block,
         }
     }
 
@@ -156,13 +183,11 @@ fn parameter_name(pat: &Pat, index: usize, function: &Ident) -> Ident {
     format_ident!("arg{}", index, span = Span::mixed_site())
 }
 
-fn mentions_self(sig: &Signature) -> bool {
-    fn in_tokens(tokens: proc_macro2::TokenStream) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-            proc_macro2::TokenTree::Group(group) => in_tokens(group.stream()),
-            _ => false,
-        })
-    }
-    in_tokens(quote::quote!(#sig))
+/// Whether the tokens name `Self`, which only an associated function can.
+fn mentions_self(tokens: proc_macro2::TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
 }
