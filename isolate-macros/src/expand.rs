@@ -379,6 +379,9 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
     // which would report `Send` on the attribute instead of the crate's
     // message at the call.
     let bound = |ty: &Type, span: Span, trait_path: TokenStream| -> WherePredicate {
+        // The whole predicate at the user's token, so that a note such as
+        // "requirement introduced here" points there.
+        let trait_path = respan(trait_path, span);
         if model.impl_unseen && !known(ty) {
             syn::parse_quote_spanned!(span=> for<'__isolate> #ty: #trait_path)
         } else {
@@ -405,7 +408,13 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
     }
     if let Some(receiver) = model.receiver {
         if (model.self_is_generic || model.impl_unseen) && receiver.reference.is_none() {
-            predicates.push(bound(&receiver.ty, receiver.span(), arg_bound.clone()));
+            // `self` stands for a `Self` that syn spans at the attribute.
+            let ty: Type = if receiver.colon_token.is_some() {
+                (*receiver.ty).clone()
+            } else {
+                syn::parse_quote_spanned!(receiver.span()=> Self)
+            };
+            predicates.push(bound(&ty, receiver.span(), arg_bound.clone()));
         }
     }
     for arg in &model.args {
@@ -451,6 +460,24 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         _ => {}
     }
     predicates
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The wrapper's body: an inner, fully generic spawn function, called with

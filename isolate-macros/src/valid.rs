@@ -83,12 +83,14 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
             None
         };
         if let Some(written) = written {
-            errors.push(syn::Error::new(
-                receiver.span(),
-                format!(
-                    "#[isolated] methods must take `self` by value: `{written}` borrows from the caller, but the isolate runs on another thread after the call returns; take `self`, `self: Box<Self>` or `self: Arc<Self>`"
-                ),
-            ));
+            let message = format!(
+                "#[isolated] methods must take `self` by value: `{written}` borrows from the caller, but the isolate runs on another thread after the call returns; take `self`, `self: Box<Self>` or `self: Arc<Self>`"
+            );
+            errors.push(if receiver.colon_token.is_some() {
+                syn::Error::new_spanned(receiver, message)
+            } else {
+                syn::Error::new(receiver.span(), message)
+            });
         }
     }
     if let Some((generics, self_ty)) = model.impl_block {
