@@ -88,14 +88,18 @@ impl<'a> Model<'a> {
         let receiver = sig.receiver();
         let in_impl = match context {
             Context::Impl { .. } => true,
-            // Without the `impl` block in sight, `self` or `Self` in the
-            // signature is what tells an associated function from a free one.
+            // Without the `impl` block in sight, what tells an associated
+            // function from a free one: `self`, `Self` in the signature or
+            // the body, or a type parameter the function does not declare
+            // (`-> Slab<T>`). Nothing else can: an associated function
+            // without any of them needs `#[isolated]` on its `impl` block.
             Context::Free => {
                 receiver.is_some()
                     || mentions_self(quote::quote!(#sig))
                     || func
                         .block
                         .is_some_and(|block| mentions_self(quote::quote!(#block)))
+                    || names_undeclared_parameter(sig)
             }
         };
         let impl_unseen = in_impl && matches!(context, Context::Free);
@@ -190,4 +194,44 @@ fn mentions_self(tokens: proc_macro2::TokenStream) -> bool {
         proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
         _ => false,
     })
+}
+
+/// Whether the signature names a type parameter it does not declare: a
+/// one- or two-character name in capitals (`T`, `K`, `S2`), as type
+/// parameters are conventionally named, which only the `impl` block can
+/// declare.
+fn names_undeclared_parameter(sig: &Signature) -> bool {
+    struct Finder {
+        declared: HashSet<String>,
+        found: bool,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
+            if path.qself.is_none() && path.path.leading_colon.is_none() {
+                if let Some(first) = path.path.segments.first() {
+                    let name = first.ident.to_string();
+                    let looks_like_parameter = name.len() <= 2
+                        && name.starts_with(|c: char| c.is_ascii_uppercase())
+                        && name
+                            .chars()
+                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                    if looks_like_parameter && !self.declared.contains(&name) {
+                        self.found = true;
+                    }
+                }
+            }
+            syn::visit::visit_type_path(self, path);
+        }
+    }
+    let declared = sig
+        .generics
+        .type_params()
+        .map(|param| param.ident.to_string())
+        .collect();
+    let mut finder = Finder {
+        declared,
+        found: false,
+    };
+    syn::visit::Visit::visit_signature(&mut finder, sig);
+    finder.found
 }
