@@ -248,6 +248,98 @@ impl Crate {
     }
 }
 
+/// The manifest without what need not be in the registry's cache: dev-
+/// dependencies (`--lib` does not build them), test, bench and example
+/// targets, optional dependencies that the cache lacks, and the features'
+/// mentions of those.
+fn strip_manifest(manifest: &str, available: &dyn Fn(&str) -> bool) -> String {
+    // Sections: (header, lines).
+    let mut sections: Vec<(String, Vec<String>)> = vec![(String::new(), Vec::new())];
+    for line in manifest.lines() {
+        if line.trim_start().starts_with('[') {
+            sections.push((line.trim().to_owned(), Vec::new()));
+        } else if let Some(last) = sections.last_mut() {
+            last.1.push(line.to_owned());
+        }
+    }
+    let mut optional: BTreeSet<String> = BTreeSet::new();
+    let dependency_name = |header: &str| -> Option<String> {
+        let inner = header.trim_matches(|c| c == '[' || c == ']');
+        let rest = inner.rsplit_once("dependencies.")?.1;
+        Some(rest.trim_matches('"').to_owned())
+    };
+    for (header, lines) in &mut sections {
+        if header.contains("dependencies") {
+            if let Some(name) = dependency_name(header) {
+                if lines.iter().any(|l| l.replace(' ', "") == "optional=true") && !available(&name) {
+                    optional.insert(name);
+                }
+            } else {
+                lines.retain(|line| {
+                    let compact = line.replace(' ', "");
+                    let name = compact.split_once('=').map(|(name, _)| name.trim_matches('"'));
+                    match name {
+                        Some(name) if compact.contains("optional=true") && !available(name) => {
+                            optional.insert(name.to_owned());
+                            false
+                        }
+                        _ => true,
+                    }
+                });
+            }
+        }
+    }
+    let mentions_optional = |entry: &str| {
+        let entry = entry.trim_start_matches("dep:");
+        let name = entry.split(['/', '?']).next().unwrap_or(entry);
+        optional.contains(name)
+    };
+    let mut out = String::new();
+    for (header, lines) in sections {
+        let dropped = header.contains("dev-dependencies")
+            || header.starts_with("[[bench")
+            || header.starts_with("[[test")
+            || header.starts_with("[[example")
+            || dependency_name(&header).is_some_and(|name| optional.contains(&name));
+        if dropped {
+            continue;
+        }
+        if !header.is_empty() {
+            out.push_str(&header);
+            out.push('\n');
+        }
+        for line in lines {
+            let line = if header == "[features]" {
+                // Drop each quoted entry that names an optional dependency.
+                let mut kept = String::new();
+                let mut rest = line.as_str();
+                while let Some(start) = rest.find('"') {
+                    let Some(len) = rest[start + 1..].find('"') else {
+                        break;
+                    };
+                    let entry = &rest[start + 1..start + 1 + len];
+                    let after = &rest[start + len + 2..];
+                    let is_key = after.trim_start().starts_with('=');
+                    kept.push_str(&rest[..start]);
+                    if is_key || !mentions_optional(entry) {
+                        kept.push_str(&rest[start..start + len + 2]);
+                        rest = after;
+                    } else {
+                        rest = after.trim_start().strip_prefix(',').unwrap_or(after);
+                    }
+                }
+                kept.push_str(rest);
+                kept
+            } else {
+                line
+            };
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 fn prepare(source: &Path, work: &Path, isolate: &Path) -> Result<Crate, String> {
     let name = source
         .file_name()
@@ -261,24 +353,19 @@ fn prepare(source: &Path, work: &Path, isolate: &Path) -> Result<Crate, String> 
     if !manifest.contains("edition = \"20") || manifest.contains("edition = \"2015\"") {
         return Err("edition 2015: `::isolate` paths need 2018 or later".into());
     }
-    // Dev-dependencies need not be in the registry's cache, and `--lib`
-    // does not build them.
-    let mut kept = String::new();
-    let mut skipping = false;
-    for line in manifest.lines() {
-        let header = line.trim_start();
-        if header.starts_with('[') {
-            skipping = header.contains("dev-dependencies")
-                || header.starts_with("[[bench")
-                || header.starts_with("[[test")
-                || header.starts_with("[[example");
-        }
-        if !skipping {
-            kept.push_str(line);
-            kept.push('\n');
-        }
-    }
-    manifest = kept;
+    let registry = source.parent().unwrap_or(source);
+    let available = |name: &str| {
+        let prefix = format!("{name}-");
+        fs::read_dir(registry).is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                let file_name = entry.file_name().to_string_lossy().into_owned();
+                file_name
+                    .strip_prefix(&prefix)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+        })
+    };
+    manifest = strip_manifest(&manifest, &available);
     let _ = fs::remove_file(dir.join("Cargo.lock"));
     if !manifest.contains("\n[workspace]") {
         manifest.push_str("\n[workspace]\n");

@@ -326,6 +326,11 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
     }
     let where_clause = (!where_clause.predicates.is_empty()).then_some(where_clause);
 
+    // In an `impl` block, rustc reports the dead associated functions
+    // together, and not at all when one of them is generated: the sibling
+    // counts as used, so that the block's other functions are still
+    // reported. (A free sibling is left out of the report on its own.)
+    let allow_dead_code = model.in_impl.then(|| quote!(#[allow(dead_code)]));
     // The stand-in wrapper after a mistake never uses its parameters.
     let allow_unused = failed.then(|| quote!(#[allow(unused_variables)]));
     let body = if failed {
@@ -341,6 +346,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         #[doc = #doc_details]
         #allow_unused
         #deprecated
+        #allow_dead_code
         #vis fn #wrapper_ident #generics (#(#params),*) -> #handle #where_clause {
             #body
         }

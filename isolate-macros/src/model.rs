@@ -95,10 +95,17 @@ impl<'a> Model<'a> {
             // without any of them needs `#[isolated]` on its `impl` block.
             Context::Free => {
                 receiver.is_some()
-                    || mentions_self(quote::quote!(#sig))
-                    || func
-                        .block
-                        .is_some_and(|block| mentions_self(quote::quote!(#block)))
+                    || mentions_self(quote::quote!(#sig), false)
+                    || func.block.is_some_and(|block| {
+                        mentions_self(
+                            block
+                                .stmts
+                                .iter()
+                                .map(quote::ToTokens::to_token_stream)
+                                .collect(),
+                            true,
+                        )
+                    })
                     || names_undeclared_parameter(sig)
             }
         };
@@ -187,13 +194,40 @@ fn parameter_name(pat: &Pat, index: usize, function: &Ident) -> Ident {
     format_ident!("arg{}", index, span = Span::mixed_site())
 }
 
-/// Whether the tokens name `Self`, which only an associated function can.
-fn mentions_self(tokens: proc_macro2::TokenStream) -> bool {
-    tokens.into_iter().any(|tree| match tree {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
-        _ => false,
-    })
+/// Whether the tokens name `Self`, which only an associated function can;
+/// with `skip_items`, not counting the items nested in a body (`impl`, `trait`, `struct`,
+/// `enum`, `union`, `fn`), whose `Self` is their own.
+fn mentions_self(tokens: proc_macro2::TokenStream, skip_items: bool) -> bool {
+    let mut in_item = false;
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                if skip_items
+                    && ["impl", "trait", "struct", "enum", "union", "fn"]
+                        .iter()
+                        .any(|keyword| ident == keyword)
+                {
+                    in_item = true;
+                } else if ident == "Self" && !in_item {
+                    return true;
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                if in_item && group.delimiter() == proc_macro2::Delimiter::Brace {
+                    in_item = false;
+                } else if !in_item && mentions_self(group.stream(), skip_items) {
+                    return true;
+                }
+            }
+            proc_macro2::TokenTree::Punct(punct) => {
+                if punct.as_char() == ';' {
+                    in_item = false;
+                }
+            }
+            proc_macro2::TokenTree::Literal(_) => {}
+        }
+    }
+    false
 }
 
 /// Whether the signature names a type parameter it does not declare: a
