@@ -483,8 +483,14 @@ fn run(krate: &Crate, target: &Path, log: &mut String) -> Counts {
             } else {
                 Verdict::Leaked(shown.join(" | "))
             };
-            if let Verdict::Leaked(text) = &verdict {
-                let _ = writeln!(log, "{}: LEAK {text}", krate.name);
+            match &verdict {
+                Verdict::Leaked(text) => {
+                    let _ = writeln!(log, "{}: LEAK {text}", krate.name);
+                }
+                Verdict::CrateRejected(text) => {
+                    let _ = writeln!(log, "{}: refused {text}", krate.name);
+                }
+                Verdict::Accepted => {}
             }
             verdicts.insert(site, verdict);
         }

@@ -265,9 +265,14 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         Wait with `.join()` or `.await`; dropping the handle cancels the isolate.";
 
     // The parameters: the receiver, then the typed arguments under their names.
+    // `self` as the shorthand it was written in: `self: Self` at the user's
+    // token would draw clippy's `needless_arbitrary_self_type`.
     let receiver_param = model.receiver.map(|receiver| {
         let ty = &receiver.ty;
-        quote_spanned!(receiver.span()=> self: #ty)
+        match (&receiver.colon_token, &receiver.reference) {
+            (None, None) => quote_spanned!(receiver.span()=> self),
+            _ => quote_spanned!(receiver.span()=> self: #ty),
+        }
     });
     let arg_params = model
         .args
