@@ -268,8 +268,30 @@ fn strip_manifest(manifest: &str, available: &dyn Fn(&str) -> bool) -> String {
         let rest = inner.rsplit_once("dependencies.")?.1;
         Some(rest.trim_matches('"').to_owned())
     };
-    for (header, lines) in &mut sections {
+    // Names only dev-dependencies give: features may mention them too.
+    let mut dev_only: BTreeSet<String> = BTreeSet::new();
+    let mut normal: BTreeSet<String> = BTreeSet::new();
+    for (header, lines) in &sections {
         if header.contains("dependencies") {
+            let names: Vec<String> = match dependency_name(header) {
+                Some(name) => vec![name],
+                None => lines
+                    .iter()
+                    .filter_map(|line| line.split_once('='))
+                    .map(|(name, _)| name.trim().trim_matches('"').to_owned())
+                    .filter(|name| !name.is_empty() && !name.starts_with('#'))
+                    .collect(),
+            };
+            if header.contains("dev-dependencies") {
+                dev_only.extend(names);
+            } else {
+                normal.extend(names);
+            }
+        }
+    }
+    optional.extend(dev_only.difference(&normal).cloned());
+    for (header, lines) in &mut sections {
+        if header.contains("dependencies") && !header.contains("dev-dependencies") {
             if let Some(name) = dependency_name(header) {
                 if lines.iter().any(|l| l.replace(' ', "") == "optional=true") && !available(&name) {
                     optional.insert(name);
@@ -410,6 +432,9 @@ fn prepare(source: &Path, work: &Path, isolate: &Path) -> Result<Crate, String> 
 
 #[derive(Default)]
 struct Counts {
+    /// The rustc codes of the leaked errors, one per leaked function (its
+    /// first error that is not the crate's).
+    leak_codes: BTreeMap<String, usize>,
     sites: usize,
     compiled: usize,
     accepted: usize,
@@ -502,7 +527,17 @@ fn run(krate: &Crate, target: &Path, log: &mut String) -> Counts {
         match verdict {
             Verdict::Accepted => counts.accepted += 1,
             Verdict::CrateRejected(_) => counts.crate_rejected += 1,
-            Verdict::Leaked(_) => counts.leaked += 1,
+            Verdict::Leaked(text) => {
+                counts.leaked += 1;
+                let code = text
+                    .split(" | ")
+                    .find(|error| !is_crate_error(error.split("] ").nth(1).unwrap_or_default()))
+                    .and_then(|error| error.split('[').nth(1))
+                    .and_then(|rest| rest.split(']').next())
+                    .unwrap_or("-")
+                    .to_owned();
+                *counts.leak_codes.entry(code).or_default() += 1;
+            }
         }
     }
     // Leave the copy as it was.
@@ -563,6 +598,9 @@ fn main() {
         total.crate_rejected += counts.crate_rejected;
         total.leaked += counts.leaked;
         total.unknown += counts.unknown;
+        for (code, n) in counts.leak_codes {
+            *total.leak_codes.entry(code).or_default() += n;
+        }
         let _ = fs::write(root.join("target/field-test/log.txt"), &log);
     }
     let rejected = total.crate_rejected + total.leaked;
@@ -583,5 +621,13 @@ fn main() {
             rejected,
             100.0 * total.leaked as f64 / rejected as f64
         );
+        let codes: Vec<String> = total
+            .leak_codes
+            .iter()
+            .map(|(code, n)| format!("{code} x{n}"))
+            .collect();
+        if !codes.is_empty() {
+            println!("leaks by rustc code: {}", codes.join(", "));
+        }
     }
 }
