@@ -155,7 +155,11 @@ impl Crate {
         if self.impl_attribute && !active.is_empty() {
             for (file, impls) in &self.impls {
                 for &(line, column) in impls {
-                    by_file.entry(file).or_default().push((line, column, "#[::isolate::isolated] "));
+                    by_file.entry(file).or_default().push((
+                        line,
+                        column,
+                        "#[::isolate::isolated] ",
+                    ));
                 }
             }
         }
@@ -293,13 +297,16 @@ fn strip_manifest(manifest: &str, available: &dyn Fn(&str) -> bool) -> String {
     for (header, lines) in &mut sections {
         if header.contains("dependencies") && !header.contains("dev-dependencies") {
             if let Some(name) = dependency_name(header) {
-                if lines.iter().any(|l| l.replace(' ', "") == "optional=true") && !available(&name) {
+                if lines.iter().any(|l| l.replace(' ', "") == "optional=true") && !available(&name)
+                {
                     optional.insert(name);
                 }
             } else {
                 lines.retain(|line| {
                     let compact = line.replace(' ', "");
-                    let name = compact.split_once('=').map(|(name, _)| name.trim_matches('"'));
+                    let name = compact
+                        .split_once('=')
+                        .map(|(name, _)| name.trim_matches('"'));
                     match name {
                         Some(name) if compact.contains("optional=true") && !available(name) => {
                             optional.insert(name.to_owned());
@@ -547,17 +554,21 @@ fn run(krate: &Crate, target: &Path, log: &mut String) -> Counts {
 
 fn main() {
     let args = std::env::args().skip(1);
-    let registry = std::env::var_os("FIELD_TEST_REGISTRY").map(PathBuf::from).unwrap_or_else(|| {
-        let home = std::env::var("CARGO_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo"));
-        let src = home.join("registry/src");
-        fs::read_dir(&src)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| e.ok())
-            .map_or(src, |e| e.path())
-    });
+    let registry = std::env::var_os("FIELD_TEST_REGISTRY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let home = std::env::var("CARGO_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| {
+                    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
+                });
+            let src = home.join("registry/src");
+            fs::read_dir(&src)
+                .ok()
+                .and_then(|mut d| d.next())
+                .and_then(|e| e.ok())
+                .map_or(src, |e| e.path())
+        });
     let crates: Vec<String> = args.collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
