@@ -231,7 +231,7 @@ fn mentions_self(tokens: proc_macro2::TokenStream, skip_items: bool) -> bool {
 }
 
 /// Whether the signature names a type parameter it does not declare: a
-/// one- or two-character name in capitals (`T`, `K`, `S2`), as type
+/// capital letter, perhaps with a digit (`T`, `K`, `S2`), as type
 /// parameters are conventionally named, which only the `impl` block can
 /// declare.
 fn names_undeclared_parameter(sig: &Signature) -> bool {
@@ -244,11 +244,11 @@ fn names_undeclared_parameter(sig: &Signature) -> bool {
             if path.qself.is_none() && path.path.leading_colon.is_none() {
                 if let Some(first) = path.path.segments.first() {
                     let name = first.ident.to_string();
+                    // `T`, `K`, `T1`; not `ID` or `IO`, which are types.
+                    let mut chars = name.chars();
                     let looks_like_parameter = name.len() <= 2
-                        && name.starts_with(|c: char| c.is_ascii_uppercase())
-                        && name
-                            .chars()
-                            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+                        && chars.next().is_some_and(|c| c.is_ascii_uppercase())
+                        && chars.all(|c| c.is_ascii_digit());
                     if looks_like_parameter && !self.declared.contains(&name) {
                         self.found = true;
                     }

@@ -58,7 +58,16 @@ impl Scale {
     }
 }
 
+pub struct ID(u8);
+
+/// A free function stays free: `ID` is a type, not an undeclared parameter.
+#[isolated]
+fn ident(id: ID) -> u8 {
+    id.0
+}
+
 fn main() {
+    assert_eq!(ident_isolated(ID(7)).join().unwrap(), 7);
     let wrapper = Wrapper::new_isolated(String::from("a")).join().unwrap();
     assert_eq!(wrapper.into_inner_isolated().join().unwrap(), "a");
     assert_eq!(Box::new(Wrapper(3u8)).boxed_isolated().join().unwrap(), 3);
