@@ -107,3 +107,33 @@ fn a_method_on_an_arc_receiver() {
     let scaled = futures::executor::block_on(engine.scale_isolated(vec![1, 2]));
     assert_eq!(scaled.unwrap(), [3, 6]);
 }
+
+/// A generic impl with the method-level attribute alone.
+struct Slot<T>(T);
+
+impl<T> Slot<T> {
+    #[isolated]
+    fn take(self) -> T {
+        self.0
+    }
+
+    #[isolated]
+    fn filled(value: T) -> Self {
+        Slot(value)
+    }
+}
+
+#[isolated]
+fn bytes_of<T>() -> usize {
+    std::mem::size_of::<T>()
+}
+
+#[test]
+fn methods_of_a_generic_impl_and_a_turbofish_reach_the_function() {
+    let slot = Slot::filled_isolated(vec![1u8, 2]).join().unwrap();
+    assert_eq!(slot.take_isolated().join().unwrap(), [1, 2]);
+    assert_eq!(bytes_of_isolated::<u32>().join().unwrap(), 4);
+    let handle = Slot(String::from("named")).take_isolated();
+    assert_eq!(handle.name(), "take");
+    assert_eq!(handle.join().unwrap(), "named");
+}

@@ -8,7 +8,8 @@ use syn::{Attribute, ImplItem, Item, ItemImpl, LitStr, Meta, TraitItemFn, Type, 
 use crate::args::Options;
 use crate::model::{Context, Function, Model, Output};
 use crate::types::{
-    contains_impl_trait, mentions_generics, with_send_impl_traits, ResultShape, Supplied,
+    alias_ok_and_unit, contains_impl_trait, may_name_impl_parameter, mentions_generics,
+    with_send_impl_traits, ResultShape, Supplied,
 };
 use crate::valid::{check, Errors};
 
@@ -29,6 +30,7 @@ pub(crate) fn isolated(args: TokenStream, item: TokenStream) -> TokenStream {
                 attrs: &function.attrs,
                 vis: &function.vis,
                 sig: &function.sig,
+                block: Some(&function.block),
             };
             let (wrapper, errors) = expand_function(func, &options, &Context::Free);
             let mut tokens = function.to_token_stream();
@@ -120,6 +122,7 @@ fn expand_impl(mut item_impl: ItemImpl, options: Options) -> TokenStream {
         return finish(item_impl.to_token_stream(), errors);
     }
     let impl_generics = item_impl.generics.clone();
+    let self_ty = (*item_impl.self_ty).clone();
     let mut items = Vec::with_capacity(item_impl.items.len());
     for item in std::mem::take(&mut item_impl.items) {
         let ImplItem::Fn(mut function) = item else {
@@ -151,9 +154,11 @@ fn expand_impl(mut item_impl: ItemImpl, options: Options) -> TokenStream {
             attrs: &function.attrs,
             vis: &function.vis,
             sig: &function.sig,
+            block: Some(&function.block),
         };
         let context = Context::Impl {
-            impl_generics: Some(&impl_generics),
+            generics: &impl_generics,
+            self_ty: &self_ty,
         };
         let (wrapper, function_errors) = expand_function(func, &options, &context);
         if let Err(error) = function_errors.into_result() {
@@ -209,8 +214,10 @@ fn expand_function(
     // compile. Only an unnameable return type leaves it out.
     let return_is_nameable = match &model.output {
         Output::Never(_) => false,
+        // A stand-in cannot give an `impl Trait` a hidden type.
         Output::Plain(ty) | Output::Folded { ty, .. } => {
             crate::types::borrow_error(ty, crate::types::Position::Return).is_none()
+                && !contains_impl_trait(ty)
         }
         Output::Unit => true,
     };
@@ -234,11 +241,22 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         None => format_ident!("{}_isolated", ident, span = ident.span()),
     };
     let vis = model.func.vis;
-    let kept_attrs = model
+    // Outer attributes only: an inner `#![allow(..)]` at the top of the body
+    // belongs to the body.
+    let kept_attrs = model.func.attrs.iter().filter(|attr| {
+        matches!(attr.style, syn::AttrStyle::Outer)
+            && ["cfg", "cfg_attr", "allow", "deprecated"]
+                .iter()
+                .any(|name| attr.path().is_ident(name))
+    });
+    // The sibling of a deprecated function calls it without a warning of
+    // its own; its callers are warned through the copied `#[deprecated]`.
+    let deprecated = model
         .func
         .attrs
         .iter()
-        .filter(|attr| attr.path().is_ident("cfg") || attr.path().is_ident("allow"));
+        .any(|attr| attr.path().is_ident("deprecated"))
+        .then(|| quote!(#[allow(deprecated)]));
     let target = if model.in_impl {
         format!("Self::{ident}")
     } else {
@@ -254,9 +272,14 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         Wait with `.join()` or `.await`; dropping the handle cancels the isolate.";
 
     // The parameters: the receiver, then the typed arguments under their names.
+    // `self` as the shorthand it was written in: `self: Self` at the user's
+    // token would draw clippy's `needless_arbitrary_self_type`.
     let receiver_param = model.receiver.map(|receiver| {
         let ty = &receiver.ty;
-        quote_spanned!(receiver.span()=> self: #ty)
+        match (&receiver.colon_token, &receiver.reference) {
+            (None, None) => quote_spanned!(receiver.span()=> self),
+            _ => quote_spanned!(receiver.span()=> self: #ty),
+        }
     });
     let arg_params = model
         .args
@@ -269,23 +292,24 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         });
     let params = receiver_param.into_iter().chain(arg_params);
 
+    // The return type as written: an `impl Trait` in it leaks `Send` to the
+    // sibling's callers, and a bound added here would report a second error
+    // for the one the turbofish reports at the user's type.
     let (handle_args, return_turbofish) = match &model.output {
         Output::Unit | Output::Never(_) => (quote!(()), quote!(())),
-        Output::Plain(ty) => {
-            let shown = with_send_impl_traits(ty);
-            (quote!(#shown), turbofish_type(ty))
-        }
+        Output::Plain(ty) => (quote!(#ty), turbofish_type(ty)),
         Output::Folded { ty, shape } => {
             let args = match shape {
-                ResultShape::Explicit { ok, err } => {
-                    let ok = with_send_impl_traits(ok);
-                    let err = with_send_impl_traits(err);
-                    quote!(#ok, #err)
-                }
-                ResultShape::Alias => quote_spanned!(ty.span()=>
-                    <#ty as #private::FoldResult>::Ok,
-                    <#ty as #private::FoldResult>::Err
-                ),
+                ResultShape::Explicit { ok, err } => quote!(#ok, #err),
+                ResultShape::Alias => match alias_ok_and_unit(ty) {
+                    Some((ok, unit)) if contains_impl_trait(ok) => {
+                        quote_spanned!(ty.span()=> #ok, <#unit as #private::FoldResult>::Err)
+                    }
+                    _ => quote_spanned!(ty.span()=>
+                        <#ty as #private::FoldResult>::Ok,
+                        <#ty as #private::FoldResult>::Err
+                    ),
+                },
             };
             (args, turbofish_type(ty))
         }
@@ -306,11 +330,19 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
             where_token: Default::default(),
             predicates: Default::default(),
         });
-    where_clause
-        .predicates
-        .extend(generic_bounds(model, &krate));
+    // A stand-in needs no bounds: its body never runs.
+    if !failed {
+        where_clause
+            .predicates
+            .extend(generic_bounds(model, &krate));
+    }
     let where_clause = (!where_clause.predicates.is_empty()).then_some(where_clause);
 
+    // In an `impl` block, rustc reports the dead associated functions
+    // together, and not at all when one of them is generated: the sibling
+    // counts as used, so that the block's other functions are still
+    // reported. (A free sibling is left out of the report on its own.)
+    let allow_dead_code = model.in_impl.then(|| quote!(#[allow(dead_code)]));
     // The stand-in wrapper after a mistake never uses its parameters.
     let allow_unused = failed.then(|| quote!(#[allow(unused_variables)]));
     let body = if failed {
@@ -325,6 +357,8 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         #[doc = ""]
         #[doc = #doc_details]
         #allow_unused
+        #deprecated
+        #allow_dead_code
         #vis fn #wrapper_ident #generics (#(#params),*) -> #handle #where_clause {
             #body
         }
@@ -335,25 +369,70 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
 /// tokens (so errors land on them), or `_` where `impl Trait` cannot be named.
 fn turbofish_type(ty: &Type) -> TokenStream {
     if contains_impl_trait(ty) {
-        quote!(_)
+        // Spanned at the user's type, so a bound the anonymous type misses
+        // is reported on it.
+        quote_spanned!(ty.span()=> _)
     } else {
         ty.to_token_stream()
     }
 }
 
 /// `where` predicates for the types that mention generic parameters: their
-/// bounds can only be checked where the wrapper is called.
+/// bounds can only be checked where the wrapper is called. Without the
+/// `impl` block in sight, any type of an associated function may name one
+/// of its parameters, so each one gets a predicate, spanned at the user's
+/// type; so do the function's own type parameters (`'static`), which the
+/// function item moved to the isolate carries even when only a bound
+/// mentions them.
 fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate> {
     let private = quote!(#krate::__private);
+    let known = |ty: &Type| mentions_generics(ty, &model.generics, model.self_is_generic);
     let generic = |ty: &Type| {
-        !contains_impl_trait(ty) && mentions_generics(ty, &model.generics, model.self_is_generic)
+        !contains_impl_trait(ty)
+            && (known(ty) || (model.impl_unseen && may_name_impl_parameter(ty)))
     };
+    // A type that only may name a parameter of the unseen `impl` block gets
+    // its bound under an empty `for<..>`: rustc checks such a predicate where
+    // the sibling is called, never as a "trivial bound" at the definition,
+    // which would report `Send` on the attribute instead of the crate's
+    // message at the call.
+    let bound = |ty: &Type, span: Span, trait_path: TokenStream| -> WherePredicate {
+        // The whole predicate at the user's token, so that a note such as
+        // "requirement introduced here" points there.
+        let trait_path = respan(trait_path, span);
+        if model.impl_unseen && !known(ty) {
+            syn::parse_quote_spanned!(span=> for<'__isolate> #ty: #trait_path)
+        } else {
+            syn::parse_quote_spanned!(span=> #ty: #trait_path)
+        }
+    };
+    let arg_bound = quote!(#private::IsolateArg);
+    let return_bound = quote!(#private::IsolateReturn);
+    let message_bound = quote!(#krate::Message);
     let mut predicates: Vec<WherePredicate> = Vec::new();
     let mut message_types: Vec<&Type> = Vec::new();
+    for param in model.func.sig.generics.type_params() {
+        let ident = &param.ident;
+        predicates.push(syn::parse_quote_spanned!(ident.span()=> #ident: 'static));
+    }
+    if model.impl_unseen || model.self_is_generic {
+        // The function item moved to the isolate names `Self`'s parameters,
+        // lifetimes included.
+        let span = model
+            .receiver
+            .map_or_else(|| model.func.sig.ident.span(), Spanned::span);
+        let self_ty: Type = syn::parse_quote_spanned!(span=> Self);
+        predicates.push(bound(&self_ty, span, quote!('static)));
+    }
     if let Some(receiver) = model.receiver {
-        if model.self_is_generic && receiver.reference.is_none() {
-            let ty = &receiver.ty;
-            predicates.push(syn::parse_quote_spanned!(receiver.span()=> #ty: #private::IsolateArg));
+        if (model.self_is_generic || model.impl_unseen) && receiver.reference.is_none() {
+            // `self` stands for a `Self` that syn spans at the attribute.
+            let ty: Type = if receiver.colon_token.is_some() {
+                (*receiver.ty).clone()
+            } else {
+                syn::parse_quote_spanned!(receiver.span()=> Self)
+            };
+            predicates.push(bound(&ty, receiver.span(), arg_bound.clone()));
         }
     }
     for arg in &model.args {
@@ -361,18 +440,17 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
             Some(Supplied::Progress(update)) => message_types.push(update),
             Some(Supplied::Port(inbox, outbox)) => message_types.extend([inbox, outbox]),
             None if generic(arg.ty) => {
-                let ty = arg.ty;
-                predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::IsolateArg));
+                predicates.push(bound(arg.ty, arg.ty.span(), arg_bound.clone()));
             }
             None => {}
         }
     }
     for ty in message_types.into_iter().filter(|ty| generic(ty)) {
-        predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #krate::Message));
+        predicates.push(bound(ty, ty.span(), message_bound.clone()));
     }
     match &model.output {
         Output::Plain(ty) if generic(ty) => {
-            predicates.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::IsolateReturn));
+            predicates.push(bound(ty, ty.span(), return_bound.clone()));
         }
         // No `#ty: FoldResult` predicate: a where clause would hide the impl
         // and keep `<Result<T, E> as FoldResult>::Ok` from normalizing to `T`.
@@ -382,21 +460,42 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         } => {
             for part in [*ok, *err] {
                 if generic(part) {
-                    predicates.push(
-                        syn::parse_quote_spanned!(part.span()=> #part: #private::IsolateReturn),
-                    );
+                    predicates.push(bound(part, part.span(), return_bound.clone()));
                 }
             }
         }
         Output::Folded { ty, .. } if generic(ty) => {
-            predicates.push(syn::parse_quote_spanned!(ty.span()=>
-                <#ty as #private::FoldResult>::Ok: #private::IsolateReturn));
-            predicates.push(syn::parse_quote_spanned!(ty.span()=>
-                <#ty as #private::FoldResult>::Err: #private::IsolateReturn));
+            for assoc in [quote!(Ok), quote!(Err)] {
+                let projected: Type = syn::parse_quote_spanned!(ty.span()=>
+                    <#ty as #private::FoldResult>::#assoc);
+                let mut predicate = bound(ty, ty.span(), return_bound.clone());
+                if let WherePredicate::Type(predicate) = &mut predicate {
+                    predicate.bounded_ty = projected;
+                }
+                predicates.push(predicate);
+            }
         }
         _ => {}
     }
     predicates
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 /// The wrapper's body: an inner, fully generic spawn function, called with
@@ -447,10 +546,25 @@ fn spawn_body(
     let values: Vec<_> = (0..arg_types.len())
         .map(|i| format_ident!("a{}", i, span = site))
         .collect();
+    // The function's own type and const parameters are passed through, so
+    // that a turbofish on the sibling reaches a parameter no argument names
+    // (impossible, and not needed, beside an `impl Trait` argument).
+    let passed: Vec<TokenStream> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Type(param) => Some(param.ident.to_token_stream()),
+            syn::GenericParam::Const(param) => Some(param.ident.to_token_stream()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
+        .collect();
+    let impl_trait_argument = model.args.iter().any(|arg| contains_impl_trait(arg.ty));
+    let turbofish = (!passed.is_empty() && !impl_trait_argument).then(|| quote!(::<#(#passed),*>));
     let callee = if model.in_impl {
-        quote!(Self::#ident)
+        quote!(Self::#ident #turbofish)
     } else {
-        quote!(#ident)
+        quote!(#ident #turbofish)
     };
     if let Some(supplied) = model.supplied() {
         let builder = match supplied {
@@ -549,8 +663,15 @@ fn spawn_body(
             #call
         }
     };
-    let call = quote! {
-        #spawn::<#(#arg_types,)* #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
+    // The call is spanned at the function's name: a region error (a
+    // lifetime hidden in an argument's path, `std::str::Chars`) lands there,
+    // beside the parameter it names, instead of on the attribute. Not when
+    // folding: a return type that is not a `Result` would be reported there
+    // a second time.
+    let call_span = if folded { site } else { ident.span() };
+    let spawn_at_call = format_ident!("__spawn", span = call_span);
+    let call = quote_spanned! {call_span=>
+        #spawn_at_call::<#(#arg_types,)* #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
     };
     quote!(#inner #call)
 }

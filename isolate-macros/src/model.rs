@@ -7,7 +7,8 @@ use proc_macro2::Span;
 use quote::format_ident;
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type, Visibility,
+    Attribute, Block, FnArg, Generics, Ident, Pat, Receiver, ReturnType, Signature, Type,
+    Visibility,
 };
 
 use crate::types::{result_shape, supplied, ResultShape, Supplied};
@@ -16,9 +17,12 @@ use crate::types::{result_shape, supplied, ResultShape, Supplied};
 pub(crate) enum Context<'a> {
     /// A free function: the sibling calls `name(..)`.
     Free,
-    /// An associated function or method: the sibling calls `Self::name(..)`.
-    /// `impl_generics` is known when `#[isolated]` is on the `impl` block.
-    Impl { impl_generics: Option<&'a Generics> },
+    /// An associated function or method of an `impl` block in sight (with
+    /// `#[isolated]` on the block): the sibling calls `Self::name(..)`.
+    Impl {
+        generics: &'a Generics,
+        self_ty: &'a Type,
+    },
 }
 
 /// The function as written.
@@ -26,10 +30,14 @@ pub(crate) struct Function<'a> {
     pub(crate) attrs: &'a [Attribute],
     pub(crate) vis: &'a Visibility,
     pub(crate) sig: &'a Signature,
+    /// The body, read only for a `Self` that tells an associated function
+    /// from a free one.
+    pub(crate) block: Option<&'a Block>,
 }
 
 /// One typed argument.
 pub(crate) struct Arg<'a> {
+    pub(crate) attrs: &'a [Attribute],
     pub(crate) ty: &'a Type,
     /// The sibling's parameter name: the user's, when the pattern is a plain
     /// name that does not shadow the function, or a generated one.
@@ -66,6 +74,12 @@ pub(crate) struct Model<'a> {
     pub(crate) generics: HashSet<Ident>,
     /// Whether `Self` may be generic (an `impl` block with type parameters).
     pub(crate) self_is_generic: bool,
+    /// An associated function whose `impl` block is out of sight: any type
+    /// may name one of the block's parameters, so every bound is checked
+    /// where the sibling is called.
+    pub(crate) impl_unseen: bool,
+    /// The `impl` block's generics and self type, when in sight.
+    pub(crate) impl_block: Option<(&'a Generics, &'a Type)>,
 }
 
 impl<'a> Model<'a> {
@@ -74,20 +88,41 @@ impl<'a> Model<'a> {
         let receiver = sig.receiver();
         let in_impl = match context {
             Context::Impl { .. } => true,
-            // Without the `impl` block in sight, `self` or `Self` in the
-            // signature is what tells an associated function from a free one.
-            Context::Free => receiver.is_some() || mentions_self(sig),
+            // Without the `impl` block in sight, what tells an associated
+            // function from a free one: `self`, `Self` in the signature or
+            // the body, or a type parameter the function does not declare
+            // (`-> Slab<T>`). Nothing else can: an associated function
+            // without any of them needs `#[isolated]` on its `impl` block.
+            Context::Free => {
+                receiver.is_some()
+                    || mentions_self(quote::quote!(#sig), false)
+                    || func.block.is_some_and(|block| {
+                        mentions_self(
+                            block
+                                .stmts
+                                .iter()
+                                .map(quote::ToTokens::to_token_stream)
+                                .collect(),
+                            true,
+                        )
+                    })
+                    || names_undeclared_parameter(sig)
+            }
         };
+        let impl_unseen = in_impl && matches!(context, Context::Free);
         let mut generics: HashSet<Ident> = sig
             .generics
             .type_params()
             .map(|p| p.ident.clone())
             .collect();
         let mut self_is_generic = false;
+        let mut impl_block = None;
         if let Context::Impl {
-            impl_generics: Some(impl_generics),
+            generics: impl_generics,
+            self_ty,
         } = context
         {
+            impl_block = Some((*impl_generics, *self_ty));
             generics.extend(impl_generics.type_params().map(|p| p.ident.clone()));
             self_is_generic = impl_generics
                 .params
@@ -103,6 +138,7 @@ impl<'a> Model<'a> {
             })
             .enumerate()
             .map(|(index, typed)| Arg {
+                attrs: &typed.attrs,
                 ty: &typed.ty,
                 name: parameter_name(&typed.pat, index, &sig.ident),
                 supplied: supplied(&typed.ty),
@@ -127,6 +163,8 @@ impl<'a> Model<'a> {
             output,
             generics,
             self_is_generic,
+            impl_unseen,
+            impl_block,
         }
     }
 
@@ -156,13 +194,78 @@ fn parameter_name(pat: &Pat, index: usize, function: &Ident) -> Ident {
     format_ident!("arg{}", index, span = Span::mixed_site())
 }
 
-fn mentions_self(sig: &Signature) -> bool {
-    fn in_tokens(tokens: proc_macro2::TokenStream) -> bool {
-        tokens.into_iter().any(|tree| match tree {
-            proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-            proc_macro2::TokenTree::Group(group) => in_tokens(group.stream()),
-            _ => false,
-        })
+/// Whether the tokens name `Self`, which only an associated function can;
+/// with `skip_items`, not counting the items nested in a body (`impl`, `trait`, `struct`,
+/// `enum`, `union`, `fn`), whose `Self` is their own.
+fn mentions_self(tokens: proc_macro2::TokenStream, skip_items: bool) -> bool {
+    let mut in_item = false;
+    for tree in tokens {
+        match tree {
+            proc_macro2::TokenTree::Ident(ident) => {
+                if skip_items
+                    && ["impl", "trait", "struct", "enum", "union", "fn"]
+                        .iter()
+                        .any(|keyword| ident == keyword)
+                {
+                    in_item = true;
+                } else if ident == "Self" && !in_item {
+                    return true;
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                if in_item && group.delimiter() == proc_macro2::Delimiter::Brace {
+                    in_item = false;
+                } else if !in_item && mentions_self(group.stream(), skip_items) {
+                    return true;
+                }
+            }
+            proc_macro2::TokenTree::Punct(punct) => {
+                if punct.as_char() == ';' {
+                    in_item = false;
+                }
+            }
+            proc_macro2::TokenTree::Literal(_) => {}
+        }
     }
-    in_tokens(quote::quote!(#sig))
+    false
+}
+
+/// Whether the signature names a type parameter it does not declare: a
+/// capital letter, perhaps with a digit (`T`, `K`, `S2`), as type
+/// parameters are conventionally named, which only the `impl` block can
+/// declare.
+fn names_undeclared_parameter(sig: &Signature) -> bool {
+    struct Finder {
+        declared: HashSet<String>,
+        found: bool,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
+            if path.qself.is_none() && path.path.leading_colon.is_none() {
+                if let Some(first) = path.path.segments.first() {
+                    let name = first.ident.to_string();
+                    // `T`, `K`, `T1`; not `ID` or `IO`, which are types.
+                    let mut chars = name.chars();
+                    let looks_like_parameter = name.len() <= 2
+                        && chars.next().is_some_and(|c| c.is_ascii_uppercase())
+                        && chars.all(|c| c.is_ascii_digit());
+                    if looks_like_parameter && !self.declared.contains(&name) {
+                        self.found = true;
+                    }
+                }
+            }
+            syn::visit::visit_type_path(self, path);
+        }
+    }
+    let declared = sig
+        .generics
+        .type_params()
+        .map(|param| param.ident.to_string())
+        .collect();
+    let mut finder = Finder {
+        declared,
+        found: false,
+    };
+    syn::visit::Visit::visit_signature(&mut finder, sig);
+    finder.found
 }

@@ -1,7 +1,11 @@
 //! Property test: for thousands of generated signatures (argument patterns,
-//! generics with bounds, lifetimes, `impl Trait`, receivers, `async`,
-//! attributes, return types, options, `impl` blocks), the macro never
-//! panics: it emits tokens that parse as items, with a spanned
+//! generics with bounds, bound-only and unmentioned type parameters,
+//! lifetimes, `impl Trait` (also behind `&` and inside `Result` aliases),
+//! receivers (typed and borrowed ones too), `#[cfg]`'d parameters, inner
+//! attributes in the body, `async`, attributes, return types, options,
+//! `impl` blocks (generic, borrowing) and the method-level attribute alone),
+//! the macro never panics: it emits tokens that parse as items, and as the
+//! items of an `impl` block where it could stand in one, with a spanned
 //! `compile_error!` where the input breaks a rule.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -51,6 +55,8 @@ const ATTRS: &[&str] = &[
     "#[cfg(test)]",
     "/// Docs.",
     "#[allow(unused)]",
+    "#[deprecated]",
+    "#[cfg_attr(test, inline)]",
 ];
 const VIS: &[&str] = &["", "pub", "pub(crate)", "pub(super)"];
 const QUALIFIERS: &[&str] = &[
@@ -73,6 +79,9 @@ const GENERICS: &[&str] = &[
     "<I: IntoIterator<Item = u8>>",
     "<'a, T: 'a>",
     "<F: FnOnce() -> u8>",
+    "<K: Ord, F: FnMut(&u32) -> K + Send + 'static>",
+    "<T, U: Default>",
+    "<W: std::io::Write>",
 ];
 const RECEIVERS: &[&str] = &[
     "",
@@ -86,6 +95,8 @@ const RECEIVERS: &[&str] = &[
     "self: Arc<Self>",
     "&'a self",
     "self: &Self",
+    "self: Pin<&mut Self>",
+    "#[cfg(test)] self",
 ];
 const ARGS: &[&str] = &[
     "x: u32",
@@ -109,6 +120,14 @@ const ARGS: &[&str] = &[
     "w @ 1..=3: u8",
     "o: Option<&'static [u8]>",
     "tuple: (T, &'a str)",
+    "#[cfg(unix)] c: u8",
+    "#[cfg_attr(test, allow(unused))] d: u8",
+    "p: &impl Fn(u8) -> bool",
+    "out: &mut W",
+    "ctx: Context<'_, S>",
+    "chars: std::str::Chars",
+    "k: Slab<T>",
+    "o: Option<impl Iterator<Item = u32>>",
 ];
 const RETURNS: &[&str] = &[
     "",
@@ -130,6 +149,18 @@ const RETURNS: &[&str] = &[
     "-> Result",
     "-> Result<u8>",
     "-> (u8, &'a str)",
+    "-> std::io::Result<impl Iterator<Item = u32> + Send>",
+    "-> io::Result<(impl Display, u8)>",
+    "-> Option<impl Display>",
+    "-> Wrapper<T>",
+];
+const BODIES: &[&str] = &[
+    "{ loop {} }",
+    "{ loop {} }",
+    "{ #![allow(unused)] loop {} }",
+    "{ Self::helper() }",
+    "{ let _ = Self; loop {} }",
+    "{ #![cfg_attr(test, allow(unused))] loop {} }",
 ];
 const WHERE: &[&str] = &[
     "",
@@ -153,7 +184,7 @@ fn signature(rng: &mut Rng) -> String {
         args.push(rng.pick(ARGS));
     }
     format!(
-        "{} {} {} fn work{}({}) {} {} {{ loop {{}} }}",
+        "{} {} {} fn work{}({}) {} {} {}",
         rng.pick(ATTRS),
         rng.pick(VIS),
         rng.pick(QUALIFIERS),
@@ -161,15 +192,17 @@ fn signature(rng: &mut Rng) -> String {
         args.join(", "),
         rng.pick(RETURNS),
         rng.pick(WHERE),
+        rng.pick(BODIES),
     )
 }
 
-fn item(rng: &mut Rng) -> (String, String) {
+fn item(rng: &mut Rng) -> (String, String, bool) {
     let options = rng.pick(OPTIONS).to_owned();
     let item = match rng.pick(&[
         "fn",
         "fn",
         "fn",
+        "method",
         "impl",
         "trait impl",
         "trait",
@@ -178,18 +211,21 @@ fn item(rng: &mut Rng) -> (String, String) {
     ]) {
         "impl" => format!(
             "impl{} Worker{} {{ #[isolated({})] {} fn other(&self) {{}} }}",
-            rng.pick(&["", "<T: Send>"]),
-            rng.pick(&["", "<T>"]),
+            rng.pick(&["", "<T: Send>", "<'a>", "<'a, T>"]),
+            rng.pick(&["", "<T>", "<'a>", "<'_>", "<'a, T>"]),
             rng.pick(OPTIONS),
             signature(rng),
         ),
+        // The method-level attribute alone, in a generic impl: the macro
+        // sees only the function.
+        "method" => return (options, signature(rng), true),
         "trait impl" => format!("impl Job for Worker {{ #[isolated] {} }}", signature(rng)),
         "trait" => format!("trait Job {{ {} }}", signature(rng)),
         "struct" => "struct Worker { id: u32 }".to_owned(),
         "body-less" => format!("fn work({}) -> u8;", rng.pick(ARGS)),
         _ => signature(rng),
     };
-    (options, item)
+    (options, item, false)
 }
 
 #[test]
@@ -205,7 +241,7 @@ fn the_macro_never_panics_and_always_emits_items() {
     let mut rng = Rng(seed);
     let mut rejected = 0;
     for case in 0..cases {
-        let (options, item) = item(&mut rng);
+        let (options, item, in_impl) = item(&mut rng);
         // Inputs that are not even tokens (an unbalanced option) are not
         // what the compiler would hand the macro; skip them.
         let (Ok(args), Ok(input)) = (options.parse::<TokenStream>(), item.parse::<TokenStream>())
@@ -217,6 +253,14 @@ fn the_macro_never_panics_and_always_emits_items() {
         let file: syn::File = syn::parse2(output.clone()).unwrap_or_else(|e| {
             panic!("case {case} (seed {seed}): output does not parse ({e}) for #[isolated({options})] {item}:\n{output}")
         });
+        if in_impl {
+            // What a method-level attribute emits must stand in an `impl`
+            // block too: no inner attribute or item that only a module takes.
+            let block = quote::quote!(impl<T> Worker<T> { #output });
+            if let Err(e) = syn::parse2::<syn::ItemImpl>(block) {
+                panic!("case {case} (seed {seed}): output is not impl items ({e}) for #[isolated({options})] {item}:\n{output}");
+            }
+        }
         if output.to_string().contains("compile_error") {
             rejected += 1;
         }

@@ -150,6 +150,11 @@ impl<'ast> Visit<'ast> for BorrowFinder {
     fn visit_bound_lifetimes(&mut self, _: &'ast syn::BoundLifetimes) {}
 }
 
+/// Whether `ty` borrows for less than `'static` anywhere.
+pub(crate) fn borrows(ty: &Type) -> bool {
+    borrow_error(ty, Position::Argument).is_some()
+}
+
 /// Whether `ty` names one of `generics` (or `Self`, when `self_is_generic`),
 /// so that its bounds can only be checked where it is used.
 pub(crate) fn mentions_generics(
@@ -185,6 +190,59 @@ pub(crate) fn mentions_generics(
     finder.found
 }
 
+/// Whether `ty` may name a parameter of an `impl` block that is out of
+/// sight: it mentions `Self`, or a one-word path with no arguments that is
+/// not a primitive or a common standard type (`T`, `S`, `Config`).
+pub(crate) fn may_name_impl_parameter(ty: &Type) -> bool {
+    const CONCRETE: &[&str] = &[
+        "bool",
+        "char",
+        "str",
+        "u8",
+        "u16",
+        "u32",
+        "u64",
+        "u128",
+        "usize",
+        "i8",
+        "i16",
+        "i32",
+        "i64",
+        "i128",
+        "isize",
+        "f32",
+        "f64",
+        "String",
+        "PathBuf",
+        "OsString",
+        "CString",
+        "Duration",
+        "Instant",
+        "SystemTime",
+    ];
+    struct Finder(bool);
+    impl<'ast> Visit<'ast> for Finder {
+        fn visit_type_path(&mut self, path: &'ast TypePath) {
+            if path.qself.is_none() && path.path.leading_colon.is_none() {
+                let segments = &path.path.segments;
+                if let Some(first) = segments.first() {
+                    if first.ident == "Self"
+                        || (segments.len() == 1
+                            && first.arguments.is_none()
+                            && !CONCRETE.iter().any(|name| first.ident == name))
+                    {
+                        self.0 = true;
+                    }
+                }
+            }
+            visit::visit_type_path(self, path);
+        }
+    }
+    let mut finder = Finder(false);
+    finder.visit_type(ty);
+    finder.0
+}
+
 /// Whether `ty` contains `impl Trait`, which cannot be named in a turbofish.
 pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);
@@ -204,6 +262,24 @@ pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
 pub(crate) fn with_send_impl_traits(ty: &Type) -> Type {
     struct AddSend;
     impl VisitMut for AddSend {
+        // `&impl Fn(u8) -> bool` becomes `&(impl Fn(u8) -> bool + Send)`:
+        // without the parentheses the `+` is ambiguous.
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            visit_mut::visit_type_mut(self, ty);
+            let elem = match ty {
+                Type::Reference(reference) => &mut reference.elem,
+                Type::Ptr(pointer) => &mut pointer.elem,
+                _ => return,
+            };
+            if matches!(**elem, Type::ImplTrait(_)) {
+                let inner = (**elem).clone();
+                **elem = Type::Paren(syn::TypeParen {
+                    paren_token: Default::default(),
+                    elem: Box::new(inner),
+                });
+            }
+        }
+
         fn visit_type_impl_trait_mut(&mut self, impl_trait: &mut TypeImplTrait) {
             visit_mut::visit_type_impl_trait_mut(self, impl_trait);
             let span = impl_trait.span();
@@ -239,6 +315,28 @@ pub(crate) fn result_shape(ty: &Type) -> Option<ResultShape<'_>> {
         Some(&[ok, err]) => Some(ResultShape::Explicit { ok, err }),
         _ => Some(ResultShape::Alias),
     }
+}
+
+/// For an alias written with one type argument (`io::Result<T>`): `T`, and
+/// the alias at `()` (`io::Result<()>`), which names the error type without
+/// `T`. Used when `T` holds an `impl Trait`, which a projection such as
+/// `<io::Result<T> as FoldResult>::Ok` cannot carry.
+pub(crate) fn alias_ok_and_unit(ty: &Type) -> Option<(&Type, Type)> {
+    let ok = match type_arguments(last_segment(ty)?)?.as_slice() {
+        &[ok] => ok,
+        _ => return None,
+    };
+    let mut unit = ty.clone();
+    if let Type::Path(path) = &mut unit {
+        if let Some(last) = path.path.segments.last_mut() {
+            if let PathArguments::AngleBracketed(arguments) = &mut last.arguments {
+                if let Some(GenericArgument::Type(argument)) = arguments.args.first_mut() {
+                    *argument = syn::parse_quote!(());
+                }
+            }
+        }
+    }
+    Some((ok, unit))
 }
 
 /// The last segment of a plain path type (`a::b::Name<..>`, not

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 
 use crate::args::Options;
 use crate::model::{Model, Output};
-use crate::types::{borrow_error, Position, Supplied};
+use crate::types::{borrow_error, borrows, pretty, Position, Supplied};
 
 /// Collects errors and combines them into one.
 #[derive(Default)]
@@ -66,17 +66,58 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
         ));
     }
     if let Some(receiver) = model.receiver {
-        if receiver.reference.is_some() {
-            let written = if receiver.mutability.is_some() {
-                "&mut self"
+        // `&self`, `&mut self`, and the typed `self: &Self`,
+        // `self: Pin<&mut Self>`: each borrows from the caller.
+        let written = if receiver.colon_token.is_some() {
+            borrows(&receiver.ty).then(|| format!("self: {}", pretty(&receiver.ty)))
+        } else if receiver.reference.is_some() {
+            Some(
+                if receiver.mutability.is_some() {
+                    "&mut self"
+                } else {
+                    "&self"
+                }
+                .to_owned(),
+            )
+        } else {
+            None
+        };
+        if let Some(written) = written {
+            let message = format!(
+                "#[isolated] methods must take `self` by value: `{written}` borrows from the caller, but the isolate runs on another thread after the call returns; take `self`, `self: Box<Self>` or `self: Arc<Self>`"
+            );
+            errors.push(if receiver.colon_token.is_some() {
+                syn::Error::new_spanned(receiver, message)
             } else {
-                "&self"
-            };
+                syn::Error::new(receiver.span(), message)
+            });
+        }
+    }
+    if let Some((generics, self_ty)) = model.impl_block {
+        let lifetime = generics
+            .lifetimes()
+            .map(|param| pretty(&param.lifetime))
+            .next()
+            .or_else(|| borrows(self_ty).then(|| pretty(self_ty)));
+        if let Some(lifetime) = lifetime {
+            let span = model
+                .receiver
+                .map_or_else(|| sig.ident.span(), Spanned::span);
             errors.push(syn::Error::new(
-                receiver.span(),
+                span,
                 format!(
-                    "#[isolated] methods must take `self` by value: `{written}` borrows from the caller, but the isolate runs on another thread after the call returns; take `self`, `self: Box<Self>` or `self: Arc<Self>`"
+                    "#[isolated] cannot be used in an `impl` block whose type borrows (`{lifetime}`): the function is moved to another thread, so `Self` must be owned; implement it on an owned type, or write a free function that takes owned arguments"
                 ),
+            ));
+        }
+    }
+    let receiver_attrs = model.receiver.map(|receiver| &receiver.attrs[..]);
+    let arg_attrs = model.args.iter().map(|arg| arg.attrs);
+    for attr in receiver_attrs.into_iter().chain(arg_attrs).flatten() {
+        if attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr") {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                "#[isolated] cannot take a parameter under `#[cfg(..)]` or `#[cfg_attr(..)]`: the wrapper passes every parameter on; put the `#[cfg]` on the whole function, one version per configuration",
             ));
         }
     }

@@ -232,9 +232,24 @@ pub use worker::{Port, Worker, WorkerBuilder};
 /// `Result<T, E>` (also through an alias such as `std::io::Result<T>`), and
 /// `IsolateHandle<R>` for any other return type `R`. An `async fn` is driven
 /// to completion on the isolate (see [`run_async`]). Methods that take `self`
-/// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) work in inherent
-/// `impl` blocks; put `#[isolated]` on the `impl` block too when an
-/// associated function neither takes `self` nor mentions `Self`.
+/// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) and associated
+/// functions work in inherent `impl` blocks, generic ones included: the
+/// bounds on the block's parameters (`Send + 'static` for what crosses
+/// threads) are checked where the sibling is called. A function's type
+/// parameters must be `'static`, and a turbofish on the sibling reaches
+/// them (`size_of_isolated::<u64>()`).
+///
+/// The attribute on a function sees only that function, so it tells an
+/// associated function from a free one by `self`, by `Self` in the signature
+/// or the body, or by a type parameter that the function does not declare
+/// (`-> Slab<T>`). An associated function with none of them (`fn new() ->
+/// Parser`) needs `#[isolated]` on its `impl` block as well, or `-> Self`.
+/// In a trait, a method with a default body gets a provided sibling that
+/// every implementor inherits. Refused, each with an error at the mistake:
+/// borrowed arguments, results and receivers (`&self`, `self: &Self`,
+/// `self: Pin<&mut Self>`), an `impl` block whose type borrows (`impl<'a>
+/// View<'a>`, when the block carries the attribute; otherwise the borrow is
+/// reported where the sibling is called), and parameters under `#[cfg]`.
 ///
 /// # Progress
 ///

@@ -1,0 +1,6 @@
+#[isolate::isolated]
+fn shown(text: &str) -> impl std::fmt::Display {
+    text.len()
+}
+
+fn main() {}
