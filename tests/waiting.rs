@@ -667,3 +667,104 @@ fn a_payload_raised_again_after_another_caught_panic_keeps_its_location() {
         .to_owned();
     assert_eq!(panic.location().unwrap().line().to_string(), line);
 }
+
+// Found by trying sets, deadlines and services together, as a new user would.
+
+#[test]
+fn sets_and_services_keep_their_promises_at_small_caps() {
+    for cap in ["1", "2"] {
+        run_child(
+            "scenario_sets_and_services_at_small_caps",
+            &[("ISOLATE_MAX_THREADS", cap)],
+        );
+    }
+}
+
+#[test]
+fn scenario_sets_and_services_at_small_caps() {
+    if !in_child() {
+        return;
+    }
+    let _watchdog = watchdog("sets and services at a small cap");
+    let cap: u32 = std::env::var("ISOLATE_MAX_THREADS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // A set awaited under a foreign executor from every pool thread at once.
+    let outers: Vec<_> = (0..cap)
+        .map(|i| {
+            isolate::run(move || {
+                let mut set = isolate::IsolateSet::new();
+                set.spawn(i, move || i);
+                futures::executor::block_on(set.join_next_async())
+            })
+        })
+        .collect();
+    for (i, outer) in (0..cap).zip(outers) {
+        let (key, result) = outer.join().unwrap().unwrap();
+        assert_eq!((key, result.unwrap()), (i, i));
+    }
+    // A timed wait on a set gives up at its timeout, even when the pool is
+    // stalled and the set's isolates end only when cancelled.
+    let timed = isolate::run(|| {
+        let mut set = isolate::IsolateSet::new();
+        for key in 0..3 {
+            set.spawn(key, || -> () {
+                while !isolate::is_cancelled() {
+                    std::thread::yield_now();
+                }
+                isolate::exit()
+            });
+        }
+        set.join_next_timeout(Duration::from_millis(20)).is_err()
+    });
+    assert!(timed.join().unwrap(), "join_next_timeout did not give up");
+    // An isolate run on a service handler's thread as the last resort is
+    // not the handler: close_service() there does nothing.
+    let gate = Gate::new();
+    let holders: Vec<_> = (0..cap)
+        .map(|_| {
+            let gate = gate.clone();
+            isolate::run(move || gate.wait())
+        })
+        .collect();
+    while isolate::pool_stats().idle > 0 || isolate::pool_stats().queued > 0 {
+        std::thread::yield_now();
+    }
+    let service = isolate::Service::spawn(
+        || (),
+        |_: &mut (), (): ()| isolate::run(isolate::close_service).join().unwrap(),
+    );
+    assert!(!service.request(()).join().unwrap());
+    assert!(
+        !service.request(()).join().unwrap(),
+        "the service was closed"
+    );
+    gate.open();
+    for holder in holders {
+        holder.join().unwrap();
+    }
+    // A kill answers the queued requests at once, while the request in hand
+    // still runs.
+    let in_hand = Gate::new();
+    let release = in_hand.clone();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let started_tx = std::sync::Mutex::new(started_tx);
+    let service = isolate::Service::spawn(
+        || (),
+        move |_: &mut (), wait: bool| {
+            if wait {
+                started_tx.lock().unwrap().send(()).unwrap();
+                in_hand.wait();
+            }
+            wait
+        },
+    );
+    let first = service.request(true);
+    started.recv_timeout(WATCHDOG).unwrap();
+    let queued = service.request(false);
+    service.kill();
+    assert!(queued.join().unwrap_err().is_cancelled());
+    release.open();
+    let _ = first.join();
+}

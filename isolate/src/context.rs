@@ -61,6 +61,41 @@ pub(crate) fn in_isolate() -> bool {
         .unwrap_or(false)
 }
 
+#[cfg(not(loom))]
+thread_local! {
+    /// How many isolates this thread runs as a waiter's last resort now.
+    static INLINE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static INLINE_DEPTH: std::cell::Cell<usize> = std::cell::Cell::new(0);
+}
+
+/// Marks the thread as running an isolate in its waiter's stead (the last
+/// resort of a wait) until dropped.
+pub(crate) struct Inline(());
+
+pub(crate) fn enter_inline() -> Inline {
+    let _ = INLINE_DEPTH.try_with(|depth| depth.set(depth.get() + 1));
+    Inline(())
+}
+
+impl Drop for Inline {
+    fn drop(&mut self) {
+        let _ = INLINE_DEPTH.try_with(|depth| depth.set(depth.get() - 1));
+    }
+}
+
+/// Whether this thread runs an isolate in its waiter's stead now: what
+/// belongs to the waiter's thread (a service handler's, say) is not the
+/// inline isolate's.
+pub(crate) fn running_inline() -> bool {
+    INLINE_DEPTH
+        .try_with(|depth| depth.get() > 0)
+        .unwrap_or(false)
+}
+
 /// The payload [`exit`] unwinds with; the runner turns it into
 /// [`IsolateError::EndedWithoutResult`](crate::IsolateError::EndedWithoutResult).
 pub(crate) struct ExitSignal;

@@ -330,20 +330,24 @@ impl<T, E> IsolateHandle<T, E> {
             .is_some_and(|task| last_resort(task, LastResort::RunHere))
     }
 
-    /// The last resort of a timed wait or a poll: see [`wait::escalate`].
-    pub(crate) fn escalate(&self) {
-        if let Some(task) = &self.task {
-            last_resort(task, LastResort::ThreadBeside);
-        }
+    /// The last resort of a timed wait or a poll: see [`wait::escalate`];
+    /// `true` if it gave the isolate a thread beside the pool.
+    pub(crate) fn escalate(&self) -> bool {
+        self.task.as_ref().is_some_and(|task| {
+            may_need_help(task.header()) && escalate(&Arc::clone(task).as_runnable())
+        })
     }
 
     /// Tells the async isolate polling this one (if any) that it awaits it
-    /// while it is queued: see [`wait::note_awaited`].
-    pub(crate) fn note_awaited(&self) {
-        if let Some(task) = &self.task {
-            if task.header().is_queued() {
+    /// while it is queued: see [`wait::note_awaited`]. `true` if it was
+    /// queued.
+    pub(crate) fn note_awaited(&self) -> bool {
+        match &self.task {
+            Some(task) if task.header().is_queued() => {
                 note_awaited(&Arc::clone(task).as_runnable());
+                true
             }
+            _ => false,
         }
     }
 

@@ -156,7 +156,9 @@ impl<P, T, E> ProgressHandle<P, T, E> {
             match deadline {
                 None if self.handle.help_as_last_resort() => break,
                 None => {}
-                Some(_) => self.handle.escalate(),
+                Some(_) => {
+                    self.handle.escalate();
+                }
             }
             let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
             match self
@@ -234,7 +236,7 @@ impl<P, T, E> ProgressHandle<P, T, E> {
             let polled = next.as_mut().poll(cx);
             if polled.is_pending() {
                 // What the updates wait for: see `Stream::poll_next`.
-                self.handle.note_awaited();
+                let _ = self.handle.note_awaited();
             }
             polled
         })
@@ -359,7 +361,7 @@ impl<P, T, E> Stream for ProgressHandle<P, T, E> {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<P>> {
         let next = Pin::new(&mut self.updates).poll_next(cx);
         if next.is_pending() {
-            self.handle.note_awaited();
+            let _ = self.handle.note_awaited();
         }
         next
     }

@@ -239,6 +239,11 @@ pub enum Restart {
 /// assert!(service.join().is_ok());
 /// ```
 pub fn close_service() -> bool {
+    // An isolate run on the handler's thread as a waiter's last resort is
+    // not the handler.
+    if crate::context::running_inline() {
+        return false;
+    }
     SERVING
         .try_with(|serving| serving.borrow().as_ref().map(|routes| routes.close_all()))
         .ok()
@@ -316,6 +321,9 @@ struct Routes<Req, Resp, E> {
 
 struct Inbox<Req, Resp, E> {
     sender: Sender<Envelope<Req, Resp, E>>,
+    /// The inbox's other end, for a kill to answer what is queued at once,
+    /// without waiting for the worker to finish the request in hand.
+    queued: Receiver<Envelope<Req, Resp, E>>,
     /// Requests sent to this worker and not yet answered.
     load: Arc<AtomicUsize>,
     control: Arc<Control>,
@@ -651,12 +659,13 @@ impl ServiceBuilder {
         let mut inboxes = Vec::with_capacity(self.workers);
         for _ in 0..self.workers {
             let (sender, receiver) = self.options.channel();
-            receivers.push(receiver);
             inboxes.push(Inbox {
                 sender,
+                queued: receiver.clone(),
                 load: Arc::new(AtomicUsize::new(0)),
                 control: Control::new(),
             });
+            receivers.push(receiver);
         }
         let routes = Arc::new(Routes {
             name: self.options.name(),
@@ -1466,6 +1475,11 @@ impl<Req, Resp, E> Generation<Req, Resp, E> {
         for inbox in &routes.inboxes {
             inbox.control.withdraw();
             inbox.sender.close();
+            // Queued requests are answered now, not when the worker's
+            // request in hand returns (it may never look at a cancel).
+            while let Ok(envelope) = inbox.queued.try_recv() {
+                routes.refuse(envelope);
+            }
         }
         routes.gate.wake_all();
     }

@@ -736,10 +736,18 @@ where
                 }),
             };
         }
-        // From inside an isolate: wait in slices, and run a queued isolate
-        // of the set as the last resort when the pool is stalled.
+        // From inside an isolate: wait in slices, and apply the last resort
+        // to one queued isolate of the set each time the pool is stalled (an
+        // untimed wait runs it here; a timed one, which must be able to give
+        // up, gives it a thread beside the pool). It comes first, so that
+        // even a zero timeout moves a stalled pool.
         let mut slice = HELP_SLICE;
         loop {
+            let mut queued = self.slots.iter().flatten();
+            let helped = match deadline {
+                None => queued.any(|slot| slot.handle.help_as_last_resort()),
+                Some(_) => queued.any(|slot| slot.handle.escalate()),
+            };
             let left = left();
             let wait = left.map_or(slice, |left| left.min(slice));
             match self.done_rx.recv_timeout(wait) {
@@ -749,11 +757,6 @@ where
                 }
                 Err(_) => {}
             }
-            let helped = self
-                .slots
-                .iter()
-                .flatten()
-                .any(|slot| slot.handle.help_as_last_resort());
             if !helped {
                 slice = (slice * 2).min(HELP_SLICE_MAX);
             }
@@ -776,7 +779,17 @@ where
                 Poll::Ready(None) => {
                     unreachable!("a set's channel closed while the set holds its sender")
                 }
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Never run here: the first queued isolate of the set is
+                    // noted for an async isolate's executor, and given a
+                    // thread beside a stalled pool (see `wait.rs`).
+                    let _ = self
+                        .slots
+                        .iter()
+                        .flatten()
+                        .any(|slot| slot.handle.note_awaited());
+                    return Poll::Pending;
+                }
             }
         }
         let Some(index) = self.finishing else {

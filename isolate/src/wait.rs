@@ -82,6 +82,7 @@ pub(crate) fn help_as_last_resort(header: &Header, run: impl FnOnce()) -> bool {
     if !pool.is_stalled() {
         return false;
     }
+    let _inline = context::enter_inline();
     run_inline(pool.stack_size().unwrap_or(DEFAULT_STACK), run);
     true
 }
@@ -138,18 +139,16 @@ pub(crate) fn note_awaited(task: &Arc<dyn Runnable>) {
 /// The last resort of a wait that must stay free to give up (a timed wait,
 /// a poll): gives a queued isolate a thread beside the pool when the pool
 /// is stalled (once per isolate); the thread ends with it.
-pub(crate) fn escalate(task: &Arc<dyn Runnable>) {
+pub(crate) fn escalate(task: &Arc<dyn Runnable>) -> bool {
     if !may_need_help(task.header()) {
-        return;
+        return false;
     }
     let Some(pool) = pool::for_waiter() else {
-        return;
+        return false;
     };
-    if pool.is_stalled() && task.header().escalate() {
-        // If even that thread cannot start, the pool's own threads remain
-        // the isolate's way to run: nothing is lost, only later.
-        let _ = pool.run_beside(Arc::clone(task));
-    }
+    // If even that thread cannot start, the pool's own threads remain the
+    // isolate's way to run: nothing is lost, only later.
+    pool.is_stalled() && task.header().escalate() && pool.run_beside(Arc::clone(task)).is_ok()
 }
 
 /// The isolates noted while `poll` runs, for `block_on`: starts the list
@@ -198,7 +197,9 @@ impl Drop for Noted {
 /// The last resort for the isolates an async isolate's future awaits:
 /// those still queued at a stalled pool get threads beside it.
 pub(crate) fn escalate_awaited(awaited: &[Arc<dyn Runnable>]) {
-    awaited.iter().for_each(escalate);
+    for task in awaited {
+        escalate(task);
+    }
 }
 
 /// Whether any of `awaited` may still need the last resort.
