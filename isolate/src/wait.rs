@@ -29,6 +29,7 @@
 //!   isolate (`block_on.rs`) looks again between polls.
 
 use std::cell::RefCell;
+use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
@@ -73,15 +74,9 @@ pub(crate) fn may_need_help(header: &Header) -> bool {
 /// and runs it) on this thread when it is still queued, the waiter is an
 /// isolate, and the pool is stalled. Returns `true` if it ran it.
 pub(crate) fn help_as_last_resort(header: &Header, run: impl FnOnce()) -> bool {
-    if !may_need_help(header) {
-        return false;
-    }
-    let Some(pool) = pool::for_waiter() else {
+    let Some(pool) = stalled_pool_for(header) else {
         return false;
     };
-    if !pool.is_stalled() {
-        return false;
-    }
     let _inline = context::enter_inline();
     run_inline(pool.stack_size().unwrap_or(DEFAULT_STACK), run);
     true
@@ -140,23 +135,28 @@ pub(crate) fn note_awaited(task: &Arc<dyn Runnable>) {
 /// a poll): gives a queued isolate a thread beside the pool when the pool
 /// is stalled (once per isolate); the thread ends with it.
 pub(crate) fn escalate(task: &Arc<dyn Runnable>) -> bool {
-    if !may_need_help(task.header()) {
-        return false;
-    }
-    let Some(pool) = pool::for_waiter() else {
+    let Some(pool) = stalled_pool_for(task.header()) else {
         return false;
     };
     // If even that thread cannot start, the pool's own threads remain the
     // isolate's way to run: nothing is lost, only later.
-    pool.is_stalled() && task.header().escalate() && pool.run_beside(Arc::clone(task)).is_ok()
+    task.header().escalate() && pool.run_beside(Arc::clone(task)).is_ok()
+}
+
+/// The pool, when a wait for the isolate of `header` needs a last resort:
+/// the isolate is still queued, the waiter is an isolate, and the pool the
+/// waiter would wait for is stalled.
+fn stalled_pool_for(header: &Header) -> Option<&'static pool::Pool> {
+    if !may_need_help(header) {
+        return None;
+    }
+    pool::for_waiter().filter(|pool| pool.is_stalled())
 }
 
 /// The isolates noted while `poll` runs, for `block_on`: starts the list
 /// before a poll, and [`Noted::take`] ends it after.
 pub(crate) struct Noted {
     previous: Option<Vec<Arc<dyn Runnable>>>,
-    /// Whether the outer list is back in place (then `Drop` has nothing to do).
-    restored: bool,
 }
 
 impl Noted {
@@ -166,16 +166,14 @@ impl Noted {
             .try_with(|awaited| awaited.replace(Some(Vec::new())))
             .ok()
             .flatten();
-        Noted {
-            previous,
-            restored: false,
-        }
+        Noted { previous }
     }
 
     /// Ends noting and returns what was noted.
     pub(crate) fn take(mut self) -> Vec<Arc<dyn Runnable>> {
         let previous = self.previous.take();
-        self.restored = true;
+        // Disarmed: the outer list goes back here, not in `Drop`.
+        mem::forget(self);
         AWAITED
             .try_with(|awaited| awaited.replace(previous))
             .ok()
@@ -186,9 +184,6 @@ impl Noted {
 
 impl Drop for Noted {
     fn drop(&mut self) {
-        if self.restored {
-            return;
-        }
         let previous = self.previous.take();
         let _ = AWAITED.try_with(|awaited| awaited.replace(previous));
     }
