@@ -5,15 +5,15 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::block_on::block_on;
-use crate::deadline;
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
 use crate::name::Name;
-use crate::panic::install_hook;
-use crate::pool;
+use crate::pool::block_on::block_on;
+use crate::pool::threads as pool;
 use crate::sync::Arc;
-use crate::task::{run_quietly, Outcome, Runnable, Task};
+use crate::task::deadline;
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::panic::install_hook;
+use crate::task::state::{run_quietly, Outcome, Runnable, Task};
 
 /// Runs `f` on an isolate (a thread of the shared pool) and returns a handle
 /// to its result.

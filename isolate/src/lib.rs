@@ -165,53 +165,42 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![forbid(unsafe_code)]
 
-mod block_on;
 mod builder;
 pub mod channel;
-mod config;
-mod context;
-mod control;
-mod deadline;
-mod error;
-mod handle;
-mod lifecycle;
 mod long_running;
 #[cfg(all(test, loom))]
 mod loom_models;
 mod message;
 mod name;
-mod panic;
 mod pool;
 mod progress;
-mod promise;
-mod service;
 mod set;
 mod sync;
 mod task;
 #[cfg(feature = "tracing")]
 mod tracing_support;
-mod wait;
-mod worker;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use builder::{run, run_async, try_run, Builder};
-pub use config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
-pub use context::{current_name, exit, is_cancelled, with_current_name};
-pub use error::IsolateError;
-pub use handle::IsolateHandle;
-pub use lifecycle::{Exit, ListenerId};
+pub use long_running::lifecycle::{Exit, ListenerId};
+pub use long_running::service::{
+    close_service, Dispatch, Paused, Restart, Service, ServiceBuilder,
+};
+pub use long_running::worker::{Port, Worker, WorkerBuilder};
 pub use message::Message;
-pub use panic::{print_panics, Location, Panic};
-pub use pool::PoolStats;
+pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
+pub use pool::threads::PoolStats;
 pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle, Updates};
-pub use service::{close_service, Dispatch, Paused, Restart, Service, ServiceBuilder};
 pub use set::{
     join_all, join_any, BatchProgress, BatchProgressIter, Elapsed, Finished, IsolateSet, JoinNext,
     Joined,
 };
-pub use worker::{Port, Worker, WorkerBuilder};
+pub use task::context::{current_name, exit, is_cancelled, with_current_name};
+pub use task::error::IsolateError;
+pub use task::handle::IsolateHandle;
+pub use task::panic::{print_panics, Location, Panic};
 
 /// Generates a sibling `name_isolated` of a function that runs it on an
 /// isolate.
@@ -343,5 +332,5 @@ pub use isolate_macros::isolated;
 /// println!("{} threads, {} idle, {} queued", stats.threads, stats.idle, stats.queued);
 /// ```
 pub fn pool_stats() -> PoolStats {
-    pool::stats()
+    pool::threads::stats()
 }

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
 use loom::thread;
 
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
 use crate::name::Name;
 use crate::sync::Arc;
-use crate::task::{Outcome, Runnable, Task};
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::state::{Outcome, Runnable, Task};
 
 /// Counts drops of the value it guards, with std atomics: the count is an
 /// observation, not part of the protocol under test.
@@ -197,8 +197,8 @@ fn an_expired_join_timeout_races_the_runner() {
 // `max_threads` at the core count, where the monitor is never needed, and
 // shuts it down at the end so that every worker thread ends.
 
-use crate::config::Config;
-use crate::pool::Pool;
+use crate::pool::config::Config;
+use crate::pool::threads::Pool;
 
 /// The preemption bound of the pool's models (see [`check_bounded`]).
 const POOL_PREEMPTIONS: Option<usize> = Some(3);
@@ -346,7 +346,7 @@ fn a_worker_blocked_in_a_join_is_replaced_for_the_job_it_waits_for() {
 /// promise and fulfils it while the caller waits, cancels, or both.
 mod replies {
     use super::*;
-    use crate::promise::Promise;
+    use crate::task::promise::Promise;
 
     fn reply() -> (Promise<u32, std::convert::Infallible>, IsolateHandle<u32>) {
         Promise::new(Name::default())
@@ -410,7 +410,7 @@ mod replies {
 /// the last pause ends, or once it is killed, whatever the interleaving.
 mod pause_gate {
     use super::*;
-    use crate::control::PauseGate;
+    use crate::long_running::control::PauseGate;
     use loom::sync::atomic::{AtomicBool, Ordering};
 
     #[test]
@@ -452,7 +452,7 @@ mod pause_gate {
 /// exit listener is called exactly once.
 mod exits {
     use super::*;
-    use crate::lifecycle::{Exit, Listeners, ThreadEnd};
+    use crate::long_running::lifecycle::{Exit, Listeners, ThreadEnd};
 
     /// A long-running thread's task, whose job reports its end, and the
     /// listeners it reports to.
@@ -519,7 +519,7 @@ mod exits {
 /// paused; no wake-up is lost.
 mod pings {
     use super::*;
-    use crate::control::{Control, PauseGate, PingTicket};
+    use crate::long_running::control::{Control, PauseGate, PingTicket};
     use crate::sync::{lock, Condvar, Mutex};
     use std::collections::VecDeque;
 

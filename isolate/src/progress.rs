@@ -13,10 +13,10 @@ use futures_core::Stream;
 
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
 use crate::message::Message;
-use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
+use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
 
 /// Sends progress updates from an isolate to its caller's
 /// [`ProgressHandle`].

@@ -41,12 +41,12 @@ use futures_core::Stream;
 
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvTimeoutError, Sender};
-use crate::context;
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
+use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
 use crate::sync::Arc;
-use crate::task::Outcome;
-use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
+use crate::task::context;
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::state::Outcome;
 
 /// What a set yields for each isolate: the key it was added with, and its
 /// result.

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::Instant;
 
-use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
+use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
 
 struct Unpark(Thread);
 
@@ -50,7 +50,7 @@ pub(super) fn wait<F: Future>(future: F) -> F::Output {
 fn poll_until<F: Future>(mut future: Pin<&mut F>, deadline: Option<Instant>) -> Option<F::Output> {
     let waker = Waker::from(Arc::new(Unpark(thread::current())));
     let mut cx = Context::from_waker(&waker);
-    let blocked = crate::pool::enter_blocked();
+    let blocked = crate::pool::threads::enter_blocked();
     let mut slice = HELP_SLICE;
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
@@ -65,7 +65,7 @@ fn poll_until<F: Future>(mut future: Pin<&mut F>, deadline: Option<Instant>) -> 
         };
         let stalled = blocked
             .as_ref()
-            .is_some_and(crate::pool::BlockedWorker::keep_pool_going);
+            .is_some_and(crate::pool::threads::BlockedWorker::keep_pool_going);
         // A spurious or early wake-up only costs another poll.
         match (stalled, left) {
             (true, Some(left)) => thread::park_timeout(left.min(slice)),

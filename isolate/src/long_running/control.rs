@@ -29,10 +29,10 @@ use std::convert::Infallible;
 use std::fmt;
 use std::mem;
 
-use crate::handle::IsolateHandle;
 use crate::name::Name;
-use crate::promise::{Promise, Withdraw};
 use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
+use crate::task::handle::IsolateHandle;
+use crate::task::promise::{Promise, Withdraw};
 
 /// Holds a [`Service`](crate::Service) paused until dropped (or [`resume`](Self::resume)d):
 /// its workers finish the request in hand, then take no other until every

@@ -28,9 +28,9 @@
 
 use std::mem;
 
-use crate::error::IsolateError;
 use crate::sync::{lock, Arc, AtomicBool, Mutex, Ordering};
-use crate::task::{drop_quietly, Outcome};
+use crate::task::error::IsolateError;
+use crate::task::state::{drop_quietly, Outcome};
 
 /// How a long-running isolate ended, as its exit listeners learn it: the
 /// kind of its outcome, without the value or error itself (those go to

@@ -2,18 +2,23 @@
 //! service): its options (name, stack size, inbox capacity) and how its
 //! thread's body is run and its end decided.
 
+pub(crate) mod control;
+pub(crate) mod lifecycle;
+pub(crate) mod service;
+pub(crate) mod worker;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, Sender};
-use crate::context;
-use crate::error::IsolateError;
-use crate::lifecycle::{Exit, Listeners};
+use crate::long_running::lifecycle::{Exit, Listeners};
 use crate::name::Name;
 use crate::sync::Arc;
-use crate::task::{drop_quietly, outcome_of_unwind, Outcome};
+use crate::task::context;
+use crate::task::error::IsolateError;
+use crate::task::state::{drop_quietly, outcome_of_unwind, Outcome};
 
 /// How many messages an inbox holds before a send waits, unless set.
 pub(crate) const DEFAULT_CAPACITY: usize = 64;

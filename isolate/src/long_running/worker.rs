@@ -17,20 +17,20 @@ use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::block_on::block_on;
 use crate::channel::{
     Iter, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
     TrySendError,
 };
-use crate::context;
-use crate::control::{PauseGate, Paused};
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
-use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
+use crate::long_running::control::{PauseGate, Paused};
+use crate::long_running::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
 use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
+use crate::pool::block_on::block_on;
 use crate::sync::{lock, Arc, Mutex};
-use crate::task::Outcome;
+use crate::task::context;
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::state::Outcome;
 
 /// The caller's side of a long-running isolate: send it messages, receive
 /// its messages, learn how it ended.

@@ -19,13 +19,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Weak;
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::context;
-use crate::error::IsolateError;
-use crate::pool;
-use crate::sync::{current, park, Arc, Ordering, Thread};
-use crate::wait::{
+use crate::pool::threads as pool;
+use crate::pool::wait::{
     any_may_need_help, escalate_awaited, park_slice, Noted, HELP_SLICE, HELP_SLICE_MAX,
 };
+use crate::sync::{current, park, Arc, Ordering, Thread};
+use crate::task::context;
+use crate::task::error::IsolateError;
 
 /// What the wakers of one `block_on` share.
 struct Signal {

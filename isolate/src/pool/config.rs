@@ -7,7 +7,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::pool;
+use crate::pool::threads as pool;
 
 /// The environment variable that sets the pool's thread cap, read when the
 /// pool is built unless [`PoolBuilder::max_threads`] was given.

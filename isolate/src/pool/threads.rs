@@ -47,12 +47,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::config::Config;
+use crate::pool::config::Config;
 use crate::sync::{
     fence, lock, spawn_thread, spin_loop, spun_for, yield_now, Arc, AtomicBool, AtomicUsize,
     Condvar, Mutex, Ordering, Queue,
 };
-use crate::task::{run_quietly, Runnable};
+use crate::task::state::{run_quietly, Runnable};
 
 /// How long an idle worker spins for new work before it sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(50);

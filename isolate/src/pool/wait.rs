@@ -33,11 +33,11 @@ use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use crate::context;
-use crate::panic::{restore_recorded, take_recorded_for_later};
-use crate::pool;
+use crate::pool::threads as pool;
 use crate::sync::Arc;
-use crate::task::{drop_quietly, Header, Runnable};
+use crate::task::context;
+use crate::task::panic::{restore_recorded, take_recorded_for_later};
+use crate::task::state::{drop_quietly, Header, Runnable};
 
 /// How long a wait that may need the last resort parks before it looks at
 /// the pool again; it doubles up to [`HELP_SLICE_MAX`].

@@ -12,7 +12,7 @@
 //!   with the process, asleep when no deadline is pending.
 //! - The timer thread sleeps until the earliest deadline. At that time it
 //!   *removes* the entry, then cancels the isolate through its header
-//!   ([`Header::cancel_running`](crate::task::Header::cancel_running)): a
+//!   ([`Header::cancel_running`](crate::task::state::Header::cancel_running)): a
 //!   synchronous isolate sees [`is_cancelled`](crate::is_cancelled) turn
 //!   `true`; an async isolate's executor wakes and drops its future.
 //! - When the job ends, the wrapper removes its entry. Finding it already
@@ -30,10 +30,10 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::context::{self, ExitSignal};
-use crate::error::IsolateError;
 use crate::sync::Arc;
-use crate::task::{drop_quietly, Outcome, Runnable};
+use crate::task::context::{self, ExitSignal};
+use crate::task::error::IsolateError;
+use crate::task::state::{drop_quietly, Outcome, Runnable};
 
 /// The isolates running under a deadline, earliest first.
 #[derive(Default)]

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
-use crate::panic::Panic;
+use crate::task::panic::Panic;
 
 /// Why an isolate gave no value: every failure of the remote work, folded
 /// into one type.

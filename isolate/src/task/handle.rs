@@ -8,14 +8,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::error::IsolateError;
-use crate::pool;
-use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
-use crate::task::{drop_quietly, Completion, Waiter};
-use crate::wait::{
+use crate::pool::threads as pool;
+use crate::pool::wait::{
     escalate, help_as_last_resort, may_need_help, note_awaited, park_slice, HELP_SLICE,
     HELP_SLICE_MAX,
 };
+use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
+use crate::task::error::IsolateError;
+use crate::task::state::{drop_quietly, Completion, Waiter};
 
 /// How many times a joiner checks for the outcome before it parks. A parked
 /// thread costs tens of microseconds to wake on a virtual machine, far more

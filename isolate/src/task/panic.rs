@@ -20,8 +20,8 @@ use std::panic::PanicHookInfo;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, Once};
 
-use crate::context;
 use crate::name::Name;
+use crate::task::context;
 
 /// A panic caught inside an isolate, carried to the caller.
 ///

@@ -9,12 +9,12 @@
 //! (its caller's `cancel`, drop or expired `join_timeout`), and a kill of
 //! the whole service reaches it through [`Withdraw`].
 
-use crate::context::{self, Entered};
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
 use crate::name::Name;
 use crate::sync::Arc;
-use crate::task::{Completion, Outcome, Remote, Runnable, Task};
+use crate::task::context::{self, Entered};
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::state::{Completion, Outcome, Remote, Runnable, Task};
 
 /// The job such a task never runs: the worker claims it instead.
 type Placeholder<T, E> = fn() -> Outcome<T, E>;

@@ -31,11 +31,11 @@ use std::mem;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::task::Waker;
 
-use crate::context;
-use crate::error::IsolateError;
 use crate::name::Name;
-use crate::panic::{clear_recorded, Panic};
 use crate::sync::{lock, Arc, AtomicU8, Mutex, Ordering, Thread};
+use crate::task::context;
+use crate::task::error::IsolateError;
+use crate::task::panic::{clear_recorded, Panic};
 
 /// Set once, by the handle (`cancel`, a timeout, or drop): the caller no longer
 /// wants the value.

@@ -56,19 +56,19 @@ use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use crate::channel::{Receiver, Sender, TryRecvError, TrySendError};
-use crate::context::{self, ExitSignal};
-pub use crate::control::Paused;
-use crate::control::{Control, PauseGate, PingTicket};
-use crate::error::IsolateError;
-use crate::handle::IsolateHandle;
-use crate::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
+pub use crate::long_running::control::Paused;
+use crate::long_running::control::{Control, PauseGate, PingTicket};
+use crate::long_running::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
 use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
 use crate::name::Name;
-use crate::panic::{clear_recorded, Panic};
-use crate::promise::Promise;
 use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
-use crate::task::{drop_quietly, Outcome};
+use crate::task::context::{self, ExitSignal};
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::panic::{clear_recorded, Panic};
+use crate::task::promise::Promise;
+use crate::task::state::{drop_quietly, Outcome};
 
 /// How a [`Service`] with several workers picks one for a request.
 ///
@@ -241,7 +241,7 @@ pub enum Restart {
 pub fn close_service() -> bool {
     // An isolate run on the handler's thread as a waiter's last resort is
     // not the handler.
-    if crate::context::running_inline() {
+    if crate::task::context::running_inline() {
         return false;
     }
     SERVING
