@@ -12,8 +12,9 @@ use crate::sync::Arc;
 use crate::task::deadline;
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
+use crate::task::header::Runnable;
 use crate::task::panic::install_hook;
-use crate::task::state::{run_quietly, Outcome, Runnable, Task};
+use crate::task::state::{run_quietly, Outcome, Task};
 
 /// Runs `f` on an isolate (a thread of the shared pool) and returns a handle
 /// to its result.

@@ -17,7 +17,8 @@ use crate::name::Name;
 use crate::sync::Arc;
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
-use crate::task::state::{Outcome, Runnable, Task};
+use crate::task::header::Runnable;
+use crate::task::state::{Outcome, Task};
 
 /// Counts drops of the value it guards, with std atomics: the count is an
 /// observation, not part of the protocol under test.

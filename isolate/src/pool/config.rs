@@ -7,8 +7,6 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-use crate::pool::threads as pool;
-
 /// The environment variable that sets the pool's thread cap, read when the
 /// pool is built unless [`PoolBuilder::max_threads`] was given.
 ///
@@ -159,34 +157,9 @@ impl PoolBuilder {
         self
     }
 
-    /// Installs the configuration as the process's shared pool.
-    ///
-    /// # Errors
-    ///
-    /// [`PoolBuildError::AlreadyBuilt`] if the pool was configured before or
-    /// an isolate already started (which builds it with the defaults);
-    /// [`PoolBuildError::InvalidVariable`] if a setting left unset comes from
-    /// an environment variable that does not parse;
-    /// [`PoolBuildError::InvalidThreadName`] if the thread name holds a NUL
-    /// byte.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// isolate::PoolBuilder::new().max_threads(4).build_global().unwrap();
-    /// let again = isolate::PoolBuilder::new().build_global();
-    /// assert!(matches!(again, Err(isolate::PoolBuildError::AlreadyBuilt)));
-    /// ```
-    pub fn build_global(self) -> Result<(), PoolBuildError> {
-        let config = self.resolve()?;
-        if pool::install(config) {
-            Ok(())
-        } else {
-            Err(PoolBuildError::AlreadyBuilt)
-        }
-    }
-
-    fn resolve(self) -> Result<Config, PoolBuildError> {
+    /// The configuration this builder describes, with unset settings taken
+    /// from the environment or the defaults.
+    pub(crate) fn resolve(self) -> Result<Config, PoolBuildError> {
         if let Some(name) = &self.thread_name {
             if name.contains('\0') {
                 return Err(PoolBuildError::InvalidThreadName(name.clone()));

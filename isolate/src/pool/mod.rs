@@ -5,6 +5,7 @@
 
 pub(crate) mod block_on;
 pub(crate) mod config;
+mod global;
 pub(crate) mod threads;
 pub(crate) mod wait;
 

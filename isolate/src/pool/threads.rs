@@ -52,7 +52,8 @@ use crate::sync::{
     fence, lock, spawn_thread, spin_loop, spun_for, yield_now, Arc, AtomicBool, AtomicUsize,
     Condvar, Mutex, Ordering, Queue,
 };
-use crate::task::state::{run_quietly, Runnable};
+use crate::task::header::Runnable;
+use crate::task::state::run_quietly;
 
 /// How long an idle worker spins for new work before it sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(50);

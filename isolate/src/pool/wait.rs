@@ -36,8 +36,9 @@ use std::time::Duration;
 use crate::pool::threads as pool;
 use crate::sync::Arc;
 use crate::task::context;
+use crate::task::header::{Header, Runnable};
 use crate::task::panic::{restore_recorded, take_recorded_for_later};
-use crate::task::state::{drop_quietly, Header, Runnable};
+use crate::task::state::drop_quietly;
 
 /// How long a wait that may need the last resort parks before it looks at
 /// the pool again; it doubles up to [`HELP_SLICE_MAX`].

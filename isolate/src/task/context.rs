@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use crate::sync::Arc;
-use crate::task::state::{Header, Runnable};
+use crate::task::header::{Header, Runnable};
 
 #[cfg(not(loom))]
 thread_local! {

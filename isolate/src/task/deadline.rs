@@ -12,7 +12,7 @@
 //!   with the process, asleep when no deadline is pending.
 //! - The timer thread sleeps until the earliest deadline. At that time it
 //!   *removes* the entry, then cancels the isolate through its header
-//!   ([`Header::cancel_running`](crate::task::state::Header::cancel_running)): a
+//!   ([`Header::cancel_running`](crate::task::header::Header::cancel_running)): a
 //!   synchronous isolate sees [`is_cancelled`](crate::is_cancelled) turn
 //!   `true`; an async isolate's executor wakes and drops its future.
 //! - When the job ends, the wrapper removes its entry. Finding it already
@@ -33,7 +33,8 @@ use std::time::{Duration, Instant};
 use crate::sync::Arc;
 use crate::task::context::{self, ExitSignal};
 use crate::task::error::IsolateError;
-use crate::task::state::{drop_quietly, Outcome, Runnable};
+use crate::task::header::Runnable;
+use crate::task::state::{drop_quietly, Outcome};
 
 /// The isolates running under a deadline, earliest first.
 #[derive(Default)]

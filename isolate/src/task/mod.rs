@@ -12,6 +12,7 @@ pub(crate) mod context;
 pub(crate) mod deadline;
 pub(crate) mod error;
 pub(crate) mod handle;
+pub(crate) mod header;
 pub(crate) mod panic;
 pub(crate) mod promise;
 pub(crate) mod state;

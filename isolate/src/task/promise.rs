@@ -14,7 +14,8 @@ use crate::sync::Arc;
 use crate::task::context::{self, Entered};
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
-use crate::task::state::{Completion, Outcome, Remote, Runnable, Task};
+use crate::task::header::Runnable;
+use crate::task::state::{Completion, Outcome, Remote, Task};
 
 /// The job such a task never runs: the worker claims it instead.
 type Placeholder<T, E> = fn() -> Outcome<T, E>;
