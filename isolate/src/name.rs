@@ -2,10 +2,10 @@
 //! name built at run time is shared, so handles, panics and thread names can
 //! all hold it cheaply.
 
+use crate::sync::Arc;
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::Arc;
 
 /// The name an isolate gets when none was given, as for unnamed threads.
 pub(crate) const UNNAMED: &str = "<unnamed>";

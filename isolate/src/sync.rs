@@ -139,6 +139,24 @@ mod imp {
 
 pub(crate) use imp::*;
 
+/// std's own primitives, the same under loom, for what no loom model can hold:
+/// process-wide statics (the shared pool, the deadline timer, the panic hook
+/// and its switches, listener ids), which outlive any one model, and a
+/// caught panic's payload, which may be dropped after its model ends. Each
+/// use is named here so that the seam stays the one place that says which
+/// primitives a model sees and which it does not.
+pub(crate) mod process {
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    pub(crate) use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
+}
+
+/// Ignores a lock's poisoning, for `Condvar::wait` results (see [`lock`]).
+pub(crate) use std::sync::PoisonError;
+
+// A waker is a `std::task::Wake` impl, which needs std's `Arc` (and `Weak`
+// for a token that must not keep its waiter alive).
+pub(crate) use std::sync::Weak;
+
 // Tasks are shared as `Arc<dyn Trait>`, an unsizing coercion that loom's `Arc`
 // cannot do; reference counts are not what the models check.
 pub(crate) use std::sync::Arc;

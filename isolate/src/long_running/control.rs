@@ -30,7 +30,7 @@ use std::fmt;
 use std::mem;
 
 use crate::name::Name;
-use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering};
+use crate::sync::{lock, Arc, AtomicBool, Condvar, Mutex, Ordering, PoisonError};
 use crate::task::handle::IsolateHandle;
 use crate::task::promise::{Promise, Withdraw};
 
@@ -302,7 +302,7 @@ impl PauseGate {
             pauses = self
                 .resumed
                 .wait(pauses)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 

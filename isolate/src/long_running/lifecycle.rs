@@ -311,8 +311,9 @@ impl Drop for StartingGuard<'_> {
 /// another's listener. A plain counter, not part of any protocol, so it
 /// stays outside the loom seam.
 fn next_listener_id() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    use crate::sync::process::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Runs a listener, containing its panic: a listener cannot take down the

@@ -15,15 +15,13 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::AtomicBool;
-use std::sync::Weak;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::pool::threads as pool;
 use crate::pool::wait::{
     any_may_need_help, escalate_awaited, park_slice, Noted, HELP_SLICE, HELP_SLICE_MAX,
 };
-use crate::sync::{current, park, Arc, Ordering, Thread};
+use crate::sync::{current, park, Arc, AtomicBool, Ordering, Thread, Weak};
 use crate::task::context;
 use crate::task::error::IsolateError;
 

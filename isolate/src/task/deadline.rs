@@ -27,9 +27,9 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::sync::process::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use crate::sync::Arc;
 use crate::task::context::{self, ExitSignal};
 use crate::task::error::IsolateError;

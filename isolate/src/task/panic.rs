@@ -17,10 +17,9 @@ use std::backtrace::Backtrace;
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::PanicHookInfo;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once};
 
 use crate::name::Name;
+use crate::sync::process::{AtomicBool, Mutex, Once, Ordering};
 use crate::task::context;
 
 /// A panic caught inside an isolate, carried to the caller.
