@@ -42,12 +42,13 @@
 //!   fails with [`IsolateError::Spawn`](crate::IsolateError::Spawn).
 
 use std::io;
-use std::sync::OnceLock;
+
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
 use crate::pool::config::Config;
+use crate::sync::process::OnceLock;
 use crate::sync::{
     fence, lock, spawn_thread, spin_loop, spun_for, yield_now, Arc, AtomicBool, AtomicUsize,
     Condvar, Mutex, Ordering, Queue,
