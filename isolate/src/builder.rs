@@ -1,103 +1,71 @@
-//! Starting isolates: the free functions `run`, `try_run`, `run_async`, and
-//! `Builder` for per-isolate options.
+//! Starting isolates: [`run`], and [`Builder`], the one set of options that
+//! every kind of isolate shares (a plain one, one with progress, a worker, a
+//! service's threads).
 
 use std::borrow::Cow;
-use std::future::Future;
+use std::fmt;
 use std::time::Duration;
 
+use crate::body::Body;
+use crate::channel::{self, Receiver, Sender};
+use crate::long_running::lifecycle::{Exit, Listeners, SharedExitListener};
+use crate::message::Message;
 use crate::name::Name;
-use crate::pool::block_on::block_on;
 use crate::pool::threads as pool;
 use crate::sync::Arc;
 use crate::task::deadline;
-use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
 use crate::task::header::Runnable;
 use crate::task::panic::install_hook;
 use crate::task::state::{run_quietly, Outcome, Task};
 
-/// Runs `f` on an isolate (a thread of the shared pool) and returns a handle
-/// to its result.
+/// How many messages a long-running isolate's inbox (and a worker's outbox)
+/// holds by default before a send waits.
+pub(crate) const DEFAULT_CAPACITY: usize = 64;
+
+/// Runs `body` on an isolate (a thread of the shared pool) and returns a
+/// handle to its result: `Builder::new().run(body)`.
 ///
 /// This is Dart's `Isolate.run(f)`: the closure and what it captures move to
 /// the isolate, and every failure (a panic, a cancellation, a timeout, a
-/// failure to start) comes back as an [`IsolateError`].
+/// failure to start) comes back as an [`IsolateError`](crate::IsolateError).
+/// The body is a closure, or an [`Async`](crate::Async) closure that returns
+/// a future; wrap it in [`Fold`](crate::Fold) to make its `Result` the
+/// handle's own error (see [`Body`]).
 ///
 /// # Examples
 ///
 /// ```
+/// use isolate::{Async, Fold};
+///
 /// let words = vec!["isolate", "run", "join"];
 /// let longest = isolate::run(move || words.into_iter().max_by_key(|w| w.len()));
 /// assert_eq!(longest.join().unwrap(), Some("isolate"));
+///
+/// let parsed = isolate::run(Fold(|| "42".parse::<u32>()));
+/// assert_eq!(parsed.join().unwrap(), 42);
+///
+/// let awaited = isolate::run(Async(|| async { 2 + 2 }));
+/// assert_eq!(awaited.join().unwrap(), 4);
 /// ```
-pub fn run<F, R>(f: F) -> IsolateHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    Builder::new().run(f)
+pub fn run<B: Body<()>>(body: B) -> IsolateHandle<B::Output, B::Error> {
+    Builder::new().run(body)
 }
 
-/// Runs `f`, which returns a `Result`, on an isolate: its `Err(e)` comes back
-/// as [`IsolateError::Failed(e)`](IsolateError::Failed), folded with every
-/// other failure into one `Result`.
+/// Options for an isolate of any kind: its name and thread, its time limit,
+/// and, for long-running ones, their inbox, exit listeners and paused start.
 ///
-/// # Examples
+/// | option | plain, progress, set | worker | service |
+/// | --- | --- | --- | --- |
+/// | [`name`](Self::name), [`stack_size`](Self::stack_size) | yes | yes | yes (each thread) |
+/// | [`dedicated`](Self::dedicated) | yes | always | always |
+/// | [`timeout`](Self::timeout) | yes | ignored | ignored |
+/// | [`capacity`](Self::capacity), [`unbounded`](Self::unbounded) | ignored | both directions | each thread's inbox |
+/// | [`on_exit`](Self::on_exit), [`start_paused`](Self::start_paused) | ignored | yes | yes |
 ///
-/// ```
-/// use isolate::IsolateError;
-///
-/// let parsed = isolate::try_run(|| "12".parse::<u8>()).join();
-/// assert_eq!(parsed.unwrap(), 12);
-///
-/// let failed = isolate::try_run(|| "1200".parse::<u8>()).join();
-/// assert!(matches!(failed, Err(IsolateError::Failed(_))));
-/// ```
-pub fn try_run<F, T, E>(f: F) -> IsolateHandle<T, E>
-where
-    F: FnOnce() -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
-{
-    Builder::new().try_run(f)
-}
-
-/// Creates a future with `f` on an isolate and drives it to completion there.
-///
-/// Only `f` and the output cross threads: the future itself is created and
-/// polled on the isolate's thread and never moves, so it need **not** be
-/// `Send`. It may hold an `Rc` or a `RefCell` borrow across an `.await`,
-/// which `tokio::spawn` rejects. It runs on a plain executor, not inside an
-/// async runtime: futures that need a runtime's reactor or timers (tokio's
-/// I/O types, `tokio::time::sleep`) need one of their own inside `f`.
-///
-/// Cancelling an async isolate is not only cooperative: its future is
-/// dropped before its next poll. If the future is pending and every waker it
-/// handed out has been dropped, nothing can resume it, and the isolate ends
-/// with [`IsolateError::EndedWithoutResult`] instead of hanging.
-///
-/// # Examples
-///
-/// ```
-/// use std::rc::Rc;
-///
-/// let handle = isolate::run_async(|| async {
-///     let shared = Rc::new(20); // not Send, and held across an await
-///     let more = isolate::run(|| 1).await.unwrap();
-///     *shared + more
-/// });
-/// assert_eq!(handle.join().unwrap(), 21);
-/// ```
-pub fn run_async<F, Fut>(f: F) -> IsolateHandle<Fut::Output>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: Future + 'static,
-    Fut::Output: Send + 'static,
-{
-    Builder::new().run_async(f)
-}
-
-/// Options for one isolate: its name, a dedicated thread, a stack size.
+/// Start with [`run`](Self::run), [`run_with_progress`](Self::run_with_progress),
+/// [`spawn`](Self::spawn) (a [`Worker`](crate::Worker)) or
+/// [`service`](Self::service) (a [`Service`](crate::Service)).
 ///
 /// # Examples
 ///
@@ -109,13 +77,45 @@ where
 /// // A dedicated isolate's thread carries its name.
 /// assert_eq!(handle.join().unwrap().as_deref(), Some("indexer"));
 /// ```
-#[derive(Clone, Debug, Default)]
-#[must_use = "a Builder does nothing until .run(), .try_run() or .run_async() is called"]
+#[derive(Clone)]
+#[must_use = "a Builder does nothing until .run(), .run_with_progress(), .spawn() or .service() is called"]
 pub struct Builder {
     name: Option<Name>,
     stack_size: Option<usize>,
     dedicated: bool,
     timeout: Option<Duration>,
+    /// A long-running isolate's inbox capacity; `None` is unbounded.
+    capacity: Option<usize>,
+    on_exit: Vec<SharedExitListener>,
+    paused: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            name: None,
+            stack_size: None,
+            dedicated: false,
+            timeout: None,
+            capacity: Some(DEFAULT_CAPACITY),
+            on_exit: Vec::new(),
+            paused: false,
+        }
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .field("stack_size", &self.stack_size)
+            .field("dedicated", &self.dedicated)
+            .field("timeout", &self.timeout)
+            .field("capacity", &self.capacity)
+            .field("on_exit", &self.on_exit.len())
+            .field("paused", &self.paused)
+            .finish()
+    }
 }
 
 impl Builder {
@@ -144,12 +144,6 @@ impl Builder {
     /// ```
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
         self.name = Some(Name::from(name.into()));
-        self
-    }
-
-    /// Names the isolate with a name already shared (no new allocation).
-    pub(crate) fn named(mut self, name: Name) -> Self {
-        self.name = Some(name);
         self
     }
 
@@ -220,7 +214,93 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on an isolate with these options; see [`run`](crate::run).
+    /// How many messages a long-running isolate's inbox holds before a send
+    /// waits (back-pressure): both directions of a worker, each thread's
+    /// inbox of a service. A capacity of 0 is taken as 1. The default is 64.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Builder::new().capacity(1).spawn(|port: isolate::Port<u8, ()>| {
+    ///     port.recv().ok()
+    /// });
+    /// worker.send(1).unwrap();
+    /// assert_eq!(worker.join().unwrap(), Some(1));
+    /// ```
+    pub fn capacity(mut self, messages: usize) -> Self {
+        self.capacity = Some(messages);
+        self
+    }
+
+    /// Lets a long-running isolate's inboxes hold any number of messages: a
+    /// send never waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Builder::new().unbounded().spawn(|port: isolate::Port<u32, ()>| {
+    ///     port.receiver().iter().count()
+    /// });
+    /// for i in 0..10_000 {
+    ///     worker.send(i).unwrap(); // never waits
+    /// }
+    /// assert_eq!(worker.join().unwrap(), 10_000);
+    /// ```
+    pub fn unbounded(mut self) -> Self {
+        self.capacity = None;
+        self
+    }
+
+    /// Calls `listener` when a long-running isolate ends (for a service,
+    /// each of its threads), with how it ended, registered before it exists
+    /// (Dart's `onExit` argument of `Isolate.spawn`): nothing it does can
+    /// come before it. Every isolate this builder (or a clone) starts calls
+    /// it once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// # isolate::print_panics(false);
+    /// let worker = isolate::Builder::new()
+    ///     .on_exit(move |exit| tx.send(exit).unwrap())
+    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
+    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
+    /// # drop(worker);
+    /// ```
+    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
+        self.on_exit.push(Arc::new(listener));
+        self
+    }
+
+    /// Starts a long-running isolate paused (Dart's `Isolate.spawn(paused:
+    /// true)`): its threads start, but its body (a service: its states) runs
+    /// only once `start` is called ([`Worker::start`](crate::Worker::start),
+    /// [`Service::start`](crate::Service::start)), so listeners (typed error
+    /// listeners included) can be added before anything can fail. Messages
+    /// sent meanwhile queue in its inbox. A kill, a join or dropping it
+    /// starts it too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let worker = isolate::Builder::new()
+    ///     .start_paused()
+    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// worker.on_error(move |error| tx.send(error.to_string()).unwrap());
+    /// worker.start();
+    /// assert!(rx.recv().unwrap().contains("at once")); // cannot be missed
+    /// ```
+    pub fn start_paused(mut self) -> Self {
+        self.paused = true;
+        self
+    }
+
+    /// Runs `body` on an isolate with these options; see [`run`](crate::run).
     ///
     /// # Examples
     ///
@@ -228,80 +308,50 @@ impl Builder {
     /// let handle = isolate::Builder::new().name("sum").run(|| 2 + 2);
     /// assert_eq!(handle.join().unwrap(), 4);
     /// ```
-    pub fn run<F, R>(self, f: F) -> IsolateHandle<R>
-    where
-        F: FnOnce() -> R + Send + 'static,
-        R: Send + 'static,
-    {
-        self.spawn(move || Ok(f()))
+    pub fn run<B: Body<()>>(self, body: B) -> IsolateHandle<B::Output, B::Error> {
+        self.spawn_job(move || body.__run(())).0
     }
 
-    /// Runs `f`, folding its `Err`, with these options; see
-    /// [`try_run`](crate::try_run).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().name("parse").try_run(|| "7".parse::<i32>());
-    /// assert_eq!(handle.join().unwrap(), 7);
-    /// ```
-    pub fn try_run<F, T, E>(self, f: F) -> IsolateHandle<T, E>
-    where
-        F: FnOnce() -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        self.spawn(move || f().map_err(IsolateError::Failed))
+    /// The isolate's name, shared; `<unnamed>` if none was given.
+    pub(crate) fn name_or_default(&self) -> Name {
+        self.name.clone().unwrap_or_default()
     }
 
-    /// Drives the future made by `f` on an isolate with these options; see
-    /// [`run_async`](crate::run_async).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().name("fetch").run_async(|| async { 40 + 2 });
-    /// assert_eq!(handle.join().unwrap(), 42);
-    /// ```
-    pub fn run_async<F, Fut>(self, f: F) -> IsolateHandle<Fut::Output>
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future + 'static,
-        Fut::Output: Send + 'static,
-    {
-        self.spawn(move || block_on(f()))
+    /// Whether a long-running isolate built from this starts paused.
+    pub(crate) fn paused(&self) -> bool {
+        self.paused
     }
 
-    /// Like [`try_run`](Self::try_run) for an async function returning a
-    /// `Result`: the `Err` is folded.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().try_run_async(|| async { "x".parse::<u8>() });
-    /// assert!(handle.join().unwrap_err().is_failed());
-    /// ```
-    pub fn try_run_async<F, Fut, T, E>(self, f: F) -> IsolateHandle<T, E>
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, E>> + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        self.spawn(move || block_on(f())?.map_err(IsolateError::Failed))
+    /// The exit and error listeners of a long-running isolate with
+    /// `threads` threads, the builder's exit listeners registered.
+    pub(crate) fn listeners<E>(&self, threads: usize) -> Arc<Listeners<E>> {
+        let listeners = Arc::new(Listeners::new(threads));
+        for listener in &self.on_exit {
+            let listener = Arc::clone(listener);
+            listeners.add_exit(Box::new(move |exit| listener(exit)));
+        }
+        listeners
     }
 
-    fn spawn<J, T, E>(self, job: J) -> IsolateHandle<T, E>
-    where
-        J: FnOnce() -> Outcome<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        self.spawn_job(job).0
+    /// One inbox of a long-running isolate, of the builder's capacity.
+    pub(crate) fn channel<M: Message>(&self) -> (Sender<M>, Receiver<M>) {
+        match self.capacity {
+            Some(capacity) => channel::bounded(capacity),
+            None => channel::unbounded(),
+        }
     }
 
-    /// Starts `job` on an isolate; the flag is `false` when no thread could
-    /// be started (the handle then holds the `Spawn` error).
+    /// The options of one thread of a long-running isolate: dedicated, with
+    /// the builder's name and stack size, no time limit.
+    pub(crate) fn thread(&self) -> Builder {
+        Builder {
+            name: self.name.clone(),
+            stack_size: self.stack_size,
+            dedicated: true,
+            ..Builder::default()
+        }
+    }
+
     pub(crate) fn spawn_job<J, T, E>(self, job: J) -> (IsolateHandle<T, E>, bool)
     where
         J: FnOnce() -> Outcome<T, E> + Send + 'static,

@@ -165,6 +165,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![forbid(unsafe_code)]
 
+mod body;
 mod builder;
 pub mod channel;
 mod long_running;
@@ -183,16 +184,17 @@ mod tracing_support;
 #[doc(hidden)]
 pub mod __private;
 
-pub use builder::{run, run_async, try_run, Builder};
+pub use body::{Async, Body, Fold, Handler};
+pub use builder::{run, Builder};
 pub use long_running::lifecycle::{Exit, ListenerId};
 pub use long_running::service::{
     close_service, Dispatch, Paused, Restart, Service, ServiceBuilder,
 };
-pub use long_running::worker::{Port, Worker, WorkerBuilder};
+pub use long_running::worker::{Port, Worker};
 pub use message::Message;
 pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
 pub use pool::threads::PoolStats;
-pub use progress::{run_with_progress, try_run_with_progress, Progress, ProgressHandle, Updates};
+pub use progress::{run_with_progress, Progress, ProgressHandle, Updates};
 pub use set::{
     join_all, join_any, BatchProgress, BatchProgressIter, Elapsed, Finished, IsolateSet, JoinNext,
     Joined,

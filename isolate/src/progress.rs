@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
+use crate::body::Body;
 use crate::builder::Builder;
-use crate::channel::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use crate::channel::{self, Receiver, RecvError, RecvTimeoutError, Sender};
 use crate::message::Message;
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
 use crate::task::error::IsolateError;
@@ -100,7 +101,7 @@ impl<P> fmt::Debug for Progress<P> {
 /// A handle to an isolate that reports progress: read the updates with
 /// [`recv`](Self::recv), [`iter`](Self::iter) or as a `futures_core::Stream`,
 /// then get the result with [`join`](Self::join) or
-/// [`result`](Self::result)`.await`.
+/// [`into_handle`](Self::into_handle)`.await`.
 ///
 /// The updates end when the computation ends (when every [`Progress`]
 /// sender is gone). Dropping the handle cancels the isolate, as dropping an
@@ -119,28 +120,34 @@ impl<P> fmt::Debug for Progress<P> {
 ///     while let Some(step) = handle.next().await {
 ///         println!("step {step} of 3");
 ///     }
-///     assert_eq!(handle.result().await.unwrap(), 6);
+///     assert_eq!(handle.into_handle().await.unwrap(), 6);
 /// });
 /// ```
-#[must_use = "dropping a ProgressHandle cancels the isolate; call .detach() to let it run to the end"]
+#[must_use = "dropping a ProgressHandle cancels the isolate; call .into_handle().detach() to let it run to the end"]
 pub struct ProgressHandle<P, T, E = Infallible> {
     updates: Receiver<P>,
     handle: IsolateHandle<T, E>,
 }
 
 impl<P, T, E> ProgressHandle<P, T, E> {
-    /// Waits for the next update; `None` once the computation has ended and
-    /// every update was read.
+    /// Waits for the next update.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the computation has ended and every update was
+    /// read (as a worker's [`recv`](crate::Worker::recv) ends).
     ///
     /// # Examples
     ///
     /// ```
+    /// use isolate::channel::RecvError;
+    ///
     /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
-    /// assert_eq!(handle.recv(), Some(1));
-    /// assert_eq!(handle.recv(), None);
+    /// assert_eq!(handle.recv(), Ok(1));
+    /// assert_eq!(handle.recv(), Err(RecvError));
     /// ```
-    pub fn recv(&self) -> Option<P> {
-        self.recv_until(None).ok()
+    pub fn recv(&self) -> Result<P, RecvError> {
+        self.recv_until(None).map_err(|_| RecvError)
     }
 
     /// Receives until `deadline` (forever with `None`). While the isolate
@@ -180,25 +187,6 @@ impl<P, T, E> ProgressHandle<P, T, E> {
         }
     }
 
-    /// Takes the next update if there is one now.
-    ///
-    /// # Errors
-    ///
-    /// [`TryRecvError::Empty`] if none is queued yet,
-    /// [`TryRecvError::Closed`] once they have all been read and the
-    /// computation ended.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
-    /// handle.wait_finished();
-    /// assert_eq!(handle.try_recv(), Ok(1));
-    /// ```
-    pub fn try_recv(&self) -> Result<P, TryRecvError> {
-        self.updates.try_recv()
-    }
-
     /// Waits at most `timeout` for the next update.
     ///
     /// # Errors
@@ -221,16 +209,19 @@ impl<P, T, E> ProgressHandle<P, T, E> {
         }
     }
 
-    /// Awaits the next update; `None` once they are over. The handle is also
-    /// a `Stream` of them.
+    /// Awaits the next update. The handle is also a `Stream` of them.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] once the updates are over, as for [`recv`](Self::recv).
     ///
     /// # Examples
     ///
     /// ```
     /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
-    /// assert_eq!(futures::executor::block_on(handle.recv_async()), Some(1));
+    /// assert_eq!(futures::executor::block_on(handle.recv_async()), Ok(1));
     /// ```
-    pub async fn recv_async(&self) -> Option<P> {
+    pub async fn recv_async(&self) -> Result<P, RecvError> {
         let mut next = std::pin::pin!(self.updates.recv_async());
         std::future::poll_fn(|cx| {
             let polled = next.as_mut().poll(cx);
@@ -241,7 +232,6 @@ impl<P, T, E> ProgressHandle<P, T, E> {
             polled
         })
         .await
-        .ok()
     }
 
     /// A blocking iterator over the updates, until the computation ends.
@@ -256,6 +246,45 @@ impl<P, T, E> ProgressHandle<P, T, E> {
         Updates { handle: self }
     }
 
+    /// The handle to the result, for what an [`IsolateHandle`] offers
+    /// without consuming it: [`cancel`](IsolateHandle::cancel),
+    /// [`is_finished`](IsolateHandle::is_finished), [`name`](IsolateHandle::name),
+    /// [`wait_timeout`](IsolateHandle::wait_timeout).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let handle = isolate::Builder::new()
+    ///     .name("steps")
+    ///     .run_with_progress(|p: isolate::Progress<u8>| p.send(7));
+    /// assert_eq!(handle.handle().name(), "steps");
+    /// assert!(handle.handle().wait_timeout(Duration::MAX)); // ended; updates kept
+    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [7]);
+    /// ```
+    pub fn handle(&self) -> &IsolateHandle<T, E> {
+        &self.handle
+    }
+
+    /// The receiving end of the updates, for the rest of the channel's API
+    /// (`try_recv`, `len`, ...). Its waits do not apply
+    /// [the last resort](IsolateHandle#waiting-from-inside-an-isolate) that
+    /// [`recv`](Self::recv) applies for a caller inside an isolate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
+    /// handle.handle().wait_timeout(Duration::MAX);
+    /// assert_eq!(handle.updates().try_recv(), Ok(1));
+    /// ```
+    pub fn updates(&self) -> &Receiver<P> {
+        &self.updates
+    }
+
     /// Stops listening (later updates are dropped by the isolate) and
     /// returns the handle to the result, to `.await` or join with a timeout.
     ///
@@ -263,9 +292,9 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     ///
     /// ```
     /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| { p.send(1); 2 });
-    /// assert_eq!(futures::executor::block_on(handle.result()).unwrap(), 2);
+    /// assert_eq!(futures::executor::block_on(handle.into_handle()).unwrap(), 2);
     /// ```
-    pub fn result(self) -> IsolateHandle<T, E> {
+    pub fn into_handle(self) -> IsolateHandle<T, E> {
         self.updates.close();
         self.handle
     }
@@ -284,74 +313,7 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     /// assert_eq!(handle.join().unwrap(), 2);
     /// ```
     pub fn join(self) -> Result<T, IsolateError<E>> {
-        self.result().join()
-    }
-
-    /// Blocks until the computation has ended, keeping its updates to read.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(7));
-    /// handle.wait_finished();
-    /// assert!(handle.is_finished());
-    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [7]);
-    /// ```
-    pub fn wait_finished(&self) {
-        self.handle.wait_finished();
-    }
-
-    /// Asks the isolate to stop; see [`IsolateHandle::cancel`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| {
-    ///     while !isolate::is_cancelled() { p.send(0); std::thread::yield_now(); }
-    /// });
-    /// handle.cancel();
-    /// let _ = handle.join();
-    /// ```
-    pub fn cancel(&self) {
-        self.handle.cancel();
-    }
-
-    /// Returns `true` once the computation has ended.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::run_with_progress(|_: isolate::Progress<u8>| ());
-    /// handle.wait_finished();
-    /// assert!(handle.is_finished());
-    /// ```
-    pub fn is_finished(&self) -> bool {
-        self.handle.is_finished()
-    }
-
-    /// Lets the computation run to the end without anyone listening.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1)).detach();
-    /// ```
-    pub fn detach(self) {
-        self.updates.close();
-        self.handle.detach();
-    }
-
-    /// The isolate's name.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().name("render").run_with_progress(|_: isolate::Progress<u8>| ());
-    /// assert_eq!(handle.name(), "render");
-    /// # handle.join().unwrap();
-    /// ```
-    pub fn name(&self) -> &str {
-        self.handle.name()
+        self.into_handle().join()
     }
 }
 
@@ -385,7 +347,7 @@ impl<P, T, E> Iterator for Updates<'_, P, T, E> {
     type Item = P;
 
     fn next(&mut self) -> Option<P> {
-        self.handle.recv()
+        self.handle.recv().ok()
     }
 }
 
@@ -400,9 +362,9 @@ impl<P, T, E> fmt::Debug for Updates<'_, P, T, E> {
 impl<P, T, E> fmt::Debug for ProgressHandle<P, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProgressHandle")
-            .field("name", &self.name())
+            .field("name", &self.handle.name())
             .field("queued_updates", &self.updates.len())
-            .field("finished", &self.is_finished())
+            .field("finished", &self.handle.is_finished())
             .finish()
     }
 }
@@ -427,135 +389,42 @@ impl<P, T, E> fmt::Debug for ProgressHandle<P, T, E> {
 /// }
 /// assert_eq!(handle.join().unwrap(), 4);
 /// ```
-pub fn run_with_progress<P, F, R>(f: F) -> ProgressHandle<P, R>
+pub fn run_with_progress<P, B>(body: B) -> ProgressHandle<P, B::Output, B::Error>
 where
     P: Message,
-    F: FnOnce(Progress<P>) -> R + Send + 'static,
-    R: Send + 'static,
+    B: Body<(Progress<P>,)>,
 {
-    Builder::new().run_with_progress(f)
-}
-
-/// Like [`run_with_progress`] for a function that returns a `Result`, whose
-/// `Err` is folded as [`try_run`](crate::try_run) does.
-///
-/// # Examples
-///
-/// ```
-/// let handle = isolate::try_run_with_progress(|p: isolate::Progress<u8>| {
-///     p.send(50);
-///     "12".parse::<u8>()
-/// });
-/// assert_eq!(handle.iter().collect::<Vec<_>>(), [50]);
-/// assert_eq!(handle.join().unwrap(), 12);
-/// ```
-pub fn try_run_with_progress<P, F, T, E>(f: F) -> ProgressHandle<P, T, E>
-where
-    P: Message,
-    F: FnOnce(Progress<P>) -> Result<T, E> + Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
-{
-    Builder::new().try_run_with_progress(f)
-}
-
-/// Starts an isolate with a fresh progress channel, keeping its receiving
-/// end beside the isolate's handle.
-fn with_progress<P, T, E>(
-    start: impl FnOnce(Progress<P>) -> IsolateHandle<T, E>,
-) -> ProgressHandle<P, T, E> {
-    let (sender, updates) = channel::unbounded();
-    let handle = start(Progress { sender });
-    ProgressHandle { updates, handle }
+    Builder::new().run_with_progress(body)
 }
 
 impl Builder {
-    /// Runs `f` with a [`Progress`] sender, with these options; see
-    /// [`run_with_progress`](crate::run_with_progress).
+    /// Runs `body` on an isolate with these options, giving it a
+    /// [`Progress`] sender; see [`run_with_progress`]. The body may be an
+    /// [`Async`](crate::Async) closure or under [`Fold`](crate::Fold) (see
+    /// [`Body`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// let handle = isolate::Builder::new().name("scan").run_with_progress(|p: isolate::Progress<u8>| {
-    ///     p.send(1);
-    /// });
-    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [1]);
+    /// use isolate::{Fold, Progress};
+    ///
+    /// let handle = isolate::Builder::new().name("parse").run_with_progress(
+    ///     Fold(|progress: Progress<&'static str>| {
+    ///         progress.send("parsing");
+    ///         "12".parse::<u8>()
+    ///     }),
+    /// );
+    /// assert_eq!(handle.recv().unwrap(), "parsing");
+    /// assert_eq!(handle.join().unwrap(), 12);
     /// ```
-    pub fn run_with_progress<P, F, R>(self, f: F) -> ProgressHandle<P, R>
+    pub fn run_with_progress<P, B>(self, body: B) -> ProgressHandle<P, B::Output, B::Error>
     where
         P: Message,
-        F: FnOnce(Progress<P>) -> R + Send + 'static,
-        R: Send + 'static,
+        B: Body<(Progress<P>,)>,
     {
-        with_progress(|progress| self.run(move || f(progress)))
-    }
-
-    /// Runs `f`, folding its `Err`, with a [`Progress`] sender; see
-    /// [`try_run_with_progress`](crate::try_run_with_progress).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().try_run_with_progress(|p: isolate::Progress<u8>| {
-    ///     p.send(1);
-    ///     Err::<(), _>("broken")
-    /// });
-    /// assert_eq!(handle.join().unwrap_err().into_failed(), Some("broken"));
-    /// ```
-    pub fn try_run_with_progress<P, F, T, E>(self, f: F) -> ProgressHandle<P, T, E>
-    where
-        P: Message,
-        F: FnOnce(Progress<P>) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        with_progress(|progress| self.try_run(move || f(progress)))
-    }
-
-    /// Drives the future made by `f` on an isolate, giving `f` a
-    /// [`Progress`] sender; see [`run_async`](crate::run_async) for how the
-    /// future runs (it need not be `Send`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().run_async_with_progress(|p: isolate::Progress<u8>| async move {
-    ///     p.send(50);
-    ///     "half way"
-    /// });
-    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [50]);
-    /// assert_eq!(handle.join().unwrap(), "half way");
-    /// ```
-    pub fn run_async_with_progress<P, F, Fut>(self, f: F) -> ProgressHandle<P, Fut::Output>
-    where
-        P: Message,
-        F: FnOnce(Progress<P>) -> Fut + Send + 'static,
-        Fut: Future + 'static,
-        Fut::Output: Send + 'static,
-    {
-        with_progress(|progress| self.run_async(move || f(progress)))
-    }
-
-    /// Like [`run_async_with_progress`](Self::run_async_with_progress) for a
-    /// future whose `Result` is folded.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::Builder::new().try_run_async_with_progress(|p: isolate::Progress<u8>| async move {
-    ///     p.send(1);
-    ///     "x".parse::<u8>()
-    /// });
-    /// assert!(handle.join().unwrap_err().is_failed());
-    /// ```
-    pub fn try_run_async_with_progress<P, F, Fut, T, E>(self, f: F) -> ProgressHandle<P, T, E>
-    where
-        P: Message,
-        F: FnOnce(Progress<P>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, E>> + 'static,
-        T: Send + 'static,
-        E: Send + 'static,
-    {
-        with_progress(|progress| self.try_run_async(move || f(progress)))
+        let (sender, updates) = channel::unbounded();
+        let progress = Progress { sender };
+        let (handle, _) = self.spawn_job(move || body.__run((progress,)));
+        ProgressHandle { updates, handle }
     }
 }

@@ -39,6 +39,7 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
+use crate::body::Body;
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
@@ -811,52 +812,6 @@ where
         }
     }
 
-    /// Like [`spawn`](IsolateSet::spawn) for a function that returns a `Result`:
-    /// its `Err(e)` comes back as [`IsolateError::Failed(e)`](IsolateError::Failed).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut set = isolate::IsolateSet::new();
-    /// set.try_spawn("n", || "12".parse::<u8>());
-    /// assert_eq!(set.join_next().unwrap().1.unwrap(), 12);
-    /// ```
-    pub fn try_spawn<F>(&mut self, key: K, f: F)
-    where
-        F: FnOnce() -> Result<T, E> + Send + 'static,
-    {
-        self.add_job(key, move || f().map_err(IsolateError::Failed));
-    }
-
-    /// Like [`spawn_iter`](IsolateSet::spawn_iter) for functions that
-    /// return a `Result`, whose `Err(e)` comes back as
-    /// [`IsolateError::Failed(e)`](IsolateError::Failed).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut set = isolate::IsolateSet::bounded(2);
-    /// let texts = vec!["1", "2", "x"];
-    /// set.try_spawn_iter(texts.into_iter().map(|text| (text, move || text.parse::<u8>())));
-    /// let failed = set.join_all().into_iter().filter(|(_, r)| r.is_err()).count();
-    /// assert_eq!(failed, 1);
-    /// ```
-    pub fn try_spawn_iter<I, F>(&mut self, items: I)
-    where
-        I: IntoIterator<Item = (K, F)>,
-        I::IntoIter: Send + 'static,
-        F: FnOnce() -> Result<T, E> + Send + 'static,
-        K: 'static,
-    {
-        self.add_source(items.into_iter().map(|(key, f)| {
-            let job = move || f().map_err(IsolateError::Failed);
-            (
-                key,
-                Start::Job(Box::new(job) as Box<dyn FnOnce() -> Outcome<T, E> + Send>),
-            )
-        }));
-    }
-
     fn add_source(&mut self, items: impl Iterator<Item = (K, Start<T, E>)> + Send + 'static)
     where
         K: 'static,
@@ -882,12 +837,15 @@ where
     }
 }
 
-impl<K, T> IsolateSet<K, T, Infallible>
+impl<K, T, E> IsolateSet<K, T, E>
 where
     T: Send + 'static,
+    E: Send + 'static,
 {
-    /// Runs `f` on an isolate of the set under `key`: at once, or when the
-    /// set has room for it.
+    /// Runs `body` on an isolate of the set under `key`: at once, or when
+    /// the set has room for it. The body is a closure, an
+    /// [`Async`](crate::Async) one, or either under [`Fold`](crate::Fold)
+    /// for a set whose error type is the body's (see [`Body`]).
     ///
     /// # Examples
     ///
@@ -896,16 +854,16 @@ where
     /// let text = String::from("moved to the isolate");
     /// set.spawn("length", move || text.len());
     /// assert_eq!(set.join_next().unwrap().1.unwrap(), 20);
-    /// ```
     ///
-    /// It is defined for sets of infallible isolates (`E` is
-    /// [`Infallible`], the default), so that `E` need not be named; in a set
-    /// that also holds fallible ones, write `set.try_spawn(key, move || Ok(f()))`.
-    pub fn spawn<F>(&mut self, key: K, f: F)
+    /// let mut parsed = isolate::IsolateSet::new();
+    /// parsed.spawn("n", isolate::Fold(|| "12".parse::<u8>()));
+    /// assert_eq!(parsed.join_next().unwrap().1.unwrap(), 12);
+    /// ```
+    pub fn spawn<B>(&mut self, key: K, body: B)
     where
-        F: FnOnce() -> T + Send + 'static,
+        B: Body<(), Output = T, Error = E>,
     {
-        self.add_job(key, move || Ok(f()));
+        self.add_job(key, move || body.__run(()));
     }
 
     /// Adds a batch from an iterator of `(key, function)` pairs, pulled
@@ -923,19 +881,25 @@ where
     /// assert_eq!((set.running(), set.total()), (4, 100_000));
     /// let sum: u64 = set.join_all().into_iter().map(|(_, r)| r.unwrap()).sum();
     /// assert_eq!(sum, (0..100_000_u64).map(|i| i % 7).sum());
+    ///
+    /// let mut strict = isolate::IsolateSet::bounded(2);
+    /// let texts = vec!["1", "2", "x"];
+    /// strict.spawn_iter(texts.into_iter().map(|text| (text, isolate::Fold(move || text.parse::<u8>()))));
+    /// let failed = strict.join_all().into_iter().filter(|(_, r)| r.is_err()).count();
+    /// assert_eq!(failed, 1);
     /// ```
-    pub fn spawn_iter<I, F>(&mut self, items: I)
+    pub fn spawn_iter<I, B>(&mut self, items: I)
     where
-        I: IntoIterator<Item = (K, F)>,
+        I: IntoIterator<Item = (K, B)>,
         I::IntoIter: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
+        B: Body<(), Output = T, Error = E>,
         K: 'static,
     {
-        self.add_source(items.into_iter().map(|(key, f)| {
-            let job = move || Ok(f());
+        self.add_source(items.into_iter().map(|(key, body)| {
+            let job = move || body.__run(());
             (
                 key,
-                Start::Job(Box::new(job) as Box<dyn FnOnce() -> Outcome<T, Infallible> + Send>),
+                Start::Job(Box::new(job) as Box<dyn FnOnce() -> Outcome<T, E> + Send>),
             )
         }));
     }

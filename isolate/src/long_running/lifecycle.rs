@@ -109,6 +109,9 @@ pub struct ListenerId(
 );
 
 type ExitListener = Box<dyn FnOnce(Exit) + Send>;
+/// An exit listener given to a [`Builder`](crate::Builder): every isolate it
+/// starts calls it.
+pub(crate) type SharedExitListener = Arc<dyn Fn(Exit) + Send + Sync>;
 type ErrorListener<E> = Box<dyn FnMut(&IsolateError<E>) + Send>;
 
 /// The listeners of one long-running isolate (or of every worker of a

@@ -7,25 +7,20 @@
 //! the caller's `Worker` (and every sender cloned from it) is gone, the
 //! inbox closes, the loop's `recv` ends and the isolate exits on its own.
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_core::Stream;
 
-use crate::channel::{
-    Iter, Receiver, RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError,
-    TrySendError,
-};
+use crate::body::Body;
+use crate::builder::Builder;
+use crate::channel::{Iter, Receiver, RecvError, SendError, Sender};
+use crate::long_running::catch_outcome;
 use crate::long_running::control::{PauseGate, Paused};
 use crate::long_running::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
-use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
-use crate::pool::block_on::block_on;
 use crate::sync::{lock, Arc, Mutex};
 use crate::task::context;
 use crate::task::error::IsolateError;
@@ -36,7 +31,7 @@ use crate::task::state::Outcome;
 /// its messages, learn how it ended.
 ///
 /// Sends wait while the worker's inbox is full (back-pressure; 64 messages
-/// unless [`WorkerBuilder::capacity`] says otherwise); receives come
+/// unless [`Builder::capacity`] says otherwise); receives come
 /// blocking, with a timeout, async, as an iterator or as a
 /// `futures_core::Stream`.
 ///
@@ -53,7 +48,7 @@ use crate::task::state::Outcome;
 /// // A worker that keeps a running total.
 /// let worker = Worker::spawn(|port: Port<u64, u64>| {
 ///     let mut total = 0;
-///     for n in port.iter() {
+///     for n in &port {
 ///         total += n;
 ///         if port.send(total).is_err() {
 ///             break; // the caller is gone
@@ -74,7 +69,7 @@ pub struct Worker<In, Out, T = (), E = Infallible> {
     /// `None` once joined; dropped by detaching, never by cancelling.
     handle: Option<IsolateHandle<T, E>>,
     listeners: Arc<Listeners<E>>,
-    /// Holds a worker built with [`WorkerBuilder::start_paused`] before its
+    /// Holds a worker built with [`Builder::start_paused`] before its
     /// body until [`Worker::start`] (or a kill, a join, a drop).
     start_pause: Mutex<Option<(Paused, Arc<PauseGate>)>>,
 }
@@ -100,259 +95,80 @@ pub struct Port<In, Out> {
     outbox: Sender<Out>,
 }
 
-/// Options for a [`Worker`]: name, inbox capacity, stack size, exit
-/// listeners registered before it starts, starting paused.
-///
-/// # Examples
-///
-/// ```
-/// use isolate::{Port, Worker};
-///
-/// let worker = Worker::builder()
-///     .name("echo")
-///     .capacity(2)
-///     .spawn(|port: Port<u8, u8>| port.iter().try_for_each(|m| port.send(m)).ok());
-/// assert_eq!(worker.name(), "echo");
-/// worker.send(1).unwrap();
-/// assert_eq!(worker.recv().unwrap(), 1);
-/// ```
-#[derive(Clone, Debug, Default)]
-#[must_use = "a WorkerBuilder does nothing until .spawn() or .try_spawn() is called"]
-pub struct WorkerBuilder {
-    options: Options,
-}
-
-impl WorkerBuilder {
-    /// Default options: unnamed, a 64-message inbox and outbox.
+impl Worker<(), (), (), Infallible> {
+    /// Starts a long-running isolate on a thread of its own, running `body`
+    /// with its [`Port`]; the `Worker` returned is the caller's side.
+    ///
+    /// `Worker::spawn(body)` is `Builder::new().spawn(body)`: see
+    /// [`Builder::spawn`] for options, an async body and a body whose
+    /// `Result` is the worker's own error.
+    ///
+    /// `In` (what the caller sends), `Out` (what the worker sends) and the
+    /// body's result must be [`Message`]s (`Send + 'static`): a type that is
+    /// not is a compile error. The body returns when it likes; usually when
+    /// its `recv` ends because the caller dropped its side.
     ///
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::WorkerBuilder::new().spawn(|_: isolate::Port<(), ()>| 1);
-    /// assert_eq!(worker.join().unwrap(), 1);
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Names the worker; its thread carries the name.
+    /// use isolate::{Port, Worker};
     ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder()
-    ///     .name("indexer")
-    ///     .spawn(|_: isolate::Port<(), ()>| std::thread::current().name().map(str::to_owned));
-    /// assert_eq!(worker.join().unwrap().as_deref(), Some("indexer"));
-    /// ```
-    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.options.set_name(name.into());
-        self
-    }
-
-    /// How many messages each direction holds before a send waits
-    /// (back-pressure). A capacity of 0 is taken as 1.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder().capacity(1).spawn(|port: isolate::Port<u8, ()>| {
-    ///     port.recv().ok()
-    /// });
-    /// worker.send(1).unwrap();
-    /// assert_eq!(worker.join().unwrap(), Some(1));
-    /// ```
-    pub fn capacity(mut self, messages: usize) -> Self {
-        self.options.capacity = Some(messages);
-        self
-    }
-
-    /// Lets both directions hold any number of messages: a send never waits.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder().unbounded().spawn(|port: isolate::Port<u32, ()>| {
-    ///     port.iter().count()
-    /// });
-    /// for i in 0..10_000 {
-    ///     worker.send(i).unwrap(); // never waits
-    /// }
-    /// assert_eq!(worker.join().unwrap(), 10_000);
-    /// ```
-    pub fn unbounded(mut self) -> Self {
-        self.options.capacity = None;
-        self
-    }
-
-    /// Calls `listener` when the worker ends, with how it ended, like
-    /// [`Worker::on_exit`] but registered before the worker exists (Dart's
-    /// `onExit` argument of `Isolate.spawn`): nothing the worker does can
-    /// come before it. Every worker this builder (or a clone) spawns calls
-    /// it once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::mpsc;
-    ///
-    /// let (tx, rx) = mpsc::channel();
-    /// # isolate::print_panics(false);
-    /// let worker = isolate::Worker::builder()
-    ///     .on_exit(move |exit| tx.send(exit).unwrap())
-    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
-    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
-    /// # drop(worker);
-    /// ```
-    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
-        self.options.on_exit.push(Arc::new(listener));
-        self
-    }
-
-    /// Spawns the worker paused (Dart's `Isolate.spawn(paused: true)`): its
-    /// thread starts, but its body runs only once [`Worker::start`] is
-    /// called, so listeners (typed error listeners included) can be added
-    /// before anything can fail. Messages sent meanwhile queue in its
-    /// inbox. A kill, a join or dropping the `Worker` starts it too.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # isolate::print_panics(false);
-    /// let worker = isolate::Worker::builder()
-    ///     .start_paused()
-    ///     .spawn(|_: isolate::Port<(), ()>| panic!("at once"));
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// worker.on_error(move |error| tx.send(error.to_string()).unwrap());
-    /// worker.start();
-    /// assert!(rx.recv().unwrap().contains("at once")); // cannot be missed
-    /// ```
-    pub fn start_paused(mut self) -> Self {
-        self.options.paused = true;
-        self
-    }
-
-    /// The stack size, in bytes, of the worker's thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder().stack_size(8 << 20).spawn(|_: isolate::Port<(), ()>| ());
-    /// worker.join().unwrap();
-    /// ```
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.options.stack_size = Some(bytes);
-        self
-    }
-
-    /// Starts a worker running `body` on a thread of its own; see
-    /// [`Worker::spawn`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder().spawn(|port: isolate::Port<i32, i32>| {
-    ///     port.iter().try_for_each(|n| port.send(-n)).ok();
-    /// });
-    /// worker.send(5).unwrap();
-    /// assert_eq!(worker.recv().unwrap(), -5);
-    /// ```
-    pub fn spawn<In, Out, F, R>(self, body: F) -> Worker<In, Out, R>
-    where
-        In: Message,
-        Out: Message,
-        R: Message,
-        F: FnOnce(Port<In, Out>) -> R + Send + 'static,
-    {
-        self.start(move |port| Ok(body(port)))
-    }
-
-    /// Like [`spawn`](Self::spawn) for a body that returns a `Result`: its
-    /// `Err` becomes the worker's [`IsolateError::Failed`] and is reported
-    /// to the error listeners.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder().try_spawn(|port: isolate::Port<String, ()>| {
-    ///     let text = port.recv().map_err(|_| "no input".to_owned())?;
-    ///     text.parse::<u32>().map_err(|e| e.to_string())
-    /// });
-    /// worker.send("12".to_owned()).unwrap();
-    /// assert_eq!(worker.join().unwrap(), 12);
-    /// ```
-    pub fn try_spawn<In, Out, F, T, E>(self, body: F) -> Worker<In, Out, T, E>
-    where
-        In: Message,
-        Out: Message,
-        T: Message,
-        E: Message,
-        F: FnOnce(Port<In, Out>) -> Result<T, E> + Send + 'static,
-    {
-        self.start(move |port| body(port).map_err(IsolateError::Failed))
-    }
-
-    /// Starts a worker whose body is async: the future is created and
-    /// driven on the worker's thread, so it need not be `Send` (it may hold
-    /// an `Rc` across an `.await`), and [`Worker::kill`] drops it before its
-    /// next poll, as for [`run_async`](crate::run_async).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    ///
-    /// let worker = isolate::Worker::builder().spawn_async(|port: isolate::Port<u32, u32>| async move {
-    ///     let seen = Rc::new(std::cell::Cell::new(0)); // not Send, held across awaits
-    ///     while let Ok(n) = port.recv_async().await {
-    ///         seen.set(seen.get() + 1);
-    ///         if port.send_async(n * 10).await.is_err() {
+    /// let upper = Worker::spawn(|port: Port<String, String>| {
+    ///     for text in &port {
+    ///         if port.send(text.to_uppercase()).is_err() {
     ///             break;
     ///         }
     ///     }
-    ///     seen.get()
     /// });
-    /// worker.send(4).unwrap();
-    /// assert_eq!(worker.recv().unwrap(), 40);
-    /// assert_eq!(worker.join().unwrap(), 1);
+    /// upper.send("shout".to_owned()).unwrap();
+    /// assert_eq!(upper.recv().unwrap(), "SHOUT");
     /// ```
-    pub fn spawn_async<In, Out, F, Fut>(self, body: F) -> Worker<In, Out, Fut::Output>
+    pub fn spawn<In, Out, B>(body: B) -> Worker<In, Out, B::Output, B::Error>
     where
         In: Message,
         Out: Message,
-        F: FnOnce(Port<In, Out>) -> Fut + Send + 'static,
-        Fut: Future + 'static,
-        Fut::Output: Message,
+        B: Body<(Port<In, Out>,)>,
     {
-        self.start(move |port| block_on(body(port)))
+        Builder::new().spawn(body)
     }
+}
 
-    /// Like [`spawn_async`](Self::spawn_async) for a body whose `Result`
-    /// is folded into the worker's outcome.
+impl Builder {
+    /// Starts a [`Worker`] with these options: a long-running isolate on a
+    /// thread of its own, running `body` with its [`Port`].
+    ///
+    /// The body is a closure taking the port, an [`Async`](crate::Async)
+    /// one, or either under [`Fold`](crate::Fold), whose `Err` is then the
+    /// worker's own error (see [`Body`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::builder().try_spawn_async(|port: isolate::Port<String, ()>| async move {
-    ///     let text = port.recv_async().await.map_err(|_| "no input".to_owned())?;
-    ///     text.parse::<u8>().map_err(|e| e.to_string())
-    /// });
-    /// worker.send("7".to_owned()).unwrap();
-    /// assert_eq!(worker.join().unwrap(), 7);
+    /// use isolate::{Async, Builder, Fold, Port};
+    ///
+    /// let summer = Builder::new().name("summer").spawn(Async(|port: Port<u8, ()>| async move {
+    ///     let mut total = 0;
+    ///     while let Ok(n) = port.recv_async().await {
+    ///         total += n;
+    ///     }
+    ///     total
+    /// }));
+    /// summer.send(2).unwrap();
+    /// assert_eq!(summer.join().unwrap(), 2);
+    ///
+    /// let strict = Builder::new().spawn(Fold(|_: Port<(), ()>| Err::<(), _>("no config")));
+    /// assert!(strict.join().unwrap_err().is_failed());
     /// ```
-    pub fn try_spawn_async<In, Out, F, Fut, T, E>(self, body: F) -> Worker<In, Out, T, E>
+    pub fn spawn<In, Out, B>(self, body: B) -> Worker<In, Out, B::Output, B::Error>
     where
         In: Message,
         Out: Message,
-        T: Message,
-        E: Message,
-        F: FnOnce(Port<In, Out>) -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, E>> + 'static,
+        B: Body<(Port<In, Out>,)>,
     {
-        self.start(move |port| block_on(body(port))?.map_err(IsolateError::Failed))
+        self.start_worker(move |port| body.__run((port,)))
     }
 
-    fn start<In, Out, F, T, E>(self, body: F) -> Worker<In, Out, T, E>
+    fn start_worker<In, Out, F, T, E>(self, body: F) -> Worker<In, Out, T, E>
     where
         In: Message,
         Out: Message,
@@ -360,14 +176,14 @@ impl WorkerBuilder {
         E: Message,
         F: FnOnce(Port<In, Out>) -> Outcome<T, E> + Send + 'static,
     {
-        let (inbox_tx, inbox_rx) = self.options.channel();
-        let (outbox_tx, outbox_rx) = self.options.channel();
+        let (inbox_tx, inbox_rx) = self.channel();
+        let (outbox_tx, outbox_rx) = self.channel();
         let port = Port {
             inbox: inbox_rx,
             outbox: outbox_tx,
         };
-        let listeners = self.options.listeners(1);
-        let start_pause = self.options.paused.then(|| {
+        let listeners = self.listeners(1);
+        let start_pause = self.paused().then(|| {
             let gate = PauseGate::new();
             (gate.pause(), gate)
         });
@@ -387,7 +203,7 @@ impl WorkerBuilder {
         };
         let handle = {
             let _starting = starting.begin();
-            self.options.thread().spawn_job(job).0
+            self.thread().spawn_job(job).0
         };
         Worker {
             inbox: inbox_tx,
@@ -396,100 +212,6 @@ impl WorkerBuilder {
             listeners,
             start_pause: Mutex::new(start_pause),
         }
-    }
-}
-
-impl Worker<(), (), (), Infallible> {
-    /// A builder for a worker with options.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::builder().name("w").spawn(|_: isolate::Port<(), ()>| ());
-    /// worker.join().unwrap();
-    /// ```
-    pub fn builder() -> WorkerBuilder {
-        WorkerBuilder::new()
-    }
-
-    /// Starts a long-running isolate on a thread of its own, running `body`
-    /// with its [`Port`]; the `Worker` returned is the caller's side.
-    ///
-    /// `In` (what the caller sends), `Out` (what the worker sends) and the
-    /// body's result must be [`Message`]s (`Send + 'static`): a type that is
-    /// not is a compile error. The body returns when it likes; usually when
-    /// its `recv` ends because the caller dropped its side.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use isolate::{Port, Worker};
-    ///
-    /// let upper = Worker::spawn(|port: Port<String, String>| {
-    ///     for text in port.iter() {
-    ///         if port.send(text.to_uppercase()).is_err() {
-    ///             break;
-    ///         }
-    ///     }
-    /// });
-    /// upper.send("shout".to_owned()).unwrap();
-    /// assert_eq!(upper.recv().unwrap(), "SHOUT");
-    /// ```
-    pub fn spawn<In, Out, F, R>(body: F) -> Worker<In, Out, R>
-    where
-        In: Message,
-        Out: Message,
-        R: Message,
-        F: FnOnce(Port<In, Out>) -> R + Send + 'static,
-    {
-        WorkerBuilder::new().spawn(body)
-    }
-
-    /// Starts a worker whose body is async, with default options; see
-    /// [`WorkerBuilder::spawn_async`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn_async(|port: isolate::Port<u8, u8>| async move {
-    ///     let mut total = 0;
-    ///     while let Ok(n) = port.recv_async().await {
-    ///         total += n;
-    ///     }
-    ///     total
-    /// });
-    /// worker.send(2).unwrap();
-    /// assert_eq!(worker.join().unwrap(), 2);
-    /// ```
-    pub fn spawn_async<In, Out, F, Fut>(body: F) -> Worker<In, Out, Fut::Output>
-    where
-        In: Message,
-        Out: Message,
-        F: FnOnce(Port<In, Out>) -> Fut + Send + 'static,
-        Fut: Future + 'static,
-        Fut::Output: Message,
-    {
-        WorkerBuilder::new().spawn_async(body)
-    }
-
-    /// Like [`spawn`](Self::spawn) for a body that returns a `Result`, whose
-    /// `Err` is folded into the worker's outcome.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::try_spawn(|_: isolate::Port<(), ()>| Err::<(), _>("no config"));
-    /// assert_eq!(worker.join().unwrap_err().into_failed(), Some("no config"));
-    /// ```
-    pub fn try_spawn<In, Out, F, T, E>(body: F) -> Worker<In, Out, T, E>
-    where
-        In: Message,
-        Out: Message,
-        T: Message,
-        E: Message,
-        F: FnOnce(Port<In, Out>) -> Result<T, E> + Send + 'static,
-    {
-        WorkerBuilder::new().try_spawn(body)
     }
 }
 
@@ -512,60 +234,6 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         self.inbox.send(message)
     }
 
-    /// Sends a message if the inbox has room now.
-    ///
-    /// # Errors
-    ///
-    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the message.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.recv().ok());
-    /// worker.try_send(3).unwrap();
-    /// # worker.join().unwrap();
-    /// ```
-    pub fn try_send(&self, message: In) -> Result<(), TrySendError<In>> {
-        self.inbox.try_send(message)
-    }
-
-    /// Sends a message, waiting at most `timeout` for room in the inbox.
-    ///
-    /// # Errors
-    ///
-    /// [`SendTimeoutError::Timeout`] or [`SendTimeoutError::Closed`], with
-    /// the message.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.recv().ok());
-    /// worker.send_timeout(3, Duration::from_secs(5)).unwrap();
-    /// # worker.join().unwrap();
-    /// ```
-    pub fn send_timeout(&self, message: In, timeout: Duration) -> Result<(), SendTimeoutError<In>> {
-        self.inbox.send_timeout(message, timeout)
-    }
-
-    /// Sends a message, awaiting room in the inbox; works on any executor.
-    ///
-    /// # Errors
-    ///
-    /// [`SendError`], with the message, once the worker stopped receiving.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.recv().ok());
-    /// futures::executor::block_on(worker.send_async(3)).unwrap();
-    /// assert_eq!(worker.join().unwrap(), Some(3));
-    /// ```
-    pub async fn send_async(&self, message: In) -> Result<(), SendError<In>> {
-        self.inbox.send_async(message).await
-    }
-
     /// Waits for the worker's next message.
     ///
     /// # Errors
@@ -581,42 +249,6 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// ```
     pub fn recv(&self) -> Result<Out, RecvError> {
         self.outbox.recv()
-    }
-
-    /// Takes the worker's next message if there is one now.
-    ///
-    /// # Errors
-    ///
-    /// [`TryRecvError::Empty`] or [`TryRecvError::Closed`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| {
-    ///     let _ = port.recv(); // wait for the caller's word
-    /// });
-    /// assert!(worker.try_recv().is_err()); // nothing sent yet
-    /// ```
-    pub fn try_recv(&self) -> Result<Out, TryRecvError> {
-        self.outbox.try_recv()
-    }
-
-    /// Waits at most `timeout` for the worker's next message.
-    ///
-    /// # Errors
-    ///
-    /// [`RecvTimeoutError::Timeout`] or [`RecvTimeoutError::Closed`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| port.send(1).ok());
-    /// assert_eq!(worker.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
-    /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<Out, RecvTimeoutError> {
-        self.outbox.recv_timeout(timeout)
     }
 
     /// Awaits the worker's next message; works on any executor. The
@@ -636,34 +268,20 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         self.outbox.recv_async().await
     }
 
-    /// A blocking iterator over the worker's messages, until it stops
-    /// sending.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| {
-    ///     (1..=3).try_for_each(|n| port.send(n)).ok();
-    /// });
-    /// assert_eq!(worker.iter().collect::<Vec<_>>(), [1, 2, 3]);
-    /// ```
-    pub fn iter(&self) -> Iter<'_, Out> {
-        self.outbox.iter()
-    }
-
     /// Another sender into the worker's inbox, for other threads. The inbox
     /// closes when the `Worker` and every such sender are gone.
     ///
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.iter().count());
-    /// let sender = worker.sender();
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.receiver().iter().count());
+    /// let sender = worker.sender().clone();
     /// std::thread::spawn(move || sender.send(1).unwrap()).join().unwrap();
-    /// assert_eq!(worker.join().unwrap(), 1);
+    /// assert!(worker.sender().try_send(2).is_ok()); // the channel's whole API
+    /// assert_eq!(worker.join().unwrap(), 2);
     /// ```
-    pub fn sender(&self) -> Sender<In> {
-        self.inbox.clone()
+    pub fn sender(&self) -> &Sender<In> {
+        &self.inbox
     }
 
     /// Another receiver of the worker's messages; each message goes to one
@@ -672,12 +290,15 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
+    /// use std::time::Duration;
+    ///
     /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| port.send(9).ok());
     /// let receiver = worker.receiver();
-    /// assert_eq!(receiver.recv().unwrap(), 9);
+    /// assert_eq!(receiver.recv_timeout(Duration::from_secs(10)).unwrap(), 9);
+    /// assert_eq!(receiver.iter().count(), 0); // ends once the worker is gone
     /// ```
-    pub fn receiver(&self) -> Receiver<Out> {
-        self.outbox.clone()
+    pub fn receiver(&self) -> &Receiver<Out> {
+        &self.outbox
     }
 
     /// Calls `listener` once the worker has ended, with how it ended (on the
@@ -787,16 +408,16 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         }
     }
 
-    /// Starts a worker spawned with [`WorkerBuilder::start_paused`]: its
+    /// Starts a worker spawned with [`Builder::start_paused`]: its
     /// body runs from now on. Returns `false` if it was not held (never
     /// paused, or started already).
     ///
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::builder()
+    /// let worker = isolate::Builder::new()
     ///     .start_paused()
-    ///     .spawn(|port: isolate::Port<u8, u8>| port.iter().sum::<u8>());
+    ///     .spawn(|port: isolate::Port<u8, u8>| port.receiver().iter().sum::<u8>());
     /// worker.send(2).unwrap(); // queued while paused
     /// assert!(worker.start());
     /// assert!(!worker.start());
@@ -825,7 +446,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::builder().name("w1").spawn(|_: isolate::Port<(), ()>| ());
+    /// let worker = isolate::Builder::new().name("w1").spawn(|_: isolate::Port<(), ()>| ());
     /// assert_eq!(worker.name(), "w1");
     /// ```
     pub fn name(&self) -> &str {
@@ -847,7 +468,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.iter().sum::<u32>());
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.receiver().iter().sum::<u32>());
     /// worker.send(40).unwrap();
     /// worker.send(2).unwrap();
     /// assert_eq!(worker.join().unwrap(), 42);
@@ -864,7 +485,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.iter().sum::<u32>());
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.receiver().iter().sum::<u32>());
     /// worker.send(1).unwrap();
     /// let total = futures::executor::block_on(worker.into_handle()).unwrap();
     /// assert_eq!(total, 1);
@@ -894,6 +515,15 @@ impl<In, Out, T, E> Stream for Worker<In, Out, T, E> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Out>> {
         Pin::new(&mut self.outbox).poll_next(cx)
+    }
+}
+
+impl<'a, In, Out, T, E> IntoIterator for &'a Worker<In, Out, T, E> {
+    type Item = Out;
+    type IntoIter = Iter<'a, Out>;
+
+    fn into_iter(self) -> Iter<'a, Out> {
+        self.outbox.iter()
     }
 }
 
@@ -932,53 +562,8 @@ impl<In, Out> Port<In, Out> {
         self.inbox.recv()
     }
 
-    /// Takes the caller's next message if there is one now.
-    ///
-    /// # Errors
-    ///
-    /// [`TryRecvError::Empty`] or [`TryRecvError::Closed`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.try_recv().ok());
-    /// # let _ = worker.join();
-    /// ```
-    pub fn try_recv(&self) -> Result<In, TryRecvError> {
-        self.inbox.try_recv()
-    }
-
-    /// Waits at most `timeout` for the caller's next message: a worker with
-    /// periodic chores between messages.
-    ///
-    /// # Errors
-    ///
-    /// [`RecvTimeoutError::Timeout`] or [`RecvTimeoutError::Closed`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use isolate::channel::RecvTimeoutError;
-    ///
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| {
-    ///     let mut ticks = 0;
-    ///     loop {
-    ///         match port.recv_timeout(Duration::from_millis(1)) {
-    ///             Ok(_) => {}
-    ///             Err(RecvTimeoutError::Timeout) => ticks += 1, // a chore
-    ///             Err(RecvTimeoutError::Closed) => return ticks,
-    ///         }
-    ///     }
-    /// });
-    /// # let _ = worker.join();
-    /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<In, RecvTimeoutError> {
-        self.inbox.recv_timeout(timeout)
-    }
-
     /// Awaits the caller's next message, for a worker whose body drives
-    /// async code (see [`run_async`](crate::run_async)).
+    /// async code (see [`Async`](crate::Async)).
     ///
     /// # Errors
     ///
@@ -995,21 +580,6 @@ impl<In, Out> Port<In, Out> {
     /// ```
     pub async fn recv_async(&self) -> Result<In, RecvError> {
         self.inbox.recv_async().await
-    }
-
-    /// A blocking iterator over the caller's messages; it ends when the
-    /// inbox is empty and closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.iter().count());
-    /// worker.send(1).unwrap();
-    /// worker.send(2).unwrap();
-    /// assert_eq!(worker.join().unwrap(), 2);
-    /// ```
-    pub fn iter(&self) -> Iter<'_, In> {
-        self.inbox.iter()
     }
 
     /// Sends a message to the caller, waiting while the outbox is full.
@@ -1029,42 +599,38 @@ impl<In, Out> Port<In, Out> {
         self.outbox.send(message)
     }
 
-    /// Sends a message to the caller if the outbox has room now.
-    ///
-    /// # Errors
-    ///
-    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the message.
+    /// The inbox's receiving end, for the rest of the channel's API
+    /// (`try_recv`, `recv_timeout`, `iter`, ...).
     ///
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| port.try_send(1).is_ok());
-    /// assert_eq!(worker.recv().unwrap(), 1);
-    /// ```
-    pub fn try_send(&self, message: Out) -> Result<(), TrySendError<Out>> {
-        self.outbox.try_send(message)
-    }
-
-    /// Sends a message to the caller, awaiting room in the outbox.
+    /// use isolate::channel::TryRecvError;
     ///
-    /// # Errors
-    ///
-    /// [`SendError`], with the message, once the caller stopped receiving.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| {
-    ///     futures::executor::block_on(port.send_async(1)).is_ok()
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| {
+    ///     matches!(port.receiver().try_recv(), Ok(_) | Err(TryRecvError::Empty))
     /// });
-    /// assert_eq!(worker.recv().unwrap(), 1);
+    /// assert!(worker.join().unwrap());
     /// ```
-    pub async fn send_async(&self, message: Out) -> Result<(), SendError<Out>> {
-        self.outbox.send_async(message).await
+    pub fn receiver(&self) -> &Receiver<In> {
+        &self.inbox
     }
 
-    /// The two channel ends, for a worker that hands them to helpers of its
-    /// own.
+    /// The outbox's sending end, for the rest of the channel's API
+    /// (`try_send`, `send_timeout`, `send_async`, ...).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| port.sender().try_send(3).is_ok());
+    /// assert_eq!(worker.recv().unwrap(), 3);
+    /// ```
+    pub fn sender(&self) -> &Sender<Out> {
+        &self.outbox
+    }
+
+    /// The two channel ends, owned, for a worker that hands them to helpers
+    /// of its own.
     ///
     /// # Examples
     ///
@@ -1094,7 +660,7 @@ impl<'a, In, Out> IntoIterator for &'a Port<In, Out> {
     type IntoIter = Iter<'a, In>;
 
     fn into_iter(self) -> Iter<'a, In> {
-        self.iter()
+        self.inbox.iter()
     }
 }
 

@@ -163,6 +163,28 @@ impl<E> IsolateError<E> {
     }
 }
 
+impl<E> IsolateError<E> {
+    /// The body's own error.
+    pub(crate) fn failed(error: E) -> Self {
+        IsolateError::Failed(error)
+    }
+}
+
+impl IsolateError<Infallible> {
+    /// The same error, for an isolate whose body can fail with `E` (an
+    /// infallible body's error never holds an `E`).
+    pub(crate) fn widen<E>(self) -> IsolateError<E> {
+        match self {
+            IsolateError::Failed(never) => match never {},
+            IsolateError::Panicked(panic) => IsolateError::Panicked(panic),
+            IsolateError::Cancelled => IsolateError::Cancelled,
+            IsolateError::TimedOut => IsolateError::TimedOut,
+            IsolateError::Spawn(error) => IsolateError::Spawn(error),
+            IsolateError::EndedWithoutResult => IsolateError::EndedWithoutResult,
+        }
+    }
+}
+
 impl<E: fmt::Display> fmt::Display for IsolateError<E> {
     /// One line that says what happened and why: the function's error, the
     /// panic's message and location, or the I/O error, after what the

@@ -315,13 +315,6 @@ impl<T, E> IsolateHandle<T, E> {
 }
 
 impl<T, E> IsolateHandle<T, E> {
-    /// Blocks until the isolate has ended, leaving its outcome in place.
-    pub(crate) fn wait_finished(&self) {
-        if let Some(task) = &self.task {
-            wait_complete(task, None);
-        }
-    }
-
     /// The last resort of an untimed wait for this isolate from another
     /// isolate: see [`wait::help_as_last_resort`]; `true` if it ran it.
     pub(crate) fn help_as_last_resort(&self) -> bool {

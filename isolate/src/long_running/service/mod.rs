@@ -48,18 +48,19 @@
 //! Pings never wait for room in an inbox: see the protocol of each
 //! worker's `Control` in `control.rs`.
 
-use std::borrow::Cow;
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::fmt;
 use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
+use crate::body::Handler;
+use crate::builder::Builder;
 use crate::channel::{Receiver, Sender, TryRecvError, TrySendError};
+use crate::long_running::catch_outcome;
 pub use crate::long_running::control::Paused;
 use crate::long_running::control::{Control, PauseGate, PingTicket};
 use crate::long_running::lifecycle::{Exit, ListenerId, Listeners, ThreadEnd};
-use crate::long_running::{catch_outcome, Options};
 use crate::message::Message;
 use crate::name::Name;
 use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
@@ -77,8 +78,8 @@ use crate::task::state::{drop_quietly, Outcome};
 /// ```
 /// use isolate::{Dispatch, Service};
 ///
-/// let service = Service::builder()
-///     .workers(2)
+/// let service = isolate::Builder::new().service()
+///     .threads(2)
 ///     .dispatch(Dispatch::RoundRobin)
 ///     .spawn(|| (), |_: &mut (), n: u32| n + 1);
 /// assert_eq!(service.request(1).join().unwrap(), 2);
@@ -150,19 +151,19 @@ pub struct Service<Req, Resp, E = Infallible> {
 /// # Examples
 ///
 /// ```
-/// let service = isolate::Service::builder()
+/// let service = isolate::Builder::new().service()
 ///     .name("hasher")
-///     .workers(2)
+///     .threads(2)
 ///     .capacity(16)
 ///     .errors_are_fatal(false)
 ///     .spawn(|| (), |_: &mut (), data: Vec<u8>| data.len());
 /// assert_eq!(service.request(vec![1, 2, 3]).join().unwrap(), 3);
 /// ```
 #[derive(Clone, Debug)]
-#[must_use = "a ServiceBuilder does nothing until .spawn() or .try_spawn() is called"]
+#[must_use = "a ServiceBuilder does nothing until .spawn() is called"]
 pub struct ServiceBuilder {
-    options: Options,
-    workers: usize,
+    builder: Builder,
+    threads: usize,
     dispatch: Dispatch,
     errors_are_fatal: bool,
     restart: Restart,
@@ -177,7 +178,7 @@ pub struct ServiceBuilder {
 /// use isolate::{Restart, Service};
 ///
 /// # isolate::print_panics(false);
-/// let service = Service::builder()
+/// let service = isolate::Builder::new().service()
 ///     .restart(Restart::OnPanic { limit: 3 })
 ///     .spawn(|| 0_u32, |served: &mut u32, n: u32| {
 ///         *served += 1;
@@ -225,7 +226,7 @@ pub enum Restart {
 /// use isolate::{Exit, Service};
 ///
 /// let (tx, rx) = std::sync::mpsc::channel();
-/// let service = Service::builder()
+/// let service = isolate::Builder::new().service()
 ///     .on_exit(move |exit| tx.send(exit).unwrap())
 ///     .spawn(|| (), |_: &mut (), command: &'static str| {
 ///         if command == "shutdown" {
@@ -299,7 +300,7 @@ struct Generation<Req, Resp, E> {
     listeners: Arc<Listeners<E>>,
     /// The workers' outcomes, taken by the first `join`.
     handles: Mutex<Vec<IsolateHandle<(), E>>>,
-    /// The pause of a service built with [`ServiceBuilder::start_paused`],
+    /// The pause of a service built with [`Builder::start_paused`],
     /// until [`Service::start`].
     start_pause: Mutex<Option<Paused>>,
 }
@@ -370,58 +371,20 @@ impl Drop for LoadToken {
     }
 }
 
-impl Default for ServiceBuilder {
-    fn default() -> Self {
-        ServiceBuilder {
-            options: Options::default(),
-            workers: 1,
-            dispatch: Dispatch::default(),
-            errors_are_fatal: true,
-            restart: Restart::Never,
-        }
-    }
-}
-
 impl ServiceBuilder {
-    /// Default options: one worker, a 64-request inbox, panics fatal.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::ServiceBuilder::new().spawn(|| 2, |k: &mut i32, n: i32| *k * n);
-    /// assert_eq!(service.request(21).join().unwrap(), 42);
-    /// ```
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Names the service: its threads, its replies and its errors carry the
-    /// name.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::builder().name("geo").spawn(|| (), |_: &mut (), _: ()| ());
-    /// assert_eq!(service.name(), "geo");
-    /// ```
-    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
-        self.options.set_name(name.into());
-        self
-    }
-
     /// How many identical workers serve the requests, each with its own
     /// state (at least 1).
     ///
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::builder()
-    ///     .workers(3)
+    /// let service = isolate::Builder::new().service()
+    ///     .threads(3)
     ///     .spawn(|| (), |_: &mut (), _: ()| std::thread::current().id());
     /// let _thread = service.request(()).join().unwrap();
     /// ```
-    pub fn workers(mut self, workers: usize) -> Self {
-        self.workers = workers.max(1);
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -430,54 +393,14 @@ impl ServiceBuilder {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::builder()
-    ///     .workers(2)
+    /// let service = isolate::Builder::new().service()
+    ///     .threads(2)
     ///     .dispatch(isolate::Dispatch::RoundRobin)
     ///     .spawn(|| (), |_: &mut (), n: u8| n);
     /// # drop(service);
     /// ```
     pub fn dispatch(mut self, dispatch: Dispatch) -> Self {
         self.dispatch = dispatch;
-        self
-    }
-
-    /// How many requests each worker's inbox holds before
-    /// [`request`](Service::request) waits (back-pressure). 0 is taken as 1.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::builder().capacity(1).spawn(|| (), |_: &mut (), n: u8| n);
-    /// assert_eq!(service.request(1).join().unwrap(), 1);
-    /// ```
-    pub fn capacity(mut self, requests: usize) -> Self {
-        self.options.capacity = Some(requests);
-        self
-    }
-
-    /// Lets the inboxes hold any number of requests: a request never waits.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::builder().unbounded().spawn(|| (), |_: &mut (), n: u8| n);
-    /// assert_eq!(service.request(1).join().unwrap(), 1);
-    /// ```
-    pub fn unbounded(mut self) -> Self {
-        self.options.capacity = None;
-        self
-    }
-
-    /// The stack size, in bytes, of each worker's thread.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::builder().stack_size(16 << 20).spawn(|| (), |_: &mut (), n: u8| n);
-    /// assert_eq!(service.request(1).join().unwrap(), 1);
-    /// ```
-    pub fn stack_size(mut self, bytes: usize) -> Self {
-        self.options.stack_size = Some(bytes);
         self
     }
 
@@ -488,7 +411,7 @@ impl ServiceBuilder {
     ///
     /// ```
     /// # isolate::print_panics(false);
-    /// let service = isolate::Service::builder()
+    /// let service = isolate::Builder::new().service()
     ///     .restart(isolate::Restart::OnPanic { limit: 1 })
     ///     .spawn(|| (), |_: &mut (), n: u8| 10 / n);
     /// assert!(service.request(0).join().unwrap_err().is_panic());
@@ -501,50 +424,6 @@ impl ServiceBuilder {
         self
     }
 
-    /// Calls `listener` when the service ends, with how it ended, like
-    /// [`Service::on_exit`] but registered before the service exists
-    /// (Dart's `onExit` argument of `Isolate.spawn`): a panic while building
-    /// the state cannot come before it. Every service this builder (or a
-    /// clone) spawns calls it once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # isolate::print_panics(false);
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// let service = isolate::Service::builder()
-    ///     .on_exit(move |exit| tx.send(exit).unwrap())
-    ///     .spawn(|| -> u8 { panic!("no model") }, |_: &mut u8, n: u8| n);
-    /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Panicked);
-    /// # drop(service);
-    /// ```
-    pub fn on_exit(mut self, listener: impl Fn(Exit) + Send + Sync + 'static) -> Self {
-        self.options.on_exit.push(Arc::new(listener));
-        self
-    }
-
-    /// Spawns the service paused (Dart's `Isolate.spawn(paused: true)`):
-    /// its threads start, but no state is built and no request handled
-    /// until [`Service::start`], so typed listeners can be added before
-    /// anything can fail. Requests queue meanwhile, and pings are answered.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # isolate::print_panics(false);
-    /// let service = isolate::Service::builder()
-    ///     .start_paused()
-    ///     .spawn(|| -> u8 { panic!("no model") }, |_: &mut u8, n: u8| n);
-    /// let (tx, rx) = std::sync::mpsc::channel();
-    /// service.on_error(move |error| tx.send(error.to_string()).unwrap());
-    /// service.start();
-    /// assert!(rx.recv().unwrap().contains("no model")); // cannot be missed
-    /// ```
-    pub fn start_paused(mut self) -> Self {
-        self.options.paused = true;
-        self
-    }
-
     /// Whether a panic in the handler ends its worker (`true`, the default,
     /// as Dart's `errorsAreFatal`). Either way the panic goes to that
     /// request's caller and to the error listeners; with `false` the worker
@@ -554,7 +433,7 @@ impl ServiceBuilder {
     ///
     /// ```
     /// # isolate::print_panics(false);
-    /// let service = isolate::Service::builder()
+    /// let service = isolate::Builder::new().service()
     ///     .errors_are_fatal(false)
     ///     .spawn(|| (), |_: &mut (), n: u32| 100 / n);
     /// assert!(service.request(0).join().unwrap_err().is_panic());
@@ -570,48 +449,25 @@ impl ServiceBuilder {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::builder().spawn(String::new, |log: &mut String, line: String| {
+    /// let service = isolate::Builder::new().service().spawn(String::new, |log: &mut String, line: String| {
     ///     log.push_str(&line);
     ///     log.len()
     /// });
     /// assert_eq!(service.request("abc".to_owned()).join().unwrap(), 3);
     /// ```
-    pub fn spawn<S, Req, Resp>(
+    pub fn spawn<S, Req, H>(
         self,
         init: impl Fn() -> S + Send + Sync + 'static,
-        handler: impl Fn(&mut S, Req) -> Resp + Send + Sync + 'static,
-    ) -> Service<Req, Resp>
+        handler: H,
+    ) -> Service<Req, H::Output, H::Error>
     where
         S: 'static,
         Req: Message,
-        Resp: Message,
+        H: Handler<S, Req>,
     {
         self.start(init, move |state: &mut S, request| {
-            Ok(handler(state, request))
+            handler.__handle(state, request)
         })
-    }
-
-    /// Starts a service whose handler returns a `Result`; see
-    /// [`Service::try_spawn`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::builder().try_spawn(|| (), |_: &mut (), s: String| s.parse::<u8>());
-    /// assert!(service.request("x".to_owned()).join().unwrap_err().is_failed());
-    /// ```
-    pub fn try_spawn<S, Req, Resp, E>(
-        self,
-        init: impl Fn() -> S + Send + Sync + 'static,
-        handler: impl Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
-    ) -> Service<Req, Resp, E>
-    where
-        S: 'static,
-        Req: Message,
-        Resp: Message,
-        E: Message,
-    {
-        self.start(init, handler)
     }
 
     fn start<S, Req, Resp, E, I, H>(self, init: I, handler: H) -> Service<Req, Resp, E>
@@ -624,7 +480,7 @@ impl ServiceBuilder {
         H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
     {
         let (init, handler) = (Arc::new(init), Arc::new(handler));
-        let first = self.generation(&init, &handler, self.options.paused);
+        let first = self.generation(&init, &handler, self.builder.paused());
         // A restarted service starts at once, whatever the first did.
         let respawn = {
             let builder = self.clone();
@@ -632,7 +488,7 @@ impl ServiceBuilder {
         };
         Service {
             shared: Arc::new(Shared {
-                name: self.options.name(),
+                name: self.builder.name_or_default(),
                 current: Mutex::new(Arc::new(first)),
                 respawn: Box::new(respawn),
             }),
@@ -654,11 +510,11 @@ impl ServiceBuilder {
         I: Fn() -> S + Send + Sync + 'static,
         H: Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
     {
-        let listeners = self.options.listeners(self.workers);
-        let mut receivers = Vec::with_capacity(self.workers);
-        let mut inboxes = Vec::with_capacity(self.workers);
-        for _ in 0..self.workers {
-            let (sender, receiver) = self.options.channel();
+        let listeners = self.builder.listeners(self.threads);
+        let mut receivers = Vec::with_capacity(self.threads);
+        let mut inboxes = Vec::with_capacity(self.threads);
+        for _ in 0..self.threads {
+            let (sender, receiver) = self.builder.channel();
             inboxes.push(Inbox {
                 sender,
                 queued: receiver.clone(),
@@ -668,7 +524,7 @@ impl ServiceBuilder {
             receivers.push(receiver);
         }
         let routes = Arc::new(Routes {
-            name: self.options.name(),
+            name: self.builder.name_or_default(),
             inboxes,
             dispatch: self.dispatch,
             turn: AtomicUsize::new(0),
@@ -679,7 +535,7 @@ impl ServiceBuilder {
         // Taken before any worker starts: not even a state is built until
         // `start`.
         let start_pause = paused.then(|| routes.gate.pause());
-        let mut handles = Vec::with_capacity(self.workers);
+        let mut handles = Vec::with_capacity(self.threads);
         for (index, inbox) in receivers.into_iter().enumerate() {
             let member = Member {
                 index,
@@ -718,7 +574,7 @@ impl ServiceBuilder {
                 end.ended(outcome)
             };
             let _starting = starting.begin();
-            handles.push(self.options.thread().spawn_job(run).0);
+            handles.push(self.builder.thread().spawn_job(run).0);
         }
         Generation {
             routes,
@@ -960,21 +816,11 @@ impl<Req: Message, Resp: Message, E: Message> Drop for Member<Req, Resp, E> {
 }
 
 impl Service<(), (), Infallible> {
-    /// A builder for a service with options: several workers, a capacity,
-    /// non-fatal panics.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let service = isolate::Service::builder().workers(2).spawn(|| (), |_: &mut (), n: u8| n);
-    /// assert_eq!(service.request(3).join().unwrap(), 3);
-    /// ```
-    pub fn builder() -> ServiceBuilder {
-        ServiceBuilder::new()
-    }
-
-    /// Starts a worker on a thread of its own that builds its state with
-    /// `init`, then answers each request with `handler`.
+    /// Starts a service on a thread of its own that builds its state with
+    /// `init`, then answers each request with `handler`:
+    /// `isolate::Builder::new().service().spawn(init, handler)` (see
+    /// [`ServiceBuilder::spawn`] for options and a handler whose `Result` is
+    /// the request's own error).
     ///
     /// `init` runs on the worker's thread, so the state need not be `Send`.
     /// Requests and responses must be [`Message`]s (`Send + 'static`).
@@ -990,40 +836,45 @@ impl Service<(), (), Infallible> {
     /// });
     /// assert_eq!(service.request(1).join().unwrap(), Some(20));
     /// ```
-    pub fn spawn<S, Req, Resp>(
+    pub fn spawn<S, Req, H>(
         init: impl Fn() -> S + Send + Sync + 'static,
-        handler: impl Fn(&mut S, Req) -> Resp + Send + Sync + 'static,
-    ) -> Service<Req, Resp>
+        handler: H,
+    ) -> Service<Req, H::Output, H::Error>
     where
         S: 'static,
         Req: Message,
-        Resp: Message,
+        H: Handler<S, Req>,
     {
-        ServiceBuilder::new().spawn(init, handler)
+        Builder::new().service().spawn(init, handler)
     }
+}
 
-    /// Like [`spawn`](Self::spawn) for a handler that returns a `Result`: its
-    /// `Err` reaches the request's caller as [`IsolateError::Failed`] (and
-    /// the error listeners); the worker goes on.
+impl Builder {
+    /// Goes on to the options of a [`Service`] only (how many threads, how
+    /// requests are dispatched, restarts, whether errors are fatal), keeping
+    /// these: name, stack size, inbox capacity, exit listeners, paused
+    /// start.
     ///
     /// # Examples
     ///
     /// ```
-    /// let parse = isolate::Service::try_spawn(|| (), |_: &mut (), text: String| text.parse::<i64>());
-    /// assert_eq!(parse.request("-7".to_owned()).join().unwrap(), -7);
-    /// assert!(parse.request("seven".to_owned()).join().unwrap_err().is_failed());
+    /// let service = isolate::Builder::new()
+    ///     .name("echo")
+    ///     .capacity(8)
+    ///     .service()
+    ///     .threads(2)
+    ///     .spawn(|| (), |_: &mut (), n: u8| n);
+    /// assert_eq!(service.request(3).join().unwrap(), 3);
+    /// assert_eq!(service.name(), "echo");
     /// ```
-    pub fn try_spawn<S, Req, Resp, E>(
-        init: impl Fn() -> S + Send + Sync + 'static,
-        handler: impl Fn(&mut S, Req) -> Result<Resp, E> + Send + Sync + 'static,
-    ) -> Service<Req, Resp, E>
-    where
-        S: 'static,
-        Req: Message,
-        Resp: Message,
-        E: Message,
-    {
-        ServiceBuilder::new().try_spawn(init, handler)
+    pub fn service(self) -> ServiceBuilder {
+        ServiceBuilder {
+            builder: self,
+            threads: 1,
+            dispatch: Dispatch::default(),
+            errors_are_fatal: true,
+            restart: Restart::Never,
+        }
     }
 }
 
@@ -1189,7 +1040,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// ```
     /// use std::time::Duration;
     ///
-    /// let service = isolate::Service::builder().workers(2).spawn(|| (), |_: &mut (), n: u8| n);
+    /// let service = isolate::Builder::new().service().threads(2).spawn(|| (), |_: &mut (), n: u8| n);
     /// let replies: Vec<_> = (0..10).map(|n| service.request(n)).collect();
     /// service.ping_in_order().join_timeout(Duration::from_secs(30)).unwrap();
     /// assert!(replies.iter().all(|reply| reply.is_finished()));
@@ -1229,7 +1080,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         generation.routes.gate.pause()
     }
 
-    /// Starts a service spawned with [`ServiceBuilder::start_paused`]: its
+    /// Starts a service spawned with [`Builder::start_paused`]: its
     /// workers build their state and take requests from now on (unless
     /// [`pause`](Self::pause)d). Returns `false` if it was not held (never
     /// paused, or started already).
@@ -1237,7 +1088,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::builder()
+    /// let service = isolate::Builder::new().service()
     ///     .start_paused()
     ///     .spawn(|| 10, |base: &mut u32, n: u32| *base + n);
     /// let reply = service.request(1); // queued while paused
@@ -1279,7 +1130,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// killed first, so their queued requests are answered `Cancelled`; the
     /// new ones build their state with the service's own `init`, take the
     /// requests sent from now on, and start at once (even if the service
-    /// was built [`start_paused`](ServiceBuilder::start_paused)).
+    /// was built [`start_paused`](Builder::start_paused)).
     ///
     /// Listeners added with [`on_exit`](Self::on_exit) and
     /// [`on_error`](Self::on_error) belong to the workers they were added
@@ -1331,7 +1182,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::try_spawn(|| (), |_: &mut (), s: String| s.parse::<u8>());
+    /// let service = isolate::Service::spawn(|| (), isolate::Fold(|_: &mut (), s: String| s.parse::<u8>()));
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// service.on_error(move |error| tx.send(error.to_string()).unwrap());
     /// let _ = service.request("x".to_owned()).join();
@@ -1366,7 +1217,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::builder().name("s").spawn(|| (), |_: &mut (), _: ()| ());
+    /// let service = isolate::Builder::new().service().name("s").spawn(|| (), |_: &mut (), _: ()| ());
     /// assert_eq!(service.name(), "s");
     /// ```
     pub fn name(&self) -> &str {
@@ -1380,12 +1231,12 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Service::builder().workers(4).spawn(|| (), |_: &mut (), _: ()| ());
-    /// assert_eq!(service.workers(), 4);
+    /// let service = isolate::Builder::new().service().threads(4).spawn(|| (), |_: &mut (), _: ()| ());
+    /// assert_eq!(service.threads(), 4);
     /// service.kill();
-    /// assert_eq!(service.workers(), 0);
+    /// assert_eq!(service.threads(), 0);
     /// ```
-    pub fn workers(&self) -> usize {
+    pub fn threads(&self) -> usize {
         let generation = self.current();
         generation.routes.live().count()
     }
@@ -1568,7 +1419,7 @@ impl<Req: Message, Resp: Message, E: Message> fmt::Debug for Service<Req, Resp, 
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
             .field("name", &self.name())
-            .field("workers", &self.workers())
+            .field("workers", &self.threads())
             .field("in_flight", &self.in_flight())
             .finish()
     }
