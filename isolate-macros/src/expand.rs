@@ -6,10 +6,11 @@ use syn::spanned::Spanned;
 use syn::{Attribute, ImplItem, Item, ItemImpl, LitStr, Meta, TraitItemFn, Type, WherePredicate};
 
 use crate::args::Options;
+use crate::locate::Place;
 use crate::model::{Context, Function, Model, Output};
 use crate::types::{
     alias_ok_and_unit, contains_impl_trait, may_name_impl_parameter, mentions_generics,
-    with_send_impl_traits, ResultShape, Supplied,
+    names_impl_parameter, with_send_impl_traits, ResultShape, Supplied,
 };
 use crate::valid::{check, Errors};
 
@@ -84,7 +85,7 @@ fn finish(mut tokens: TokenStream, errors: Errors) -> TokenStream {
     tokens
 }
 
-fn is_isolated_attr(attr: &Attribute) -> bool {
+pub(crate) fn is_isolated_attr(attr: &Attribute) -> bool {
     attr.path()
         .segments
         .last()
@@ -222,7 +223,9 @@ fn expand_function(
         Output::Unit => true,
     };
     let wrapper_is_distinct = options.wrapper.as_ref() != Some(&model.func.sig.ident);
-    if failed && !(return_is_nameable && wrapper_is_distinct) {
+    // A trait impl takes no item the trait does not declare.
+    let wrapper_fits = model.place != Some(Place::TraitImpl);
+    if failed && !(return_is_nameable && wrapper_is_distinct && wrapper_fits) {
         return (TokenStream::new(), errors);
     }
     (wrapper(&model, options, failed), errors)
@@ -387,9 +390,14 @@ fn turbofish_type(ty: &Type) -> TokenStream {
 fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate> {
     let private = quote!(#krate::__private);
     let known = |ty: &Type| mentions_generics(ty, &model.generics, model.self_is_generic);
+    // The block's own parameters when its source file names them; otherwise
+    // any type that could be one.
+    let may_name_parameter = |ty: &Type| match &model.place {
+        Some(Place::InherentImpl(params)) => names_impl_parameter(ty, params),
+        _ => may_name_impl_parameter(ty),
+    };
     let generic = |ty: &Type| {
-        !contains_impl_trait(ty)
-            && (known(ty) || (model.impl_unseen && may_name_impl_parameter(ty)))
+        !contains_impl_trait(ty) && (known(ty) || (model.impl_unseen && may_name_parameter(ty)))
     };
     // A type that only may name a parameter of the unseen `impl` block gets
     // its bound under an empty `for<..>`: rustc checks such a predicate where

@@ -6,13 +6,15 @@
 //! attribute's options, `model` reads the function into a small typed
 //! model, `valid` checks it against the rules (collecting every mistake),
 //! and `expand` emits the function unchanged beside its `_isolated`
-//! sibling. `types` holds the type walks the others share.
+//! sibling. `types` holds the type walks the others share, and `locate`
+//! reads the source file for the one context the tokens cannot tell.
 
 #![deny(missing_docs, unreachable_pub)]
 #![forbid(unsafe_code)]
 
 mod args;
 mod expand;
+mod locate;
 mod model;
 #[cfg(test)]
 mod robustness;

@@ -11,6 +11,7 @@ use syn::{
     Visibility,
 };
 
+use crate::locate::{place_of, Place};
 use crate::types::{result_shape, supplied, ResultShape, Supplied};
 
 /// Where the function stands, which decides how the sibling calls it.
@@ -80,19 +81,25 @@ pub(crate) struct Model<'a> {
     pub(crate) impl_unseen: bool,
     /// The `impl` block's generics and self type, when in sight.
     pub(crate) impl_block: Option<(&'a Generics, &'a Type)>,
+    /// Under the method-level attribute alone, where the source file says
+    /// the function stands (a trait impl is refused).
+    pub(crate) place: Option<Place>,
 }
 
 impl<'a> Model<'a> {
     pub(crate) fn new(func: Function<'a>, context: &Context<'a>, no_fold: bool) -> Self {
         let sig = func.sig;
         let receiver = sig.receiver();
+        let place = match context {
+            Context::Impl { .. } => None,
+            Context::Free => place_of(sig, func.block),
+        };
         let in_impl = match context {
             Context::Impl { .. } => true,
             // Without the `impl` block in sight, what tells an associated
             // function from a free one: `self`, `Self` in the signature or
             // the body, or a type parameter the function does not declare
-            // (`-> Slab<T>`). Nothing else can: an associated function
-            // without any of them needs `#[isolated]` on its `impl` block.
+            // (`-> Slab<T>`), or else the source file.
             Context::Free => {
                 receiver.is_some()
                     || mentions_self(quote::quote!(#sig), false)
@@ -107,6 +114,9 @@ impl<'a> Model<'a> {
                         )
                     })
                     || names_undeclared_parameter(sig)
+                    // `fn new() -> Parser` in an `impl` block: only its
+                    // source file can tell.
+                    || matches!(place, Some(Place::InherentImpl(_) | Place::TraitImpl))
             }
         };
         let impl_unseen = in_impl && matches!(context, Context::Free);
@@ -165,6 +175,7 @@ impl<'a> Model<'a> {
             self_is_generic,
             impl_unseen,
             impl_block,
+            place,
         }
     }
 

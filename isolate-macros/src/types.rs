@@ -243,6 +243,27 @@ pub(crate) fn may_name_impl_parameter(ty: &Type) -> bool {
     finder.0
 }
 
+/// Whether `ty` names `Self` or one of `params`, the type parameters of an
+/// `impl` block read from the source file.
+pub(crate) fn names_impl_parameter(ty: &Type, params: &[String]) -> bool {
+    struct Finder<'a>(&'a [String], bool);
+    impl<'ast> Visit<'ast> for Finder<'_> {
+        fn visit_type_path(&mut self, path: &'ast TypePath) {
+            if path.qself.is_none() && path.path.leading_colon.is_none() {
+                if let Some(first) = path.path.segments.first() {
+                    if first.ident == "Self" || self.0.iter().any(|param| first.ident == param) {
+                        self.1 = true;
+                    }
+                }
+            }
+            visit::visit_type_path(self, path);
+        }
+    }
+    let mut finder = Finder(params, false);
+    finder.visit_type(ty);
+    finder.1
+}
+
 /// Whether `ty` contains `impl Trait`, which cannot be named in a turbofish.
 pub(crate) fn contains_impl_trait(ty: &Type) -> bool {
     struct Finder(bool);

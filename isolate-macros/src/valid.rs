@@ -5,6 +5,7 @@
 use syn::spanned::Spanned;
 
 use crate::args::Options;
+use crate::locate::Place;
 use crate::model::{Model, Output};
 use crate::types::{borrow_error, borrows, pretty, Position, Supplied};
 
@@ -41,6 +42,12 @@ impl Errors {
 /// Checks the function and options against every rule.
 pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
     let sig = model.func.sig;
+    if model.place == Some(Place::TraitImpl) {
+        errors.push(syn::Error::new(
+            sig.ident.span(),
+            "#[isolated] cannot be used in a trait impl: the `_isolated` function it adds is not a member of the trait; put the function in an inherent `impl` block and #[isolated] on it there",
+        ));
+    }
     if let Some(constness) = &sig.constness {
         errors.push(syn::Error::new(
             constness.span(),

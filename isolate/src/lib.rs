@@ -233,10 +233,15 @@ pub use task::panic::{print_panics, Location, Panic};
 /// The attribute on a function sees only that function, so it tells an
 /// associated function from a free one by `self`, by `Self` in the signature
 /// or the body, or by a type parameter that the function does not declare
-/// (`-> Slab<T>`). An associated function with none of them (`fn new() ->
-/// Parser`) needs `#[isolated]` on its `impl` block as well, or `-> Self`.
+/// (`-> Slab<T>`). For an associated function with none of them (`fn new()
+/// -> Parser`) it reads the source file the function was written in. Where
+/// the file cannot tell (the function was written by another macro, or the
+/// same file has a free `#[isolated]` function of the same name), such a
+/// function needs `#[isolated]` on its `impl` block as well, or `-> Self`.
 /// In a trait, a method with a default body gets a provided sibling that
-/// every implementor inherits. Refused, each with an error at the mistake:
+/// every implementor inherits; in a trait's `impl` block the attribute is
+/// refused, as the trait has no sibling to implement. Refused, each with an
+/// error at the mistake:
 /// borrowed arguments, results and receivers (`&self`, `self: &Self`,
 /// `self: Pin<&mut Self>`), an `impl` block whose type borrows (`impl<'a>
 /// View<'a>`, when the block carries the attribute; otherwise the borrow is
