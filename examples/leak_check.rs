@@ -48,9 +48,9 @@ fn main() {
     isolate::run(|| vec![1_u8; 1024]).detach();
     drop(isolate::run(|| vec![2_u8; 1024]));
     let awaited =
-        futures::executor::block_on(isolate::run_async(|| async { String::from("async") }));
+        futures::executor::block_on(isolate::run(isolate::Async(|| async { String::from("async") })));
     outcomes.push(format!("{awaited:?}"));
-    let abandoned = isolate::run_async(std::future::pending::<Vec<u8>>).join();
+    let abandoned = isolate::run(isolate::Async(std::future::pending::<Vec<u8>>)).join();
     outcomes.push(format!("{abandoned:?}"));
     let nested = isolate::run(|| isolate::run(|| 7).join().unwrap() + 1).join();
     outcomes.push(format!("{nested:?}"));
@@ -89,7 +89,7 @@ fn long_running(outcomes: &mut Vec<String>) {
     let panicking = Worker::spawn(|_: Port<(), ()>| -> u8 { panic!("planned") });
     outcomes.push(format!("worker panicked: {}", panicking.join().is_err()));
 
-    let service = Service::builder().workers(2).spawn(
+    let service = isolate::Builder::new().service().threads(2).spawn(
         || vec![0_u8; 256],
         |state: &mut Vec<u8>, n: usize| {
             assert!(n != 13, "planned");

@@ -77,11 +77,12 @@ fn one_edit_apart(a: &str, b: &str) -> bool {
 
 fn main() {
     isolate::print_panics(false);
-    let spellcheck = Service::builder()
+    let spellcheck = isolate::Builder::new()
         .name("spellcheck")
-        .workers(2)
+        .service()
+        .threads(2)
         .errors_are_fatal(false)
-        .try_spawn(build_dictionary, check);
+        .spawn(build_dictionary, isolate::Fold(check));
 
     let (exited_tx, exited) = mpsc::channel();
     spellcheck.on_exit(move |exit| exited_tx.send(exit).unwrap());

@@ -58,12 +58,13 @@ fn serve(connection: &mut Connection, command: Command) -> Result<String, String
 fn main() {
     isolate::print_panics(false);
     let (exits_tx, exits) = mpsc::channel();
-    let quotes = Service::builder()
+    let quotes = isolate::Builder::new()
         .name("quotes")
-        .restart(Restart::OnPanic { limit: 3 })
         .on_exit(move |exit| exits_tx.send(exit).expect("main is listening"))
         .start_paused()
-        .try_spawn(connect, serve);
+        .service()
+        .restart(Restart::OnPanic { limit: 3 })
+        .spawn(connect, isolate::Fold(serve));
 
     // Paused: nothing has run yet, so typed listeners cannot miss anything.
     quotes.on_error(|error: &IsolateError<String>| match error {

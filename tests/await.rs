@@ -45,7 +45,7 @@ async fn every_outcome() {
     );
     let exited = isolate::run(|| -> u8 { isolate::exit() }).await;
     assert!(matches!(exited, Err(IsolateError::EndedWithoutResult)));
-    let abandoned = isolate::run_async(std::future::pending::<u8>).await;
+    let abandoned = isolate::run(isolate::Async(std::future::pending::<u8>)).await;
     assert!(matches!(abandoned, Err(IsolateError::EndedWithoutResult)));
 }
 

@@ -80,8 +80,9 @@ fn doubling_service() -> &'static Service<u64, u64> {
 fn waiting_service() -> &'static Service<Way, u64> {
     static SERVICE: OnceLock<Service<Way, u64>> = OnceLock::new();
     SERVICE.get_or_init(|| {
-        Service::builder()
-            .workers(2)
+        isolate::Builder::new()
+            .service()
+            .threads(2)
             .spawn(|| (), |_: &mut (), way: Way| wait_blocking(way))
     })
 }
@@ -117,7 +118,7 @@ fn wait_blocking(way: Way) -> u64 {
         Way::ProgressRecv => {
             let handle = nested_with_progress();
             let mut sum = 0;
-            while let Some(update) = handle.recv() {
+            while let Ok(update) = handle.recv() {
                 sum += update;
             }
             assert_eq!(handle.join().unwrap(), ANSWER);
@@ -136,7 +137,7 @@ fn wait_blocking(way: Way) -> u64 {
         Way::ServiceAwait => futures::executor::block_on(wait_async(way)),
         Way::WorkerRecv => {
             let worker = Worker::spawn(|port: Port<u64, u64>| {
-                for n in port.iter() {
+                for n in port.receiver().iter() {
                     port.send(n + 1).unwrap();
                 }
             });
@@ -165,10 +166,10 @@ async fn wait_async(way: Way) -> u64 {
         Way::ProgressRecvAsync => {
             let handle = nested_with_progress();
             let mut sum = 0;
-            while let Some(update) = handle.recv_async().await {
+            while let Ok(update) = handle.recv_async().await {
                 sum += update;
             }
-            assert_eq!(handle.result().await.unwrap(), ANSWER);
+            assert_eq!(handle.into_handle().await.unwrap(), ANSWER);
             sum
         }
         Way::ChannelRecv => {
@@ -184,17 +185,17 @@ async fn wait_async(way: Way) -> u64 {
             while let Some(update) = handle.next().await {
                 sum += update;
             }
-            assert_eq!(handle.result().await.unwrap(), ANSWER);
+            assert_eq!(handle.into_handle().await.unwrap(), ANSWER);
             sum
         }
         Way::ServiceAwait => doubling_service().request(ANSWER / 2).await.unwrap(),
         Way::WorkerRecv => {
             let worker = Worker::spawn(|port: Port<u64, u64>| {
-                for n in port.iter() {
+                for n in port.receiver().iter() {
                     port.send(n + 1).unwrap();
                 }
             });
-            worker.send_async(ANSWER - 1).await.unwrap();
+            worker.sender().send_async(ANSWER - 1).await.unwrap();
             let answer = worker.recv_async().await.unwrap();
             worker.join().unwrap();
             answer
@@ -213,7 +214,7 @@ fn wait_from(place: Place, way: Way) -> u64 {
             .run(move || wait_blocking(way))
             .join()
             .unwrap(),
-        Place::AsyncIsolate => isolate::run_async(move || wait_async(way)).join().unwrap(),
+        Place::AsyncIsolate => isolate::run(isolate::Async(move || wait_async(way))).join().unwrap(),
         Place::ServiceHandler => waiting_service().request(way).join().unwrap(),
         Place::WorkerBody => {
             let worker = Worker::spawn(move |port: Port<(), u64>| {

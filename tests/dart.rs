@@ -43,10 +43,10 @@ fn value() {
 #[test]
 fn async_value() {
     both_ways!(
-        isolate::run_async(|| async {
+        isolate::run(isolate::Async(|| async {
             std::future::ready(()).await;
             42
-        }),
+        })),
         |outcome| assert_eq!(outcome.unwrap(), 42)
     );
 }
@@ -54,7 +54,7 @@ fn async_value() {
 #[test]
 fn error() {
     both_ways!(
-        isolate::try_run(|| Err::<u8, _>(RemoteError("sync error"))),
+        isolate::run(isolate::Fold(|| Err::<u8, _>(RemoteError("sync error")))),
         |outcome| assert!(matches!(
             outcome,
             Err(IsolateError::Failed(RemoteError("sync error")))
@@ -66,7 +66,7 @@ fn error() {
 fn async_error() {
     both_ways!(
         isolate::Builder::new()
-            .try_run_async(|| async { Err::<u8, _>(RemoteError("async error")) }),
+            .run(isolate::Fold(isolate::Async(|| async { Err::<u8, _>(RemoteError("async error")) }))),
         |outcome| assert!(matches!(
             outcome,
             Err(IsolateError::Failed(RemoteError("async error")))
@@ -77,11 +77,11 @@ fn async_error() {
 #[test]
 fn uncaught_failure_inside_an_async_computation() {
     both_ways!(
-        isolate::run_async(|| async {
+        isolate::run(isolate::Async(|| async {
             std::future::ready(()).await;
             let values: Vec<u8> = Vec::new();
             values[3] // out of bounds: a panic, not an Err
-        }),
+        })),
         |outcome| {
             let panic = outcome.unwrap_err().into_panic().expect("a panic");
             assert!(panic.message().unwrap().contains("index out of bounds"));
@@ -94,7 +94,7 @@ fn hanging_computation_ends_without_result() {
     // Dart: `Isolate.run(() => Completer().future)`. Nothing can ever complete
     // the future (no waker is left), so the isolate ends instead of hanging.
     both_ways!(
-        isolate::run_async(std::future::pending::<u8>),
+        isolate::run(isolate::Async(std::future::pending::<u8>)),
         |outcome| assert!(matches!(outcome, Err(IsolateError::EndedWithoutResult)))
     );
 }

@@ -45,7 +45,7 @@ fn an_isolate_within_its_limit_keeps_its_value_and_error() {
     assert_eq!(ok.join().unwrap(), 7);
     let failed = Builder::new()
         .timeout(WATCHDOG)
-        .try_run(|| "x".parse::<u8>());
+        .run(isolate::Fold(|| "x".parse::<u8>()));
     assert!(failed.join().unwrap_err().is_failed());
     let panicked = Builder::new()
         .timeout(WATCHDOG)
@@ -102,7 +102,7 @@ fn an_async_isolate_past_its_limit_has_its_future_dropped() {
     let tracked = counter.track();
     let handle = Builder::new()
         .timeout(LIMIT)
-        .run_async(move || Forever(tracked));
+        .run(isolate::Async(move || Forever(tracked)));
     assert!(matches!(handle.join(), Err(IsolateError::TimedOut)));
     counter.assert_balanced();
 }

@@ -28,10 +28,10 @@ fn error_returned() {
     let counter = DropCounter::new();
     let arg = counter.track();
     let inner = counter.clone();
-    let err = isolate::try_run(move || -> Result<Tracked, Tracked> {
+    let err = isolate::run(isolate::Fold(move || -> Result<Tracked, Tracked> {
         let _keep = arg;
         Err(inner.track())
-    })
+    }))
     .join()
     .err()
     .unwrap();
@@ -186,11 +186,11 @@ fn async_isolate_cancelled_drops_its_future() {
     let signal = started.clone();
     // The sender stays alive: only the cancel can end the future.
     let (_sender, wake_up) = futures::channel::oneshot::channel::<()>();
-    let handle = isolate::run_async(move || async move {
+    let handle = isolate::run(isolate::Async(move || async move {
         let _held_across_await = held;
         signal.open();
         let _ = wake_up.await;
-    });
+    }));
     started.wait();
     drop(handle);
     counter.assert_balanced();
@@ -200,10 +200,10 @@ fn async_isolate_cancelled_drops_its_future() {
 fn async_isolate_abandoned_drops_its_future() {
     let counter = DropCounter::new();
     let held = counter.track();
-    let err = isolate::run_async(move || async move {
+    let err = isolate::run(isolate::Async(move || async move {
         let _held_across_await = held;
         std::future::pending::<()>().await;
-    })
+    }))
     .join()
     .unwrap_err();
     assert!(matches!(err, IsolateError::EndedWithoutResult));
@@ -229,7 +229,7 @@ fn a_thousand_mixed_outcomes_balance() {
     for i in 0..1_000_u32 {
         let arg = counter.track();
         let results = counter.clone();
-        let handle = isolate::try_run(move || -> Result<Tracked, Tracked> {
+        let handle = isolate::run(isolate::Fold(move || -> Result<Tracked, Tracked> {
             let _keep = arg;
             match i % 4 {
                 0 => Ok(results.track()),
@@ -237,7 +237,7 @@ fn a_thousand_mixed_outcomes_balance() {
                 2 => panic!("planned"),
                 _ => isolate::exit(),
             }
-        });
+        }));
         match i % 3 {
             0 => drop(handle.join()),
             1 => drop(handle),

@@ -13,14 +13,14 @@ use isolate::IsolateError;
 type BoxError = Box<dyn Error + Send + Sync>;
 
 fn failing_io() -> isolate::IsolateHandle<u8, io::Error> {
-    isolate::try_run(|| Err(io::Error::new(io::ErrorKind::NotFound, "no config file")))
+    isolate::run(isolate::Fold(|| Err(io::Error::new(io::ErrorKind::NotFound, "no config file"))))
 }
 
 /// An anyhow error of two layers: a context over an I/O error.
 fn failing_anyhow() -> isolate::IsolateHandle<u8, anyhow::Error> {
-    isolate::try_run(|| {
+    isolate::run(isolate::Fold(|| {
         Err(io::Error::new(io::ErrorKind::NotFound, "no config file")).context("loading settings")
-    })
+    }))
 }
 
 /// A concrete error with a source, boxed: two layers.
@@ -40,10 +40,10 @@ impl Error for Settings {
 }
 
 fn failing_boxed() -> isolate::IsolateHandle<u8, BoxError> {
-    isolate::try_run(|| {
+    isolate::run(isolate::Fold(|| {
         let cause = io::Error::new(io::ErrorKind::NotFound, "no config file");
         Err(Box::new(Settings(cause)) as BoxError)
-    })
+    }))
 }
 
 /// Every message of an error chain, outermost first.
@@ -177,7 +177,7 @@ fn question_mark_keeps_the_panic_and_where_it_happened() {
     fn load() -> anyhow::Result<u8> {
         let handle = isolate::Builder::new()
             .name("loader")
-            .try_run(|| -> anyhow::Result<u8> { panic!("bad header") });
+            .run(isolate::Fold(|| -> anyhow::Result<u8> { panic!("bad header") }));
         Ok(handle.join()?)
     }
     let err = load().unwrap_err();
@@ -200,7 +200,7 @@ fn question_mark_keeps_the_panic_and_where_it_happened() {
 #[test]
 fn a_string_error_is_an_error_too() {
     fn load() -> Result<u8, BoxError> {
-        Ok(isolate::try_run(|| Err::<u8, _>(String::from("nope"))).join()?)
+        Ok(isolate::run(isolate::Fold(|| Err::<u8, _>(String::from("nope")))).join()?)
     }
     assert_eq!(
         load().unwrap_err().to_string(),

@@ -40,7 +40,7 @@ fn exit_probe() -> (
 #[test]
 fn a_worker_killed_right_after_spawn_tells_every_exit_listener_once() {
     for _ in 0..TRIES {
-        let worker = Worker::spawn(|port: Port<u8, ()>| port.iter().count());
+        let worker = Worker::spawn(|port: Port<u8, ()>| port.receiver().iter().count());
         let (first, first_rx, first_calls) = exit_probe();
         let (second, second_rx, second_calls) = exit_probe();
         worker.on_exit(first);
@@ -58,9 +58,9 @@ fn a_worker_killed_right_after_spawn_tells_every_exit_listener_once() {
 fn an_awaited_worker_killed_right_after_spawn_tells_its_exit_listener() {
     let runtime = support::tokio_runtime();
     for _ in 0..TRIES {
-        let worker = Worker::spawn_async(|port: Port<u8, ()>| async move {
+        let worker = Worker::spawn(isolate::Async(|port: Port<u8, ()>| async move {
             while port.recv_async().await.is_ok() {}
-        });
+        }));
         let (listener, exits, _) = exit_probe();
         worker.on_exit(listener);
         worker.kill();
@@ -77,8 +77,9 @@ fn an_awaited_worker_killed_right_after_spawn_tells_its_exit_listener() {
 #[test]
 fn a_service_killed_right_after_spawn_tells_its_exit_listener_once() {
     for _ in 0..TRIES {
-        let service = Service::builder()
-            .workers(2)
+        let service = isolate::Builder::new()
+            .service()
+            .threads(2)
             .spawn(|| (), |_: &mut (), n: u8| n);
         let (listener, exits, calls) = exit_probe();
         service.on_exit(listener);
@@ -109,8 +110,9 @@ fn a_request_queued_before_a_kill_is_answered_blocking() {
 fn a_request_queued_before_a_kill_is_answered_awaited() {
     let runtime = support::tokio_runtime();
     for _ in 0..TRIES {
-        let service = Service::builder()
-            .workers(2)
+        let service = isolate::Builder::new()
+            .service()
+            .threads(2)
             .spawn(|| (), |_: &mut (), n: u8| n);
         let replies = [service.request(1), service.request(2)];
         service.kill();
@@ -137,7 +139,7 @@ fn a_killed_worker_whose_loop_returns_ends_cancelled() {
     });
     let (listener, exits, _) = exit_probe();
     worker.on_exit(listener);
-    assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), "ready");
+    assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), "ready");
     worker.kill();
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
     assert!(worker.join().unwrap_err().is_cancelled());
@@ -145,11 +147,11 @@ fn a_killed_worker_whose_loop_returns_ends_cancelled() {
 
 #[test]
 fn a_killed_async_worker_whose_loop_returns_ends_cancelled() {
-    let worker = Worker::spawn_async(|port: Port<u8, &'static str>| async move {
-        port.send_async("ready").await.unwrap();
+    let worker = Worker::spawn(isolate::Async(|port: Port<u8, &'static str>| async move {
+        port.sender().send_async("ready").await.unwrap();
         while port.recv_async().await.is_ok() {}
         "the loop ended"
-    });
+    }));
     let (listener, exits, _) = exit_probe();
     worker.on_exit(listener);
     let runtime = support::tokio_runtime();
@@ -166,11 +168,11 @@ fn a_killed_async_worker_whose_loop_returns_ends_cancelled() {
 
 #[test]
 fn a_killed_worker_that_fails_on_the_closed_inbox_ends_cancelled() {
-    let worker = Worker::try_spawn(|port: Port<u8, ()>| {
+    let worker = Worker::spawn(isolate::Fold(|port: Port<u8, ()>| {
         port.send(()).unwrap();
         port.recv().map_err(|_| "no input")
-    });
-    worker.recv_timeout(WATCHDOG).unwrap();
+    }));
+    worker.receiver().recv_timeout(WATCHDOG).unwrap();
     worker.kill();
     assert!(worker.join().unwrap_err().is_cancelled());
 }
@@ -184,8 +186,9 @@ fn paused_and_full() -> (
     isolate::Paused,
     Vec<isolate::IsolateHandle<u8>>,
 ) {
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .capacity(1)
+        .service()
         .spawn(|| (), |_: &mut (), n: u8| n);
     let paused = service.pause();
     let mut replies = vec![service.request(1)];
@@ -241,8 +244,9 @@ fn pool_with_a_failing_member() -> (Service<u32, u32>, Gate, mpsc::Receiver<u32>
     let gate = Gate::new();
     let in_handler = gate.clone();
     let (started_tx, started) = mpsc::channel();
-    let service = Service::builder()
-        .workers(2)
+    let service = isolate::Builder::new()
+        .service()
+        .threads(2)
         .dispatch(Dispatch::RoundRobin)
         .spawn(
             || (),
@@ -412,12 +416,12 @@ fn dropping_an_awaited_request_reaches_the_running_handler() {
 #[test]
 fn a_pool_reports_its_live_members_and_they_answer_pings() {
     let (service, gate, started) = pool_with_a_failing_member();
-    assert_eq!(service.workers(), 2);
+    assert_eq!(service.threads(), 2);
     let failing = service.request(0);
     while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
     gate.open();
     assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
-    assert_eq!(service.workers(), 1);
+    assert_eq!(service.threads(), 1);
     service.ping().join_timeout(WATCHDOG).unwrap();
     let runtime = support::tokio_runtime();
     runtime.block_on(async {
@@ -442,16 +446,17 @@ fn builder_exit_listeners_hear_an_immediate_panic() {
     isolate::print_panics(false);
     for _ in 0..TRIES {
         let (tx, exits) = mpsc::channel();
-        let worker = Worker::builder()
+        let worker = isolate::Builder::new()
             .on_exit(move |exit| tx.send(exit).unwrap())
             .spawn(|_: Port<(), ()>| panic!("at once"));
         assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
         assert!(worker.join().unwrap_err().is_panic());
     }
     let (tx, exits) = mpsc::channel();
-    let builder = Service::builder()
-        .workers(2)
-        .on_exit(move |exit| tx.send(exit).unwrap());
+    let builder = isolate::Builder::new()
+        .on_exit(move |exit| tx.send(exit).unwrap())
+        .service()
+        .threads(2);
     // A clone of the builder shares the listener: each service calls it.
     let first = builder
         .clone()
@@ -469,7 +474,7 @@ fn builder_exit_listeners_hear_an_immediate_panic() {
 fn an_error_listener_added_to_a_worker_started_paused_never_misses_a_panic() {
     isolate::print_panics(false);
     for _ in 0..TRIES {
-        let worker = Worker::builder()
+        let worker = isolate::Builder::new()
             .start_paused()
             .spawn(|_: Port<(), ()>| panic!("at once"));
         let (tx, errors) = mpsc::channel();
@@ -482,11 +487,11 @@ fn an_error_listener_added_to_a_worker_started_paused_never_misses_a_panic() {
 #[test]
 fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     let (ran_tx, ran) = mpsc::channel();
-    let worker = Worker::builder()
+    let worker = isolate::Builder::new()
         .start_paused()
         .spawn(move |port: Port<u8, ()>| {
             ran_tx.send(()).unwrap();
-            port.iter().count()
+            port.receiver().iter().count()
         });
     worker.send(1).unwrap();
     assert!(ran.recv_timeout(Duration::from_millis(20)).is_err());
@@ -495,7 +500,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     assert_eq!(worker.join().unwrap(), 1);
 
     // Killed while held: its body never runs.
-    let worker = Worker::builder()
+    let worker = isolate::Builder::new()
         .start_paused()
         .spawn(|_: Port<(), ()>| unreachable!("killed before it started"));
     let (listener, exits, _) = exit_probe();
@@ -505,9 +510,9 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     assert!(worker.join().unwrap_err().is_cancelled());
 
     // Joined while held: it starts, so the join cannot hang.
-    let worker = Worker::builder()
+    let worker = isolate::Builder::new()
         .start_paused()
-        .spawn(|port: Port<u8, ()>| port.iter().count());
+        .spawn(|port: Port<u8, ()>| port.receiver().iter().count());
     assert_eq!(worker.into_handle().join_timeout(WATCHDOG).unwrap(), 0);
 }
 
@@ -515,7 +520,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
 fn a_service_started_paused_builds_nothing_until_started_and_answers_pings() {
     let built = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&built);
-    let service = Service::builder().workers(2).start_paused().spawn(
+    let service = isolate::Builder::new().start_paused().service().threads(2).spawn(
         move || count.fetch_add(1, Ordering::SeqCst),
         |_: &mut usize, n: u8| n,
     );
@@ -530,14 +535,16 @@ fn a_service_started_paused_builds_nothing_until_started_and_answers_pings() {
     assert_eq!(built.load(Ordering::SeqCst), 2);
 
     // Joined or killed while held: it ends.
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .start_paused()
+        .service()
         .spawn(|| (), |_: &mut (), n: u8| n);
     let queued = service.request(1);
     service.clone().join().unwrap();
     assert_eq!(queued.join_timeout(WATCHDOG).unwrap(), 1);
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .start_paused()
+        .service()
         .spawn(|| (), |_: &mut (), n: u8| n);
     let queued = service.request(1);
     service.kill();
@@ -613,8 +620,9 @@ fn a_handler_can_close_its_own_service_cleanly() {
     let (tx, exits) = mpsc::channel();
     let gate = Gate::new();
     let held = gate.clone();
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .on_exit(move |exit| tx.send(exit).unwrap())
+        .service()
         .spawn(
             || (),
             move |_: &mut (), command: &'static str| {
@@ -646,7 +654,7 @@ fn a_handler_can_close_its_own_service_cleanly() {
 
 #[test]
 fn channel_ends_know_whether_they_share_a_channel() {
-    let worker = Worker::spawn(|port: Port<u8, u8>| port.iter().count());
+    let worker = Worker::spawn(|port: Port<u8, u8>| port.receiver().iter().count());
     let (other_tx, other_rx) = isolate::channel::bounded::<u8>(1);
     assert!(worker.sender().same_channel(&worker.sender()));
     assert!(!worker.sender().same_channel(&other_tx));
@@ -665,7 +673,8 @@ fn a_worker_ended_by_a_panic_is_restarted_with_a_fresh_state_and_keeps_its_queue
     let gate = Gate::new();
     let held = gate.clone();
     let (started_tx, started) = mpsc::channel();
-    let service = Service::builder()
+    let service = isolate::Builder::new()
+        .service()
         .restart(Restart::OnPanic { limit: 2 })
         .spawn(
             || 0_u32,
@@ -690,11 +699,11 @@ fn a_worker_ended_by_a_panic_is_restarted_with_a_fresh_state_and_keeps_its_queue
     // The queued request waited for the restarted worker and its new state.
     assert_eq!(queued.join_timeout(WATCHDOG).unwrap(), 1);
     assert!(errors.recv_timeout(WATCHDOG).unwrap());
-    assert_eq!(service.workers(), 1);
+    assert_eq!(service.threads(), 1);
     // The second restart, then none left: the worker ends with its panic.
     assert!(service.request(0).join().unwrap_err().is_panic());
     assert!(service.request(0).join().unwrap_err().is_panic());
-    assert_eq!(service.workers(), 0);
+    assert_eq!(service.threads(), 0);
     let end = service.join().unwrap_err().into_panic().unwrap();
     assert_eq!(end.message(), Some("request zero"));
 }
@@ -705,9 +714,10 @@ fn a_killed_service_is_restarted_behind_the_same_handles() {
     // Which life of the service a worker's state was built in.
     let life = Arc::new(AtomicUsize::new(1));
     let read = Arc::clone(&life);
-    let service = Service::builder()
-        .workers(2)
+    let service = isolate::Builder::new()
         .on_exit(move |exit| builder_tx.send(exit).unwrap())
+        .service()
+        .threads(2)
         .spawn(
             move || read.load(Ordering::SeqCst),
             |generation: &mut usize, n: u32| (*generation, n),
@@ -722,11 +732,11 @@ fn a_killed_service_is_restarted_behind_the_same_handles() {
     );
     assert_eq!(old_exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
     assert!(caller.request(1).join().unwrap_err().is_cancelled());
-    assert_eq!(caller.workers(), 0);
+    assert_eq!(caller.threads(), 0);
 
     life.store(2, Ordering::SeqCst);
     service.restart();
-    assert_eq!(caller.workers(), 2);
+    assert_eq!(caller.threads(), 2);
     let reply = caller.request(7).join_timeout(WATCHDOG).unwrap();
     assert_eq!(reply, (2, 7), "a state built by the new workers");
     let runtime = support::tokio_runtime();
@@ -767,14 +777,14 @@ fn restarting_a_running_service_cancels_what_it_was_doing() {
 fn every_error_of_a_pool_reaches_every_error_listener() {
     isolate::print_panics(false);
     let _watchdog = Watchdog::arm(WATCHDOG, "errors reported side by side".to_owned());
-    let service = Service::builder()
-        .workers(4)
+    let service = isolate::Builder::new()
+        .service()
+        .threads(4)
         .dispatch(Dispatch::RoundRobin)
         .errors_are_fatal(false)
-        .try_spawn(
+        .spawn(
             || (),
-            |_: &mut (), n: u32| if n & 1 == 0 { Err(n) } else { Ok(n) },
-        );
+            isolate::Fold(|_: &mut (), n: u32| if n & 1 == 0 { Err(n) } else { Ok(n) }),);
     let (first_tx, first) = mpsc::channel();
     let (second_tx, second) = mpsc::channel();
     // Slow listeners, so that reports from different workers overlap.
@@ -805,13 +815,14 @@ fn every_error_of_a_pool_reaches_every_error_listener() {
 #[test]
 fn a_service_whose_threads_cannot_start_tells_its_listeners_and_callers() {
     let (tx, exits) = mpsc::channel();
-    let service = Service::builder()
-        .workers(2)
+    let service = isolate::Builder::new()
         .stack_size(usize::MAX / 2)
         .on_exit(move |exit| tx.send(exit).unwrap())
+        .service()
+        .threads(2)
         .spawn(|| (), |_: &mut (), n: u8| n);
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::FailedToStart);
-    assert_eq!(service.workers(), 0);
+    assert_eq!(service.threads(), 0);
     assert!(service.request(1).join_timeout(WATCHDOG).is_err());
     assert!(matches!(
         service.ping().join_timeout(WATCHDOG),

@@ -80,10 +80,10 @@ fn nested_awaits_in_async_isolates_never_deadlock_at_the_cap() {
     configure();
     let handles: Vec<_> = (0..8_u64)
         .map(|i| {
-            isolate::run_async(move || async move {
+            isolate::run(isolate::Async(move || async move {
                 let inner = isolate::run(move || i * 2).await.unwrap();
                 inner + 1
-            })
+            }))
         })
         .collect();
     for (i, handle) in handles.into_iter().enumerate() {

@@ -28,7 +28,7 @@ fn scenario_return_with_isolates_running() {
     isolate::Builder::new().dedicated().run(long).detach();
     let dropped = isolate::run(long);
     drop(dropped);
-    let _kept = isolate::run_async(std::future::pending::<()>);
+    let _kept = isolate::run(isolate::Async(std::future::pending::<()>));
     // Returning ends the test; the harness then exits the process.
 }
 

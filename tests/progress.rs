@@ -57,14 +57,14 @@ fn updates_arrive_in_order_then_the_result_awaited() {
             seen.push(update.0);
         }
         assert_eq!(seen, [1, 2, 3]);
-        assert_eq!(handle.result().await.unwrap(), 6);
+        assert_eq!(handle.into_handle().await.unwrap(), 6);
     });
 }
 
 #[test]
 fn a_folded_error_arrives_after_the_updates() {
     let handle = parse_numbers_isolated(vec!["1".into(), "2".into(), "three".into(), "4".into()]);
-    assert_eq!(handle.name(), "parser");
+    assert_eq!(handle.handle().name(), "parser");
     assert_eq!(handle.iter().collect::<Vec<_>>(), [0, 1, 2]);
     assert_eq!(
         handle.join().unwrap_err().into_failed().as_deref(),
@@ -82,7 +82,7 @@ fn a_panic_mid_stream_ends_the_updates_and_reaches_the_result() {
         panic!("out of memory at step 3");
     });
     assert_eq!(handle.iter().collect::<Vec<_>>(), [0, 1, 2]);
-    assert_eq!(handle.recv(), None);
+    assert!(handle.recv().is_err());
     let panic = handle.join().unwrap_err().into_panic().unwrap();
     assert_eq!(panic.message(), Some("out of memory at step 3"));
 }
@@ -110,7 +110,7 @@ fn after_the_caller_stops_listening_updates_are_dropped_and_is_listened_says_so(
         progress.send(1);
         progress.is_listened()
     });
-    let result = handle.result();
+    let result = handle.into_handle();
     gate.open();
     assert!(!result.join().unwrap());
 }
@@ -136,14 +136,14 @@ fn dropping_the_progress_handle_cancels_the_isolate() {
 
 #[test]
 fn a_cloned_progress_sender_reports_from_helpers() {
-    let handle = isolate::try_run_with_progress(|progress: Progress<String>| {
+    let handle = isolate::run_with_progress(isolate::Fold(|progress: Progress<String>| {
         let helper = progress.clone();
         std::thread::spawn(move || helper.send("from a helper".to_owned()))
             .join()
             .map_err(|_| IsolateError::<()>::Cancelled)?;
         progress.send("from the isolate".to_owned());
         Ok::<_, IsolateError<()>>(2)
-    });
+    }));
     assert_eq!(
         handle.iter().collect::<Vec<_>>(),
         ["from a helper", "from the isolate"]
@@ -178,7 +178,7 @@ fn a_panic_mid_stream_ends_an_awaited_stream_and_reaches_the_awaited_result() {
     futures::executor::block_on(async {
         let updates: Vec<u8> = (&mut handle).collect().await;
         assert_eq!(updates, [1, 2]);
-        let panic = handle.result().await.unwrap_err().into_panic().unwrap();
+        let panic = handle.into_handle().await.unwrap_err().into_panic().unwrap();
         assert_eq!(panic.message(), Some("disk vanished"));
     });
 }

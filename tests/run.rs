@@ -18,8 +18,8 @@ fn run_returns_the_value() {
 
 #[test]
 fn try_run_passes_ok_and_folds_err() {
-    assert_eq!(isolate::try_run(|| "5".parse::<u8>()).join().unwrap(), 5);
-    let err = isolate::try_run(|| "x".parse::<u8>()).join().unwrap_err();
+    assert_eq!(isolate::run(isolate::Fold(|| "5".parse::<u8>())).join().unwrap(), 5);
+    let err = isolate::run(isolate::Fold(|| "x".parse::<u8>())).join().unwrap_err();
     match err {
         IsolateError::Failed(e) => assert_eq!(e, "x".parse::<u8>().unwrap_err()),
         other => panic!("expected Failed, got {other:?}"),
@@ -28,12 +28,12 @@ fn try_run_passes_ok_and_folds_err() {
 
 #[test]
 fn run_async_drives_a_non_send_future_on_the_isolate() {
-    let handle = isolate::run_async(|| async {
+    let handle = isolate::run(isolate::Async(|| async {
         let local = std::rc::Rc::new(Cell::new(1));
         let nested = isolate::run(|| 2).await.unwrap();
         local.set(local.get() + nested);
         local.get()
-    });
+    }));
     assert_eq!(handle.join().unwrap(), 3);
 }
 

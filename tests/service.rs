@@ -66,8 +66,9 @@ fn many_async_callers_share_one_worker_and_each_gets_its_own_reply() {
 #[test]
 fn with_errors_not_fatal_a_panic_goes_to_its_caller_and_listener_and_the_worker_goes_on() {
     isolate::print_panics(false);
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .name("divider")
+        .service()
         .errors_are_fatal(false)
         .spawn(
             || 0_u32,
@@ -193,7 +194,7 @@ fn back_pressure_blocks_and_awaits_until_the_worker_takes_requests() {
     let gate = Gate::new();
     let in_handler = gate.clone();
     let (started_tx, started) = mpsc::channel();
-    let service = Service::builder().capacity(1).spawn(
+    let service = isolate::Builder::new().capacity(1).service().spawn(
         || (),
         move |_: &mut (), n: u32| {
             started_tx.send(n).unwrap();
@@ -222,7 +223,7 @@ fn least_loaded_dispatch_runs_requests_side_by_side_on_a_pool() {
     let barrier = Arc::new(Barrier::new(4));
     let builds = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&builds);
-    let service = Service::builder().workers(4).spawn(
+    let service = isolate::Builder::new().service().threads(4).spawn(
         move || {
             counted.fetch_add(1, Ordering::SeqCst);
             Arc::clone(&barrier)
@@ -236,7 +237,7 @@ fn least_loaded_dispatch_runs_requests_side_by_side_on_a_pool() {
     let replies: Vec<_> = (0..4).map(|_| service.request(())).collect();
     let threads: HashSet<_> = replies.into_iter().map(|r| r.join().unwrap()).collect();
     assert_eq!(threads.len(), 4);
-    assert_eq!(service.workers(), 4);
+    assert_eq!(service.threads(), 4);
     service.join().unwrap();
     assert_eq!(
         builds.load(Ordering::SeqCst),
@@ -247,8 +248,9 @@ fn least_loaded_dispatch_runs_requests_side_by_side_on_a_pool() {
 
 #[test]
 fn round_robin_dispatch_takes_each_worker_in_turn() {
-    let service = Service::builder()
-        .workers(3)
+    let service = isolate::Builder::new()
+        .service()
+        .threads(3)
         .dispatch(Dispatch::RoundRobin)
         .spawn(|| (), |_: &mut (), _: ()| std::thread::current().id());
     let threads: Vec<_> = (0..6)
@@ -262,7 +264,7 @@ fn round_robin_dispatch_takes_each_worker_in_turn() {
 fn a_paused_service_takes_no_request_and_answers_no_ordered_ping_until_resumed() {
     let handled = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&handled);
-    let service = Service::builder().workers(2).spawn(
+    let service = isolate::Builder::new().service().threads(2).spawn(
         || (),
         move |_: &mut (), n: u8| {
             count.fetch_add(1, Ordering::SeqCst);
@@ -342,7 +344,7 @@ fn dropping_the_last_handle_answers_what_is_queued_then_ends() {
 
 #[test]
 fn a_handlers_err_goes_to_its_caller_and_the_error_listener() {
-    let service = Service::try_spawn(|| (), |_: &mut (), text: String| text.parse::<u16>());
+    let service = Service::spawn(|| (), isolate::Fold(|_: &mut (), text: String| text.parse::<u16>()));
     let (errors_tx, errors) = mpsc::channel();
     service.on_error(move |error| errors_tx.send(error.is_failed()).unwrap());
     assert_eq!(service.request("80".to_owned()).join().unwrap(), 80);
@@ -371,8 +373,9 @@ fn a_panic_while_building_the_state_fails_the_requests_and_the_join() {
 
 #[test]
 fn an_ordered_ping_answers_once_earlier_requests_are_handled_on_every_worker() {
-    let service = Service::builder()
-        .workers(3)
+    let service = isolate::Builder::new()
+        .service()
+        .threads(3)
         .spawn(|| (), |_: &mut (), n: u8| n);
     let replies: Vec<_> = (0..30).map(|n| service.request(n)).collect();
     service.ping_in_order().join_timeout(WATCHDOG).unwrap();
@@ -413,7 +416,7 @@ fn every_request_and_reply_is_dropped_exactly_once_whatever_happens_to_it() {
     let (started_tx, started) = mpsc::channel();
     let in_handler = gate.clone();
     let replies = counter.clone();
-    let service = Service::builder().capacity(4).spawn(
+    let service = isolate::Builder::new().capacity(4).service().spawn(
         || (),
         move |_: &mut (), (request, fail): (Tracked, bool)| {
             started_tx.send(()).unwrap();

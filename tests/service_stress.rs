@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use isolate::{Dispatch, IsolateError, Service};
+use isolate::{Dispatch, IsolateError};
 use support::{env_u64, DropCounter, Rng, Tracked, Watchdog, WATCHDOG};
 
 #[derive(Clone, Copy)]
@@ -72,13 +72,14 @@ fn a_pool_of_workers_under_random_requests() {
         format!("service stress, seed {seed}"),
     );
     let counter = DropCounter::new();
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .name("stressed")
-        .workers(3)
         .capacity(8)
+        .service()
+        .threads(3)
         .dispatch(Dispatch::LeastLoaded)
         .errors_are_fatal(false)
-        .try_spawn(|| 0_u64, handle);
+        .spawn(|| 0_u64, isolate::Fold(handle));
 
     let callers = 4;
     let per_caller = total / (callers + 1);
@@ -173,13 +174,14 @@ fn a_supervised_pool_killed_restarted_paused_and_pinged_under_its_callers() {
         format!("supervised service stress, seed {seed}"),
     );
     let counter = DropCounter::new();
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .name("supervised")
-        .workers(3)
         .capacity(4)
+        .service()
+        .threads(3)
         .dispatch(Dispatch::RoundRobin)
         .restart(Restart::OnPanic { limit: usize::MAX })
-        .try_spawn(|| 0_u64, handle);
+        .spawn(|| 0_u64, isolate::Fold(handle));
 
     let callers = 3;
     let per_caller = total / callers;

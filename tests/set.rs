@@ -60,9 +60,9 @@ fn results_come_in_the_order_the_isolates_finish() {
 fn errors_and_panics_arrive_typed_with_their_keys() {
     let _watchdog = Watchdog::arm(WATCHDOG, "typed errors".into());
     let mut set = IsolateSet::new();
-    set.try_spawn("bad", || "x".parse::<u8>());
-    set.try_spawn("good", || "7".parse::<u8>());
-    set.try_spawn("panics", || -> Result<u8, _> { panic!("boom") });
+    set.spawn("bad", isolate::Fold(|| "x".parse::<u8>()));
+    set.spawn("good", isolate::Fold(|| "7".parse::<u8>()));
+    set.spawn("panics", isolate::Fold(|| -> Result<u8, _> { panic!("boom") }));
     let mut results = set.join_all();
     results.sort_by_key(|(key, _)| *key);
     assert!(matches!(results[0], ("bad", Err(IsolateError::Failed(_)))));
@@ -185,7 +185,7 @@ fn added_handles_and_lazy_starts_are_collected_with_the_rest() {
     let _watchdog = Watchdog::arm(WATCHDOG, "insert and insert_with".into());
     let mut set = IsolateSet::bounded(2);
     set.insert("run", isolate::run(|| 1));
-    set.insert("async", isolate::run_async(|| async { 2 }));
+    set.insert("async", isolate::run(isolate::Async(|| async { 2 })));
     let done = isolate::run(|| 3);
     done.wait_finished_for_tests();
     set.insert("finished already", done);
@@ -240,7 +240,7 @@ fn async_callers_take_results_with_join_next_async_and_the_stream() {
     let keys = smol::block_on(async {
         let mut set = IsolateSet::new();
         set.spawn(1, || ());
-        set.insert(2, isolate::run_async(|| async {}));
+        set.insert(2, isolate::run(isolate::Async(|| async {})));
         let mut keys: Vec<i32> = set.map(|(key, _)| key).collect().await;
         keys.sort();
         keys
@@ -420,16 +420,16 @@ fn a_source_whose_size_hint_is_wrong_still_counts_right() {
     let _watchdog = Watchdog::arm(WATCHDOG, "size hints".into());
     let mut set = IsolateSet::bounded(3);
     // `filter` hints 0..=100; 50 items come.
-    set.try_spawn_iter(
+    set.spawn_iter(
         (0..100_u32)
             .filter(|i| i % 2 == 0)
-            .map(|i| (i, move || if i % 4 == 0 { Ok(i) } else { Err(i) })),
+            .map(|i| (i, isolate::Fold(move || if i % 4 == 0 { Ok(i) } else { Err(i) }))),
     );
-    set.try_spawn_iter(std::iter::from_fn({
+    set.spawn_iter(std::iter::from_fn({
         let mut n = 0;
         move || {
             n += 1;
-            (n <= 5).then(|| (1_000 + n, move || Ok(n)))
+            (n <= 5).then(|| (1_000 + n, isolate::Fold(move || Ok(n))))
         }
     }));
     let mut last = None;

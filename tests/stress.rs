@@ -39,7 +39,7 @@ struct Tally {
 fn start(plan: Plan, counter: &DropCounter) -> IsolateHandle<Tracked, Tracked> {
     let argument = counter.track();
     let results = counter.clone();
-    isolate::try_run(move || {
+    isolate::run(isolate::Fold(move || {
         let _argument = argument;
         match plan {
             Plan::Value => Ok(results.track()),
@@ -53,7 +53,7 @@ fn start(plan: Plan, counter: &DropCounter) -> IsolateHandle<Tracked, Tracked> {
                     .map_err(|_| results.track())
             }
         }
-    })
+    }))
 }
 
 fn record(outcome: Result<Tracked, IsolateError<Tracked>>, tally: &Tally) {

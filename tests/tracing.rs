@@ -70,7 +70,7 @@ fn an_isolate_logs_inside_its_span_under_the_callers_span_and_subscriber() {
             .run(|| tracing::info!("parsing"))
             .join()
             .unwrap();
-        isolate::run_async(|| async { tracing::info!("async work") })
+        isolate::run(isolate::Async(|| async { tracing::info!("async work") }))
             .join()
             .unwrap();
     });

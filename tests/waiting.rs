@@ -153,13 +153,13 @@ fn polling_a_queued_handle_inside_an_isolate_never_runs_it() {
 #[test]
 fn a_joined_future_beside_a_nested_handle_is_polled() {
     let _watchdog = watchdog("futures::join! of a nested handle and the send it waits for");
-    let answer = isolate::run_async(|| async {
+    let answer = isolate::run(isolate::Async(|| async {
         let (tx, rx) = isolate::channel::bounded::<u32>(1);
         let child = isolate::run(move || rx.recv().unwrap() * 6);
         let (child, sent) = futures::future::join(child, async { tx.send_async(7).await }).await;
         sent.unwrap();
         child.unwrap()
-    });
+    }));
     assert_eq!(answer.join().unwrap(), 42);
 }
 
@@ -194,16 +194,16 @@ fn scenario_nested_progress() {
         let streamed: Vec<u32> = futures::executor::block_on_stream(by_stream).collect();
         (first, rest, timed, streamed)
     });
-    assert_eq!(read.join().unwrap(), (Some(1), 9, 1, vec![1, 2, 3, 4]));
-    let in_async = isolate::run_async(move || async move {
+    assert_eq!(read.join().unwrap(), (Ok(1), 9, 1, vec![1, 2, 3, 4]));
+    let in_async = isolate::run(isolate::Async(move || async move {
         use futures::StreamExt;
         let mut by_stream = isolate::run_with_progress(steps);
         let mut seen = Vec::new();
         while let Some(step) = by_stream.next().await {
             seen.push(step);
         }
-        (seen, by_stream.result().await.unwrap())
-    });
+        (seen, by_stream.into_handle().await.unwrap())
+    }));
     assert_eq!(in_async.join().unwrap(), (vec![1, 2, 3, 4], "done"));
 }
 
@@ -574,20 +574,20 @@ fn scenario_small_cap_waits() {
     });
     assert_eq!(waited.join().unwrap(), 1);
     // A foreign executor inside an async isolate.
-    let foreign = isolate::run_async(|| async { futures::executor::block_on(isolate::run(|| 1)) });
+    let foreign = isolate::run(isolate::Async(|| async { futures::executor::block_on(isolate::run(|| 1)) }));
     assert_eq!(foreign.join().unwrap().unwrap(), 1);
     // Progress read with recv_async inside an async isolate.
-    let progress = isolate::run_async(|| async {
+    let progress = isolate::run(isolate::Async(|| async {
         let handle = isolate::run_with_progress(|p: Progress<u64>| {
             p.send(1);
             7
         });
         let mut sum = 0;
-        while let Some(update) = handle.recv_async().await {
+        while let Ok(update) = handle.recv_async().await {
             sum += update;
         }
-        sum + handle.result().await.unwrap()
-    });
+        sum + handle.into_handle().await.unwrap()
+    }));
     assert_eq!(progress.join().unwrap(), 8);
     // Channel waits on a queued producer, blocking and async.
     let channel = isolate::run(|| {
@@ -598,7 +598,7 @@ fn scenario_small_cap_waits() {
         sum
     });
     assert_eq!(channel.join().unwrap(), 10);
-    let channel_async = isolate::run_async(|| async {
+    let channel_async = isolate::run(isolate::Async(|| async {
         let (tx, rx) = isolate::channel::bounded(1);
         let producer = isolate::run(move || (0..5).for_each(|i| tx.send(i).unwrap()));
         let mut sum = 0_u32;
@@ -607,10 +607,10 @@ fn scenario_small_cap_waits() {
         }
         producer.await.unwrap();
         sum
-    });
+    }));
     assert_eq!(channel_async.join().unwrap(), 10);
     // Cancelling an async isolate reaches the nested isolate it awaits.
-    let outer = isolate::run_async(|| async {
+    let outer = isolate::run(isolate::Async(|| async {
         isolate::run(|| {
             while !isolate::is_cancelled() {
                 std::thread::yield_now();
@@ -618,7 +618,7 @@ fn scenario_small_cap_waits() {
             1
         })
         .await
-    });
+    }));
     while isolate::pool_stats().queued > 0 {
         std::thread::yield_now();
     }

@@ -18,9 +18,9 @@ const MESSAGES: u64 = 10_000;
 /// replies: both directions are bounded, so they must interleave.
 #[test]
 fn thousands_of_messages_arrive_in_order_blocking() {
-    let worker = Worker::builder().capacity(8).spawn(|port: Port<u64, u64>| {
+    let worker = isolate::Builder::new().capacity(8).spawn(|port: Port<u64, u64>| {
         let mut handled = 0;
-        for n in port.iter() {
+        for n in port.receiver().iter() {
             handled += 1;
             if port.send(n * 2).is_err() {
                 break;
@@ -28,14 +28,14 @@ fn thousands_of_messages_arrive_in_order_blocking() {
         }
         handled
     });
-    let sender = worker.sender();
+    let sender = worker.sender().clone();
     let producer = std::thread::spawn(move || {
         for n in 0..MESSAGES {
             sender.send(n).unwrap();
         }
     });
     for n in 0..MESSAGES {
-        assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), n * 2);
+        assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), n * 2);
     }
     producer.join().unwrap();
     assert_eq!(worker.join().unwrap(), MESSAGES);
@@ -45,14 +45,14 @@ fn thousands_of_messages_arrive_in_order_blocking() {
 fn thousands_of_messages_arrive_in_order_async() {
     let runtime = support::tokio_runtime();
     runtime.block_on(async {
-        let mut worker = Worker::builder().capacity(8).spawn(|port: Port<u64, u64>| {
-            for n in port.iter() {
+        let mut worker = isolate::Builder::new().capacity(8).spawn(|port: Port<u64, u64>| {
+            for n in port.receiver().iter() {
                 if port.send(n + 1).is_err() {
                     break;
                 }
             }
         });
-        let sender = worker.sender();
+        let sender = worker.sender().clone();
         let producer = tokio::spawn(async move {
             for n in 0..MESSAGES {
                 sender.send_async(n).await.unwrap();
@@ -89,7 +89,7 @@ fn a_panic_mid_stream_ends_the_stream_and_reaches_join_and_listeners() {
     worker.on_error(move |error| errors_tx.send(error.to_string()).unwrap());
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
     gate.open();
-    assert_eq!(worker.iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(worker.receiver().iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
     assert_eq!(worker.recv(), Err(RecvError));
     let error = worker.join().unwrap_err();
     assert_eq!(
@@ -116,7 +116,7 @@ fn a_worker_that_drops_its_inbox_early_hands_messages_back() {
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
     let refused = worker.send("second".to_owned()).unwrap_err();
     assert_eq!(refused.into_inner(), "second");
-    assert!(worker.try_send("third".to_owned()).unwrap_err().is_closed());
+    assert!(worker.sender().try_send("third".to_owned()).unwrap_err().is_closed());
     assert_eq!(worker.recv(), Err(RecvError));
     assert_eq!(worker.join().unwrap().as_deref(), Some("first"));
 }
@@ -124,7 +124,7 @@ fn a_worker_that_drops_its_inbox_early_hands_messages_back() {
 #[test]
 fn dropping_the_worker_closes_its_inbox_and_it_exits_cleanly() {
     let counter = DropCounter::new();
-    let worker = Worker::spawn(|port: Port<Tracked, ()>| port.iter().count());
+    let worker = Worker::spawn(|port: Port<Tracked, ()>| port.receiver().iter().count());
     let (exits_tx, exits) = mpsc::channel();
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
     for _ in 0..10 {
@@ -160,7 +160,7 @@ fn kill_closes_both_directions_and_cancels() {
     });
     let (exits_tx, exits) = mpsc::channel();
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
-    assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), "ready");
+    assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), "ready");
     worker.kill();
     assert!(worker.send(1).is_err());
     // The loop ended normally because of the kill: the worker still ended
@@ -173,31 +173,31 @@ fn kill_closes_both_directions_and_cancels() {
 fn back_pressure_blocks_and_awaits_until_the_worker_takes_messages() {
     let gate = Gate::new();
     let start = gate.clone();
-    let worker = Worker::builder()
+    let worker = isolate::Builder::new()
         .capacity(2)
         .spawn(move |port: Port<u32, u32>| {
             start.wait();
-            port.iter().try_for_each(|n| port.send(n)).ok();
+            port.receiver().iter().try_for_each(|n| port.send(n)).ok();
         });
     worker.send(1).unwrap();
     worker.send(2).unwrap();
     // Full: a non-blocking send refuses, a timed one gives up, both hand the
     // message back; an async one stays pending.
-    assert_eq!(worker.try_send(3), Err(TrySendError::Full(3)));
+    assert_eq!(worker.sender().try_send(3), Err(TrySendError::Full(3)));
     assert_eq!(
-        worker.send_timeout(3, Duration::from_millis(5)),
+        worker.sender().send_timeout(3, Duration::from_millis(5)),
         Err(SendTimeoutError::Timeout(3))
     );
-    let mut pending = Box::pin(worker.send_async(3));
+    let mut pending = Box::pin(worker.sender().send_async(3));
     assert!((&mut pending).now_or_never().is_none());
     // A blocking send from another thread waits too, until there is room.
-    let sender = worker.sender();
+    let sender = worker.sender().clone();
     let blocked = std::thread::spawn(move || sender.send(4));
     gate.open();
     futures::executor::block_on(pending).unwrap();
     blocked.join().unwrap().unwrap();
     let mut received: Vec<u32> = (0..4)
-        .map(|_| worker.recv_timeout(WATCHDOG).unwrap())
+        .map(|_| worker.receiver().recv_timeout(WATCHDOG).unwrap())
         .collect();
     received[2..].sort_unstable(); // 3 and 4 raced each other
     assert_eq!(received, [1, 2, 3, 4]);
@@ -207,11 +207,11 @@ fn back_pressure_blocks_and_awaits_until_the_worker_takes_messages() {
 fn try_spawn_folds_the_bodys_error_and_tells_the_error_listener() {
     let gate = Gate::new();
     let start = gate.clone();
-    let worker = Worker::try_spawn(move |port: Port<String, ()>| {
+    let worker = Worker::spawn(isolate::Fold(move |port: Port<String, ()>| {
         start.wait();
         let text = port.recv().map_err(|_| "closed".to_owned())?;
         text.parse::<u32>().map_err(|e| e.to_string())
-    });
+    }));
     let (errors_tx, errors) = mpsc::channel();
     worker.on_error(move |error: &IsolateError<String>| {
         errors_tx.send(error.is_failed()).unwrap();
@@ -246,7 +246,7 @@ fn exit_inside_a_worker_ends_it_without_result() {
 
 #[test]
 fn a_worker_whose_thread_cannot_start_reports_it() {
-    let worker = Worker::builder()
+    let worker = isolate::Builder::new()
         .stack_size(usize::MAX / 2)
         .spawn(|_: Port<(), ()>| ());
     let (exits_tx, exits) = mpsc::channel();
@@ -260,14 +260,14 @@ fn a_worker_whose_thread_cannot_start_reports_it() {
 #[test]
 fn a_worker_serves_async_callers_on_smol_and_futures() {
     let worker = Worker::spawn(|port: Port<i32, i32>| {
-        port.iter().try_for_each(|n| port.send(-n)).ok();
+        port.receiver().iter().try_for_each(|n| port.send(-n)).ok();
     });
     smol::block_on(async {
-        worker.send_async(1).await.unwrap();
+        worker.sender().send_async(1).await.unwrap();
         assert_eq!(worker.recv_async().await.unwrap(), -1);
     });
     futures::executor::block_on(async {
-        worker.send_async(2).await.unwrap();
+        worker.sender().send_async(2).await.unwrap();
         assert_eq!(worker.recv_async().await.unwrap(), -2);
     });
     worker.join().unwrap();
@@ -307,7 +307,7 @@ fn the_handles_are_send_and_sync_for_sendable_messages() {
     let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
     send_future(service.request_async(1));
     let worker = Worker::spawn(|_: Port<u8, u8>| ());
-    send_future(worker.send_async(1));
+    send_future(worker.sender().send_async(1));
     send_future(worker.recv_async());
     let (tx, rx) = isolate::channel::bounded::<String>(1);
     send_future(tx.send_async(String::new()));
@@ -321,13 +321,13 @@ fn killing_an_async_worker_drops_its_future_at_once() {
     // Kept alive by the test, so the worker's wait keeps a live waker and
     // could go on forever: only dropping the future ends it.
     let (_never_sent, never) = futures::channel::oneshot::channel::<()>();
-    let worker = Worker::spawn_async(move |port: Port<(), &'static str>| async move {
+    let worker = Worker::spawn(isolate::Async(move |port: Port<(), &'static str>| async move {
         let _held = held; // dropped with the future
-        port.send_async("waiting").await.unwrap();
+        port.sender().send_async("waiting").await.unwrap();
         let _ = never.await;
         "unreachable"
-    });
-    assert_eq!(worker.recv_timeout(WATCHDOG).unwrap(), "waiting");
+    }));
+    assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), "waiting");
     worker.kill();
     let outcome = worker.join();
     assert!(
@@ -364,7 +364,7 @@ fn an_async_caller_gets_its_message_back_from_a_worker_that_dropped_its_inbox() 
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
     futures::executor::block_on(async {
-        let refused = worker.send_async("hello".to_owned()).await.unwrap_err();
+        let refused = worker.sender().send_async("hello".to_owned()).await.unwrap_err();
         assert_eq!(refused.into_inner(), "hello");
         assert_eq!(worker.recv_async().await, Err(RecvError));
     });

@@ -47,7 +47,7 @@ fn run_detach() {
 /// An async isolate's executor: create, poll once, complete.
 #[divan::bench]
 fn run_async_join() -> u64 {
-    isolate::run_async(|| async { black_box(1_u64) + 1 })
+    isolate::run(isolate::Async(|| async { black_box(1_u64) + 1 }))
         .join()
         .unwrap()
 }

@@ -88,10 +88,10 @@ struct PortWorker(Worker<u64, u64>);
 impl PortWorker {
     fn start() -> Self {
         PortWorker(
-            Worker::builder()
+            isolate::Builder::new()
                 .capacity(WINDOW as usize)
                 .spawn(|port: Port<u64, u64>| {
-                    for n in port.iter() {
+                    for n in port.receiver().iter() {
                         if port.send(work(n)).is_err() {
                             break;
                         }
@@ -135,8 +135,9 @@ struct ServiceRequests(Service<u64, u64>);
 impl ServiceRequests {
     fn start() -> Self {
         ServiceRequests(
-            Service::builder()
+            isolate::Builder::new()
                 .capacity(WINDOW as usize)
+                .service()
                 .spawn(|| (), |_: &mut (), n: u64| work(n)),
         )
     }
@@ -212,8 +213,9 @@ fn queued_bytes() -> (f64, f64) {
     }
     let raw_bytes = (rss_bytes() - before) as f64 / QUEUED as f64;
     drop(rx);
-    let service = Service::builder()
+    let service = isolate::Builder::new()
         .unbounded()
+        .service()
         .spawn(|| (), |_: &mut (), n: u64| work(n));
     let paused = service.pause();
     let before = rss_bytes();

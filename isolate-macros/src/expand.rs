@@ -187,7 +187,7 @@ fn expand_impl(mut item_impl: ItemImpl, options: Options) -> TokenStream {
 //         fn __spawn<A0: IsolateArg, R: FoldResult, F: FnOnce(A0) -> R + Send + 'static>(
 //             builder: Builder, a0: A0, f: F,
 //         ) -> IsolateHandle<R::Ok, R::Err> where R::Ok: IsolateReturn, R::Err: IsolateReturn {
-//             builder.try_run(move || FoldResult::into_result(f(a0)))
+//             builder.run(Fold(move || FoldResult::into_result(f(a0))))
 //         }
 //         __spawn::<T, io::Result<u64>, _>(Builder::new().name("checksum"), data, checksum)
 //     }
@@ -574,183 +574,11 @@ fn spawn_body(
     } else {
         quote!(#ident #turbofish)
     };
-    if let Some(supplied) = model.supplied() {
-        let builder = match supplied {
-            Supplied::Progress(_) => builder,
-            // A worker always has a thread of its own.
-            Supplied::Port(..) => {
-                let mut builder = quote!(#krate::WorkerBuilder::new().name(#name));
-                if let Some(stack_size) = &options.stack_size {
-                    builder.extend(quote_spanned!(stack_size.span()=> .stack_size(#stack_size)));
-                }
-                builder
-            }
-        };
-        return supplied_spawn_body(
-            model,
-            krate,
-            &builder,
-            SpawnParts {
-                arg_types,
-                arg_values,
-                params,
-                values,
-                callee,
-                supplied,
-                return_turbofish,
-            },
-        );
-    }
-
+    let entry = Entry::of(model.supplied(), krate);
     let folded = matches!(model.output, Output::Folded { .. });
     let spawn = format_ident!("__spawn", span = site);
-    let (return_bounds, handle, fut_param, fut_turbofish, f_output, call) =
-        match (model.is_async(), folded) {
-            (false, false) => (
-                quote!(R: #private::IsolateReturn),
-                quote!(#krate::IsolateHandle<R>),
-                quote!(),
-                quote!(),
-                quote!(R),
-                quote!(builder.run(move || f(#(#values),*))),
-            ),
-            (true, false) => (
-                quote!(R: #private::IsolateReturn),
-                quote!(#krate::IsolateHandle<R>),
-                quote!(Fut: ::core::future::Future<Output = R> + 'static,),
-                quote!(, _),
-                quote!(Fut),
-                quote!(builder.run_async(move || f(#(#values),*))),
-            ),
-            (false, true) => (
-                quote!(R: #private::FoldResult),
-                quote!(#krate::IsolateHandle<
-                <R as #private::FoldResult>::Ok,
-                <R as #private::FoldResult>::Err,
-            >),
-                quote!(),
-                quote!(),
-                quote!(R),
-                quote!(builder.try_run(move || #private::FoldResult::into_result(f(#(#values),*)))),
-            ),
-            (true, true) => (
-                quote!(R: #private::FoldResult),
-                quote!(#krate::IsolateHandle<
-                <R as #private::FoldResult>::Ok,
-                <R as #private::FoldResult>::Err,
-            >),
-                quote!(Fut: ::core::future::Future<Output = R> + 'static,),
-                quote!(, _),
-                quote!(Fut),
-                quote!(builder.try_run_async(move || {
-                    let future = f(#(#values),*);
-                    async move { #private::FoldResult::into_result(future.await) }
-                })),
-            ),
-        };
-    let fold_bounds = if folded {
-        quote!(
-            <R as #private::FoldResult>::Ok: #private::IsolateReturn,
-            <R as #private::FoldResult>::Err: #private::IsolateReturn,
-        )
-    } else {
-        quote!()
-    };
-
-    let inner = quote! {
-        #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-        fn #spawn<#(#params: #private::IsolateArg,)* #return_bounds, #fut_param F>(
-            builder: #krate::Builder,
-            #(#values: #params,)*
-            f: F,
-        ) -> #handle
-        where
-            F: ::core::ops::FnOnce(#(#params),*) -> #f_output + ::core::marker::Send + 'static,
-            #fold_bounds
-        {
-            #call
-        }
-    };
-    // The call is spanned at the function's name: a region error (a
-    // lifetime hidden in an argument's path, `std::str::Chars`) lands there,
-    // beside the parameter it names, instead of on the attribute. Not when
-    // folding: a return type that is not a `Result` would be reported there
-    // a second time.
-    let call_span = if folded { site } else { ident.span() };
-    let spawn_at_call = format_ident!("__spawn", span = call_span);
-    let call = quote_spanned! {call_span=>
-        #spawn_at_call::<#(#arg_types,)* #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
-    };
-    quote!(#inner #call)
-}
-
-/// What [`supplied_spawn_body`] needs of the ordinary spawn body's parts.
-struct SpawnParts<'a> {
-    arg_types: Vec<TokenStream>,
-    arg_values: Vec<TokenStream>,
-    params: Vec<syn::Ident>,
-    values: Vec<syn::Ident>,
-    callee: TokenStream,
-    supplied: Supplied<'a>,
-    return_turbofish: TokenStream,
-}
-
-// Input:
-//     #[isolated] fn index(files: Vec<PathBuf>, progress: Progress<usize>) -> Index { .. }
-// Output (the inner function; the wrapper takes `files` only):
-//     fn __spawn<A0: IsolateArg, P: Message, R: IsolateReturn, F>(builder: Builder, a0: A0, f: F)
-//         -> ProgressHandle<P, R>
-//     where F: FnOnce(A0, Progress<P>) -> R + Send + 'static
-//     {
-//         builder.run_with_progress(move |supplied| f(a0, supplied))
-//     }
-//     __spawn::<Vec<PathBuf>, usize, Index, _>(Builder::new().name("index"), files, index)
-// A `Port<In, Out>` parameter gives the same shape with two message types,
-// a `WorkerBuilder`, `.spawn(..)` and a `Worker<In, Out, R>`.
-fn supplied_spawn_body(
-    model: &Model<'_>,
-    krate: &TokenStream,
-    builder: &TokenStream,
-    parts: SpawnParts<'_>,
-) -> TokenStream {
-    let private = quote!(#krate::__private);
-    let site = Span::mixed_site();
-    let SpawnParts {
-        arg_types,
-        arg_values,
-        params,
-        values,
-        callee,
-        supplied,
-        return_turbofish,
-    } = parts;
-    let spawn = format_ident!("__spawn", span = site);
     let given = format_ident!("supplied", span = site);
-    let (message_params, message_turbofish, given_type, builder_type, handle_type, method) =
-        match supplied {
-            Supplied::Progress(update) => (
-                quote!(P: #krate::Message,),
-                {
-                    let update = turbofish_type(update);
-                    quote!(#update,)
-                },
-                quote!(#krate::Progress<P>),
-                quote!(#krate::Builder),
-                quote!(#krate::ProgressHandle<P,),
-                "run_with_progress",
-            ),
-            Supplied::Port(inbox, outbox) => (
-                quote!(In: #krate::Message, Out: #krate::Message,),
-                {
-                    let (inbox, outbox) = (turbofish_type(inbox), turbofish_type(outbox));
-                    quote!(#inbox, #outbox,)
-                },
-                quote!(#krate::Port<In, Out>),
-                quote!(#krate::WorkerBuilder),
-                quote!(#krate::Worker<In, Out,),
-                "spawn",
-            ),
-        };
+
     // The receiver (if any) comes first, then the arguments in the user's
     // order, with the supplied parameter at its own place among them.
     let mut f_params = Vec::new();
@@ -764,24 +592,17 @@ fn supplied_spawn_body(
     }
     for arg in &model.args {
         if arg.supplied.is_some() {
-            f_params.push(given_type.clone());
+            f_params.push(entry.supplied_type.clone());
             f_values.push(quote!(#given));
         } else if let Some((param, value)) = moved.next() {
             f_params.push(quote!(#param));
             f_values.push(quote!(#value));
         }
     }
-    let folded = matches!(model.output, Output::Folded { .. });
-    let method = match (folded, model.is_async(), supplied) {
-        (false, false, _) => method.to_owned(),
-        (true, false, _) => format!("try_{method}"),
-        (false, true, Supplied::Progress(_)) => "run_async_with_progress".to_owned(),
-        (true, true, Supplied::Progress(_)) => "try_run_async_with_progress".to_owned(),
-        (false, true, Supplied::Port(..)) => "spawn_async".to_owned(),
-        (true, true, Supplied::Port(..)) => "try_spawn_async".to_owned(),
-    };
-    let method = format_ident!("{}", method);
-    // An async function's call makes a future `Fut`; folding maps its output.
+
+    // What is run is data: a closure over the moved values, made async by
+    // `Async` and folded by `Fold` (see the runtime's `Body`); the entry
+    // point only says what the isolate is given.
     let (fut_param, fut_turbofish, f_output) = if model.is_async() {
         (
             quote!(Fut: ::core::future::Future<Output = R> + 'static,),
@@ -791,7 +612,8 @@ fn supplied_spawn_body(
     } else {
         (quote!(), quote!(), quote!(R))
     };
-    let fold = |call: TokenStream| match (folded, model.is_async()) {
+    let call = quote!(f(#(#f_values),*));
+    let value = match (folded, model.is_async()) {
         (false, _) => call,
         (true, false) => quote!(#private::FoldResult::into_result(#call)),
         (true, true) => quote!({
@@ -799,33 +621,113 @@ fn supplied_spawn_body(
             async move { #private::FoldResult::into_result(future.await) }
         }),
     };
-    let body = fold(quote!(f(#(#f_values),*)));
-    let call = quote!(builder.#method(move |#given| #body));
-    let (return_bounds, handle) = if folded {
+    let closure_params = entry.supplied.then(|| quote!(#given));
+    let mut body = quote!(move |#closure_params| #value);
+    if model.is_async() {
+        body = quote!(#krate::Async(#body));
+    }
+    if folded {
+        body = quote!(#krate::Fold(#body));
+    }
+    let method = &entry.method;
+    let (message_params, message_turbofish, handle_type) =
+        (&entry.message_params, &entry.message_turbofish, &entry.handle_type);
+    let (return_bounds, handle, fold_bounds) = if folded {
         (
+            quote!(R: #private::FoldResult),
+            quote!(#handle_type <R as #private::FoldResult>::Ok, <R as #private::FoldResult>::Err>),
             quote!(
-                R: #private::FoldResult,
                 <R as #private::FoldResult>::Ok: #private::IsolateReturn,
                 <R as #private::FoldResult>::Err: #private::IsolateReturn,
             ),
-            quote!(#handle_type <R as #private::FoldResult>::Ok, <R as #private::FoldResult>::Err>),
         )
     } else {
-        (quote!(R: #private::IsolateReturn,), quote!(#handle_type R>))
+        (
+            quote!(R: #private::IsolateReturn),
+            quote!(#handle_type R>),
+            quote!(),
+        )
     };
-    quote! {
+
+    let inner = quote! {
         #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-        fn #spawn<#(#params: #private::IsolateArg,)* #message_params R, #fut_param F>(
-            builder: #builder_type,
+        fn #spawn<#(#params: #private::IsolateArg,)* #message_params #return_bounds, #fut_param F>(
+            builder: #krate::Builder,
             #(#values: #params,)*
             f: F,
         ) -> #handle
         where
             F: ::core::ops::FnOnce(#(#f_params),*) -> #f_output + ::core::marker::Send + 'static,
-            #return_bounds
+            #fold_bounds
         {
-            #call
+            builder.#method(#body)
         }
-        #spawn::<#(#arg_types,)* #message_turbofish #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
+    };
+    // The call of a plain isolate is spanned at the function's name: a
+    // region error (a lifetime hidden in an argument's path,
+    // `std::str::Chars`) lands there, beside the parameter it names, instead
+    // of on the attribute. Not when folding: a return type that is not a
+    // `Result` would be reported there a second time.
+    let call_span = if folded || entry.supplied { site } else { ident.span() };
+    let spawn_at_call = format_ident!("__spawn", span = call_span);
+    let call = quote_spanned! {call_span=>
+        #spawn_at_call::<#(#arg_types,)* #message_turbofish #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)
+    };
+    quote!(#inner #call)
+}
+
+/// Where an isolate is started, as data: the `Builder` method, what the
+/// isolate is given (nothing, a `Progress<P>`, a `Port<In, Out>`), its
+/// message types and the handle it returns.
+struct Entry {
+    method: syn::Ident,
+    /// Whether the body takes a supplied parameter.
+    supplied: bool,
+    supplied_type: TokenStream,
+    message_params: TokenStream,
+    message_turbofish: TokenStream,
+    /// The handle's path up to its value and error types (`Worker<In, Out,`).
+    handle_type: TokenStream,
+}
+
+// Input:  a `Progress<usize>` parameter
+// Output: Entry { method: run_with_progress, supplied_type: Progress<P>,
+//                 message_params: `P: Message,`, message_turbofish: `usize,`,
+//                 handle_type: `ProgressHandle<P,` }
+impl Entry {
+    fn of(supplied: Option<Supplied<'_>>, krate: &TokenStream) -> Self {
+        let site = Span::mixed_site();
+        match supplied {
+            None => Entry {
+                method: syn::Ident::new("run", site),
+                supplied: false,
+                supplied_type: quote!(),
+                message_params: quote!(),
+                message_turbofish: quote!(),
+                handle_type: quote!(#krate::IsolateHandle<),
+            },
+            Some(Supplied::Progress(update)) => {
+                let update = turbofish_type(update);
+                Entry {
+                    method: syn::Ident::new("run_with_progress", site),
+                    supplied: true,
+                    supplied_type: quote!(#krate::Progress<P>),
+                    message_params: quote!(P: #krate::Message,),
+                    message_turbofish: quote!(#update,),
+                    handle_type: quote!(#krate::ProgressHandle<P,),
+                }
+            }
+            Some(Supplied::Port(inbox, outbox)) => {
+                let (inbox, outbox) = (turbofish_type(inbox), turbofish_type(outbox));
+                Entry {
+                    method: syn::Ident::new("spawn", site),
+                    supplied: true,
+                    supplied_type: quote!(#krate::Port<In, Out>),
+                    message_params: quote!(In: #krate::Message, Out: #krate::Message,),
+                    message_turbofish: quote!(#inbox, #outbox,),
+                    handle_type: quote!(#krate::Worker<In, Out,),
+                }
+            }
+        }
     }
 }
