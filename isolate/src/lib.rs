@@ -102,7 +102,7 @@
 //! ```
 //! use isolate::Service;
 //!
-//! let lengths = isolate::Service::builder()
+//! let lengths = isolate::Builder::new().service()
 //!     .workers(2)
 //!     .spawn(|| (), |_: &mut (), text: String| text.chars().count());
 //! let replies: Vec<_> = ["one", "three"].map(|t| lengths.request(t.to_owned())).into();

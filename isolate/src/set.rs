@@ -104,8 +104,8 @@ pub type Joined<K, T, E> = (K, Result<T, IsolateError<E>>);
 /// use futures::StreamExt;
 ///
 /// let mut set = isolate::IsolateSet::new();
-/// set.try_spawn("good", || "42".parse::<u32>());
-/// set.try_spawn("bad", || "x".parse::<u32>());
+/// set.spawn("good", isolate::Fold(|| "42".parse::<u32>()));
+/// set.spawn("bad", isolate::Fold(|| "x".parse::<u32>()));
 /// let results = futures::executor::block_on(async {
 ///     let mut results: Vec<_> = set.collect().await;
 ///     results.sort_by_key(|(key, _)| *key);
@@ -412,7 +412,7 @@ where
     ///
     /// ```
     /// let mut set = isolate::IsolateSet::new();
-    /// set.insert("async", isolate::run_async(|| async { 1 }));
+    /// set.insert("async", isolate::run(isolate::Async(|| async { 1 })));
     /// set.insert("sync", isolate::run(|| 2));
     /// let mut results: Vec<_> = set.join_all().into_iter().map(|(k, r)| (k, r.unwrap())).collect();
     /// results.sort();

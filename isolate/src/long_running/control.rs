@@ -1,29 +1,29 @@
-//! A service worker's control, beside its inbox: pings, which never wait
-//! for room in the inbox, and the pause gate, which holds the worker's loop
+//! A service thread's control, beside its inbox: pings, which never wait
+//! for room in the inbox, and the pause gate, which holds the thread's loop
 //! between requests while it keeps answering pings.
 //!
 //! # Protocol
 //!
-//! Each worker has a [`Control`] beside its inbox, under a lock, with its
+//! Each thread has a [`Control`] beside its inbox, under a lock, with its
 //! [`Phase`]:
 //!
 //! - An immediate ping ([`Service::ping`](crate::Service::ping)) adds a ticket to each live
-//!   worker's control and sets `pending`. The worker looks at `pending`
+//!   thread's control and sets `pending`. The thread looks at `pending`
 //!   after every envelope and while paused, and answers its tickets. A
-//!   worker about to block on its empty inbox answers its tickets and marks
+//!   thread about to block on its empty inbox answers its tickets and marks
 //!   itself `Idle` in the same critical section; a pinger that then finds it
 //!   `Idle` sends it a `Wake` envelope (if that finds the inbox full, the
-//!   worker has envelopes to take and will look after the next one). A
-//!   paused worker is woken through the pause gate's condition variable,
+//!   thread has envelopes to take and will look after the next one). A
+//!   paused thread is woken through the pause gate's condition variable,
 //!   which the pinger notifies after adding its ticket.
 //! - An ordered ping ([`Service::ping_in_order`](crate::Service::ping_in_order)) goes into each inbox
 //!   behind the requests already there, with `try_send`. If an inbox is
-//!   full, the ticket is *parked* in its control; the worker, each time it
+//!   full, the ticket is *parked* in its control; the thread, each time it
 //!   looks at its control, moves parked tickets into its own inbox while
-//!   there is room, and an `Idle` worker's pinger does it itself.
-//! - A worker that ends marks its control `Ended` and drops its tickets
+//!   there is room, and an `Idle` thread's pinger does it itself.
+//! - A thread that ends marks its control `Ended` and drops its tickets
 //!   unanswered. A ping is answered when all its tickets are gone: `Ok` if
-//!   any worker answered, `EndedWithoutResult` if none did.
+//!   any thread answered, `EndedWithoutResult` if none did.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -35,7 +35,7 @@ use crate::task::handle::IsolateHandle;
 use crate::task::promise::{Promise, Withdraw};
 
 /// Holds a [`Service`](crate::Service) paused until dropped (or [`resume`](Self::resume)d):
-/// its workers finish the request in hand, then take no other until every
+/// its threads finish the request in hand, then take no other until every
 /// pause is over. Requests queue meanwhile, up to the inbox capacity.
 ///
 /// # Examples
@@ -55,9 +55,9 @@ pub struct Paused {
     gate: Arc<PauseGate>,
 }
 
-/// One worker's part of a ping. The ping is answered once every part is
-/// gone: `Ok` if any worker answered its part, and
-/// [`IsolateError::EndedWithoutResult`](crate::IsolateError::EndedWithoutResult) if none did (every worker ended
+/// One thread's part of a ping. The ping is answered once every part is
+/// gone: `Ok` if any thread answered its part, and
+/// [`IsolateError::EndedWithoutResult`](crate::IsolateError::EndedWithoutResult) if none did (every thread ended
 /// first).
 pub(crate) struct PingTicket {
     group: Arc<PingGroup>,
@@ -86,7 +86,7 @@ impl PingTicket {
         }
     }
 
-    /// This worker's answer.
+    /// This thread's answer.
     pub(crate) fn answer(self) {
         self.group.answered.store(true, Ordering::Release);
     }
@@ -104,7 +104,7 @@ impl Drop for PingGroup {
     }
 }
 
-/// Where a worker's loop is, as its control sees it.
+/// Where a thread's loop is, as its control sees it.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Phase {
     /// Handling an envelope, or about to take the next: it looks at its
@@ -117,14 +117,14 @@ pub(crate) enum Phase {
     Ended,
 }
 
-/// A worker's control messages (see "Ping" in the module docs): pings
-/// answered as soon as the worker is free, and pings "after every earlier
+/// A thread's control messages (see "Ping" in the module docs): pings
+/// answered as soon as the thread is free, and pings "after every earlier
 /// request" parked until its inbox has room for them.
 pub(crate) struct Control {
     state: Mutex<ControlState>,
     /// Whether `state` holds pings: the loop's lock-free look after each
     /// envelope. Set under the lock by a pinger, cleared under it by the
-    /// worker.
+    /// thread.
     pending: AtomicBool,
     /// The request being handled, for a kill to cancel.
     in_hand: Mutex<Option<Arc<dyn Withdraw>>>,
@@ -132,14 +132,14 @@ pub(crate) struct Control {
 
 pub(crate) struct ControlState {
     phase: Phase,
-    /// Answered as soon as the worker is free of its current request.
+    /// Answered as soon as the thread is free of its current request.
     immediate: Vec<PingTicket>,
-    /// Ordered pings that found the inbox full: the worker puts each into
+    /// Ordered pings that found the inbox full: the thread puts each into
     /// its own inbox once there is room, behind every earlier request.
     parked: Vec<PingTicket>,
 }
 
-/// What a worker's control does with a ping that must go into its inbox;
+/// What a thread's control does with a ping that must go into its inbox;
 /// `Err` hands the ticket back because the inbox is full.
 pub(crate) type Enqueue<'a> = &'a dyn Fn(PingTicket) -> Result<(), PingTicket>;
 
@@ -157,7 +157,7 @@ impl Control {
     }
 
     /// Pinger: adds an immediate ping; `wake` is called (under the lock) when
-    /// the worker is blocked on its empty inbox. `false` if the worker has
+    /// the thread is blocked on its empty inbox. `false` if the thread has
     /// ended (the ticket is dropped).
     pub(crate) fn ping(&self, ticket: PingTicket, wake: impl FnOnce()) -> bool {
         let mut state = lock(&self.state);
@@ -174,7 +174,7 @@ impl Control {
         true
     }
 
-    /// Pinger: parks an ordered ping that found the inbox full. A worker
+    /// Pinger: parks an ordered ping that found the inbox full. A thread
     /// that went idle meanwhile has an empty inbox: `enqueue` is tried again
     /// at once.
     pub(crate) fn park(&self, ticket: PingTicket, enqueue: Enqueue<'_>) {
@@ -205,7 +205,7 @@ impl Control {
 
     /// Worker: about to block on its empty inbox. Serves its pings, then
     /// marks itself idle, all under the lock: a pinger either finds its
-    /// ping served here or finds the worker idle and wakes it.
+    /// ping served here or finds the thread idle and wakes it.
     pub(crate) fn idle(&self, enqueue: Enqueue<'_>) {
         let answered = self.take(enqueue, Phase::Idle);
         answer(answered);
@@ -271,7 +271,7 @@ fn answer(tickets: Vec<PingTicket>) {
     }
 }
 
-/// The pause count and what the workers wait on while it is above zero.
+/// The pause count and what the threads wait on while it is above zero.
 pub(crate) struct PauseGate {
     pauses: Mutex<usize>,
     resumed: Condvar,
@@ -294,7 +294,7 @@ impl PauseGate {
     }
 
     /// Waits while paused, doing `chores` (answering pings) each time it is
-    /// woken; returns early when `stop` says the worker is being killed.
+    /// woken; returns early when `stop` says the thread is being killed.
     pub(crate) fn wait(&self, stop: impl Fn() -> bool, mut chores: impl FnMut()) {
         let mut pauses = lock(&self.pauses);
         while *pauses > 0 && !stop() {
@@ -306,7 +306,7 @@ impl PauseGate {
         }
     }
 
-    /// Wakes every paused worker: to stop (a kill), or to do its chores (a
+    /// Wakes every paused thread: to stop (a kill), or to do its chores (a
     /// ping).
     pub(crate) fn wake_all(&self) {
         let _pauses = lock(&self.pauses);

@@ -31,7 +31,7 @@ use crate::task::panic::Panic;
 /// ```
 /// use isolate::IsolateError;
 ///
-/// let handle = isolate::try_run(|| "forty-two".parse::<u32>());
+/// let handle = isolate::run(isolate::Fold(|| "forty-two".parse::<u32>()));
 /// match handle.join() {
 ///     Ok(n) => println!("parsed {n}"),
 ///     Err(IsolateError::Failed(e)) => println!("bad number: {e}"),
@@ -44,7 +44,7 @@ pub enum IsolateError<E = Infallible> {
     /// The function returned `Err(e)`; `e` is passed through untouched.
     ///
     /// ```
-    /// let err = isolate::try_run(|| "forty".parse::<u32>()).join().unwrap_err();
+    /// let err = isolate::run(isolate::Fold(|| "forty".parse::<u32>())).join().unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
     ///     "the isolated function returned an error: invalid digit found in string"
@@ -80,7 +80,7 @@ impl<E> IsolateError<E> {
     /// # Examples
     ///
     /// ```
-    /// let err = isolate::try_run(|| Err::<(), _>("no")).join().unwrap_err();
+    /// let err = isolate::run(isolate::Fold(|| Err::<(), _>("no"))).join().unwrap_err();
     /// assert!(err.is_failed());
     /// ```
     pub fn is_failed(&self) -> bool {
@@ -136,7 +136,7 @@ impl<E> IsolateError<E> {
     /// # Examples
     ///
     /// ```
-    /// let err = isolate::try_run(|| Err::<(), _>(7)).join().unwrap_err();
+    /// let err = isolate::run(isolate::Fold(|| Err::<(), _>(7))).join().unwrap_err();
     /// assert_eq!(err.into_failed(), Some(7));
     /// ```
     pub fn into_failed(self) -> Option<E> {

@@ -1,29 +1,29 @@
-//! `Service`: request/response over long-running workers. Each request
+//! `Service`: request/response over long-running threads. Each request
 //! carries its own reply slot (a [`Promise`]), so replies reach the right
-//! caller however many callers share the workers, and each caller waits on
+//! caller however many callers share the threads, and each caller waits on
 //! an ordinary [`IsolateHandle`].
 //!
 //! # Design
 //!
-//! Every worker has its own bounded inbox; the service picks one per request
+//! Every thread has its own bounded inbox; the service picks one per request
 //! (round-robin, or the one with the fewest requests in flight), skipping
-//! workers that have ended. The loop, owned by the runtime, builds the
-//! worker's state once, then takes one envelope at a time: a request (run
+//! threads that have ended. The loop, owned by the runtime, builds the
+//! thread's state once, then takes one envelope at a time: a request (run
 //! the handler as the request's own isolate, catch its panic, fulfil the
 //! promise), an ordered ping (answer it), or a wake-up (look at the
 //! control). Pausing holds the loop between requests.
 //!
 //! # Ending: no caller waits on a dead service
 //!
-//! A worker ends when its inbox is closed and empty (the service was
+//! A thread ends when its inbox is closed and empty (the service was
 //! dropped or joined), when it is killed, or when a handler's panic is
 //! fatal. Its job then *retires* it, exactly once: it closes its inbox (so
-//! senders move on to the other workers) and answers every envelope left in
+//! senders move on to the other threads) and answers every envelope left in
 //! it. After a kill they are answered `Cancelled`. Otherwise they were never
-//! started, and go to the live workers; with none left, they are answered
-//! with the panic that ended the last worker (or `EndedWithoutResult`), as is
+//! started, and go to the live threads; with none left, they are answered
+//! with the panic that ended the last thread (or `EndedWithoutResult`), as is
 //! every later request. A job dropped unrun (killed before its thread took
-//! it, or no thread could start) retires its worker in its `Drop`, and its
+//! it, or no thread could start) retires its thread in its `Drop`, and its
 //! [`ThreadEnd`] then tells the exit listeners: see `lifecycle.rs`.
 //!
 //! # Cancel and kill reach the request in hand
@@ -31,22 +31,22 @@
 //! The handler runs with its request's reply task entered as the current
 //! isolate, so `is_cancelled()` reads that request's cancel (its caller's
 //! `cancel`, drop or expired `join_timeout`). A kill sets the routes'
-//! `killed` flag, then cancels each worker's request in hand, which the
-//! worker records (`Control::hold`) before it looks at `killed` itself:
-//! either the kill finds the request recorded, or the worker finds the flag.
+//! `killed` flag, then cancels each thread's request in hand, which the
+//! thread records (`Control::hold`) before it looks at `killed` itself:
+//! either the kill finds the request recorded, or the thread finds the flag.
 //!
 //! # Supervision and generations
 //!
-//! With [`Restart::OnPanic`] a worker whose panic would end it runs its loop
+//! With [`Restart::OnPanic`] a thread whose panic would end it runs its loop
 //! again, on its thread, with a fresh state and its inbox kept. A
-//! [`Service`] handle points at the current *generation* of workers;
+//! [`Service`] handle points at the current *generation* of threads;
 //! [`Service::restart`] starts a new generation, swaps it in for every clone,
 //! then kills the old one.
 //!
 //! # Ping
 //!
 //! Pings never wait for room in an inbox: see the protocol of each
-//! worker's `Control` in `control.rs`.
+//! thread's `Control` in `control.rs`.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -71,7 +71,7 @@ use crate::task::panic::{clear_recorded, Panic};
 use crate::task::promise::Promise;
 use crate::task::state::{drop_quietly, Outcome};
 
-/// How a [`Service`] with several workers picks one for a request.
+/// How a [`Service`] with several threads picks one for a request.
 ///
 /// # Examples
 ///
@@ -87,32 +87,32 @@ use crate::task::state::{drop_quietly, Outcome};
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Dispatch {
-    /// The worker with the fewest requests queued or running (ties go to
+    /// The thread with the fewest requests queued or running (ties go to
     /// the first): slow requests do not hold up quick ones behind them.
     #[default]
     LeastLoaded,
-    /// Each worker in turn.
+    /// Each thread in turn.
     RoundRobin,
 }
 
-/// A long-running request/response worker, or a pool of identical ones,
+/// A long-running request/response thread, or a pool of identical ones,
 /// behind one cloneable handle.
 ///
-/// Each worker builds its state once, on its own thread (a parser, a model,
+/// Each thread builds its state once, on its own thread (a parser, a model,
 /// a connection: it need not be `Send`), then answers requests with it. Every
 /// request gets its own reply as an [`IsolateHandle`]: join it, give it a
 /// timeout, `.await` it, or drop it to withdraw the request. The handler's
-/// `Err`, its panic, a killed or ended worker all arrive as one
+/// `Err`, its panic, a killed or ended thread all arrive as one
 /// [`IsolateError`], as for a one-shot isolate.
 ///
-/// Dropping the last clone of the service closes the inboxes: the workers
+/// Dropping the last clone of the service closes the inboxes: the threads
 /// answer what is queued, then end. [`join`](Self::join) does the same and
 /// waits; [`kill`](Self::kill) stops them at once.
 ///
-/// A worker handles its requests one at a time, in the order they reached
-/// its inbox: with one worker, the requests of one caller are answered in
+/// A thread handles its requests one at a time, in the order they reached
+/// its inbox: with one thread, the requests of one caller are answered in
 /// the order sent. A handler that sends a request to its own service and
-/// waits for the reply waits for itself when no other worker is free: do
+/// waits for the reply waits for itself when no other thread is free: do
 /// not.
 ///
 /// # Examples
@@ -121,7 +121,7 @@ pub enum Dispatch {
 /// use isolate::Service;
 /// use std::collections::HashMap;
 ///
-/// // State that is costly to build: built once, on the worker's thread.
+/// // State that is costly to build: built once, on the thread's thread.
 /// let lookup = Service::spawn(
 ///     || HashMap::from([("one", 1), ("two", 2)]),
 ///     |table: &mut HashMap<&str, i32>, key: String| table.get(key.as_str()).copied(),
@@ -139,13 +139,13 @@ pub enum Dispatch {
 ///     assert_eq!(caller.join().unwrap(), Some(1));
 /// }
 /// ```
-#[must_use = "dropping the last Service handle closes it: its workers answer what is queued, then end"]
+#[must_use = "dropping the last Service handle closes it: its threads answer what is queued, then end"]
 pub struct Service<Req, Resp, E = Infallible> {
     shared: Arc<Shared<Req, Resp, E>>,
 }
 
-/// Options for a [`Service`]: name, workers and dispatch, inbox capacity,
-/// stack size, whether a panic ends a worker and whether it is restarted,
+/// Options for a [`Service`]: name, threads and dispatch, inbox capacity,
+/// stack size, whether a panic ends a thread and whether it is restarted,
 /// exit listeners registered before it starts, starting paused.
 ///
 /// # Examples
@@ -169,7 +169,7 @@ pub struct ServiceBuilder {
     restart: Restart,
 }
 
-/// Whether a [`Service`] restarts a worker that a panic ended: supervision,
+/// Whether a [`Service`] restarts a thread that a panic ended: supervision,
 /// set with [`ServiceBuilder::restart`].
 ///
 /// # Examples
@@ -192,11 +192,11 @@ pub struct ServiceBuilder {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Restart {
-    /// A worker that a panic ended stays ended (its queue goes to the live
-    /// workers).
+    /// A thread that a panic ended stays ended (its queue goes to the live
+    /// threads).
     #[default]
     Never,
-    /// A worker that a fatal panic ended (or whose state panicked while
+    /// A thread that a fatal panic ended (or whose state panicked while
     /// being built) is restarted in place, on its thread, with a state
     /// built afresh, at most `limit` times; its queued requests wait for
     /// it. Each such panic still reaches its request's caller and the
@@ -204,7 +204,7 @@ pub enum Restart {
     /// A state that panics every time it is built uses the limit up
     /// straight away, one restart after another: keep the limit finite.
     OnPanic {
-        /// How many restarts each worker may have.
+        /// How many restarts each thread may have.
         limit: usize,
     },
 }
@@ -213,7 +213,7 @@ pub enum Restart {
 /// `Isolate.exit()`, or closing the isolate's receive port): it closes the
 /// service's inboxes, as [`Service::join`] does, without waiting. The
 /// request in hand is answered with what the handler returns, the requests
-/// already queued are still answered, then the workers end and the
+/// already queued are still answered, then the threads end and the
 /// service ends [`Exit::Completed`] (its `join` is `Ok`). Later requests
 /// are refused ([`IsolateError::EndedWithoutResult`]).
 ///
@@ -252,7 +252,7 @@ pub fn close_service() -> bool {
         .is_some()
 }
 
-/// The service whose worker runs on this thread, for [`close_service`].
+/// The service whose thread runs on this thread, for [`close_service`].
 trait Closable {
     fn close_all(&self);
 }
@@ -268,7 +268,7 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Marks this thread as a worker of `routes`' service until dropped.
+/// Marks this thread as a thread of `routes`' service until dropped.
 struct Serving;
 
 impl Serving {
@@ -284,7 +284,7 @@ impl Drop for Serving {
     }
 }
 
-/// What a service's clones share: its current generation of workers, and
+/// What a service's clones share: its current generation of threads, and
 /// how to start the next one ([`Service::restart`]).
 struct Shared<Req, Resp, E> {
     name: Name,
@@ -292,21 +292,21 @@ struct Shared<Req, Resp, E> {
     respawn: Box<dyn Fn() -> Generation<Req, Resp, E> + Send + Sync>,
 }
 
-/// One generation of a service's workers: the routes to them, and what only
-/// callers use (the listeners, the workers' outcomes, the start pause).
+/// One generation of a service's threads: the routes to them, and what only
+/// callers use (the listeners, the threads' outcomes, the start pause).
 /// Dropped when the service is, or replaced by [`Service::restart`].
 struct Generation<Req, Resp, E> {
     routes: Arc<Routes<Req, Resp, E>>,
     listeners: Arc<Listeners<E>>,
-    /// The workers' outcomes, taken by the first `join`.
+    /// The threads' outcomes, taken by the first `join`.
     handles: Mutex<Vec<IsolateHandle<(), E>>>,
     /// The pause of a service built with [`Builder::start_paused`],
     /// until [`Service::start`].
     start_pause: Mutex<Option<Paused>>,
 }
 
-/// What the workers share with the callers: each worker's inbox and
-/// control, so that a worker that ends can hand its queue to the others.
+/// What the threads share with the callers: each thread's inbox and
+/// control, so that a thread that ends can hand its queue to the others.
 struct Routes<Req, Resp, E> {
     name: Name,
     inboxes: Vec<Inbox<Req, Resp, E>>,
@@ -315,17 +315,17 @@ struct Routes<Req, Resp, E> {
     /// Set first by `kill`, never cleared.
     killed: AtomicBool,
     gate: Arc<PauseGate>,
-    /// The panic that ended the last worker to panic: the answer to a
-    /// request that no worker is left to take.
+    /// The panic that ended the last thread to panic: the answer to a
+    /// request that no thread is left to take.
     last_panic: Mutex<Option<Panic>>,
 }
 
 struct Inbox<Req, Resp, E> {
     sender: Sender<Envelope<Req, Resp, E>>,
     /// The inbox's other end, for a kill to answer what is queued at once,
-    /// without waiting for the worker to finish the request in hand.
+    /// without waiting for the thread to finish the request in hand.
     queued: Receiver<Envelope<Req, Resp, E>>,
-    /// Requests sent to this worker and not yet answered.
+    /// Requests sent to this thread and not yet answered.
     load: Arc<AtomicUsize>,
     control: Arc<Control>,
 }
@@ -340,11 +340,11 @@ enum Envelope<Req, Resp, E> {
     /// A ping answered "after every earlier request": it waits its turn in
     /// the inbox.
     Ping(PingTicket),
-    /// Wakes a worker blocked on its empty inbox to look at its control.
+    /// Wakes a thread blocked on its empty inbox to look at its control.
     Wake,
 }
 
-/// One unit of a worker's load, given back when its request is answered or
+/// One unit of a thread's load, given back when its request is answered or
 /// dropped.
 struct LoadToken(Arc<AtomicUsize>);
 
@@ -356,7 +356,7 @@ impl LoadToken {
 }
 
 impl<Req, Resp, E> Envelope<Req, Resp, E> {
-    /// Addresses the envelope to `inbox`, counting it in that worker's load.
+    /// Addresses the envelope to `inbox`, counting it in that thread's load.
     fn addressed_to(mut self, inbox: &Inbox<Req, Resp, E>) -> Self {
         if let Envelope::Request { load, .. } = &mut self {
             *load = Some(LoadToken::new(&inbox.load));
@@ -372,7 +372,7 @@ impl Drop for LoadToken {
 }
 
 impl ServiceBuilder {
-    /// How many identical workers serve the requests, each with its own
+    /// How many threads serve the requests, each with its own
     /// state (at least 1).
     ///
     /// # Examples
@@ -388,7 +388,7 @@ impl ServiceBuilder {
         self
     }
 
-    /// How a request picks a worker; [`Dispatch::LeastLoaded`] unless set.
+    /// How a request picks a thread; [`Dispatch::LeastLoaded`] unless set.
     ///
     /// # Examples
     ///
@@ -404,7 +404,7 @@ impl ServiceBuilder {
         self
     }
 
-    /// Whether a worker that a panic ended is restarted (supervision);
+    /// Whether a thread that a panic ended is restarted (supervision);
     /// [`Restart::Never`] unless set. See [`Restart`].
     ///
     /// # Examples
@@ -424,9 +424,9 @@ impl ServiceBuilder {
         self
     }
 
-    /// Whether a panic in the handler ends its worker (`true`, the default,
+    /// Whether a panic in the handler ends its thread (`true`, the default,
     /// as Dart's `errorsAreFatal`). Either way the panic goes to that
-    /// request's caller and to the error listeners; with `false` the worker
+    /// request's caller and to the error listeners; with `false` the thread
     /// goes on with the next request, its state as the panic left it.
     ///
     /// # Examples
@@ -495,7 +495,7 @@ impl ServiceBuilder {
         }
     }
 
-    /// Starts one generation of the service's workers.
+    /// Starts one generation of the service's threads.
     fn generation<S, Req, Resp, E, I, H>(
         &self,
         init: &Arc<I>,
@@ -532,7 +532,7 @@ impl ServiceBuilder {
             gate: PauseGate::new(),
             last_panic: Mutex::new(None),
         });
-        // Taken before any worker starts: not even a state is built until
+        // Taken before any thread starts: not even a state is built until
         // `start`.
         let start_pause = paused.then(|| routes.gate.pause());
         let mut handles = Vec::with_capacity(self.threads);
@@ -559,8 +559,8 @@ impl ServiceBuilder {
                     let outcome = catch_outcome(|| job.member.serve(&*init, &*handler));
                     match outcome {
                         Err(IsolateError::Panicked(panic)) if job.member.may_restart() => {
-                            // Not the worker's end: told as an error, then
-                            // the worker starts again with a fresh state.
+                            // Not the thread's end: told as an error, then
+                            // the thread starts again with a fresh state.
                             job.member
                                 .listeners
                                 .report_error(&IsolateError::Panicked(panic));
@@ -585,14 +585,14 @@ impl ServiceBuilder {
     }
 }
 
-/// A worker's job: its loop, then the report of its end (in this order,
+/// A thread's job: its loop, then the report of its end (in this order,
 /// fields dropping in declaration order when the job is dropped unrun).
 struct MemberJob<Req: Message, Resp: Message, E: Message> {
     member: Member<Req, Resp, E>,
     end: ThreadEnd<E>,
 }
 
-/// One worker of a service: its loop, and what it does when it ends.
+/// One thread of a service: its loop, and what it does when it ends.
 struct Member<Req: Message, Resp: Message, E: Message> {
     index: usize,
     inbox: Receiver<Envelope<Req, Resp, E>>,
@@ -610,7 +610,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         &self.routes.inboxes[self.index].control
     }
 
-    /// Puts an ordered ping into this worker's own inbox, if it has room.
+    /// Puts an ordered ping into this thread's own inbox, if it has room.
     fn enqueue(&self, ticket: PingTicket) -> Result<(), PingTicket> {
         match self.routes.inboxes[self.index]
             .sender
@@ -618,7 +618,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(Envelope::Ping(ticket))) => Err(ticket),
-            // Closed: the worker is ending; the ticket goes unanswered.
+            // Closed: the thread is ending; the ticket goes unanswered.
             Err(_) => Ok(()),
         }
     }
@@ -682,7 +682,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
                     request, promise, ..
                 } => (request, promise),
             };
-            // A pause taken while this worker waited in `recv` holds the
+            // A pause taken while this thread waited in `recv` holds the
             // request it just received, too; pings are answered meanwhile.
             self.routes
                 .gate
@@ -711,7 +711,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         }
     }
 
-    /// Answers one request; returns the worker's own error when the handler
+    /// Answers one request; returns the thread's own error when the handler
     /// panicked and panics are fatal.
     fn handle<S>(
         &self,
@@ -745,7 +745,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
                 promise.fulfil(Err(error));
             }
             Err(payload) if payload.is::<ExitSignal>() => {
-                // `exit()` ends the worker, not just the request.
+                // `exit()` ends the thread, not just the request.
                 drop(promise);
                 resume_unwind(payload);
             }
@@ -753,14 +753,14 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
                 let panic = Panic::new(payload, self.routes.name.clone());
                 let fatal = self.errors_are_fatal.then(|| panic.duplicate());
                 let error = IsolateError::Panicked(panic);
-                // A fatal panic is reported once, as the worker's own end.
+                // A fatal panic is reported once, as the thread's own end.
                 if fatal.is_none() {
                     self.listeners.report_error(&error);
                 }
-                // A fatal one takes the worker out of the service before its
-                // caller hears of it: new requests go to the live workers,
+                // A fatal one takes the thread out of the service before its
+                // caller hears of it: new requests go to the live threads,
                 // or, with none left, hear of this panic.
-                // A worker about to be restarted keeps its inbox and queue.
+                // A thread about to be restarted keeps its inbox and queue.
                 if let Some(fatal) = fatal.as_ref().filter(|_| self.restarts_left.get() == 0) {
                     *lock(&self.routes.last_panic) = Some(fatal.duplicate());
                     self.inbox.close();
@@ -773,9 +773,9 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
     }
 
     /// Closes the inbox and answers everything left in it, once, when the
-    /// worker ends for any reason (`None`: its job was dropped unrun).
+    /// thread ends for any reason (`None`: its job was dropped unrun).
     /// After a kill, queued requests are answered `Cancelled`; otherwise
-    /// they were never started and go to the live workers, or, with none
+    /// they were never started and go to the live threads, or, with none
     /// left, are answered with why the service ended (the last panic).
     fn retire(&mut self, outcome: Option<&Outcome<(), E>>) {
         if mem::replace(&mut self.retired, true) {
@@ -822,7 +822,7 @@ impl Service<(), (), Infallible> {
     /// [`ServiceBuilder::spawn`] for options and a handler whose `Result` is
     /// the request's own error).
     ///
-    /// `init` runs on the worker's thread, so the state need not be `Send`.
+    /// `init` runs on the thread's thread, so the state need not be `Send`.
     /// Requests and responses must be [`Message`]s (`Send + 'static`).
     ///
     /// # Examples
@@ -830,7 +830,7 @@ impl Service<(), (), Infallible> {
     /// ```
     /// use std::rc::Rc;
     ///
-    /// // The state is built on the worker and never leaves it: Rc is fine.
+    /// // The state is built on the thread and never leaves it: Rc is fine.
     /// let service = isolate::Service::spawn(|| Rc::new(vec![10, 20, 30]), |table: &mut Rc<Vec<i32>>, i: usize| {
     ///     table.get(i).copied()
     /// });
@@ -879,15 +879,15 @@ impl Builder {
 }
 
 impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
-    /// Sends a request, waiting while the chosen worker's inbox is full, and
+    /// Sends a request, waiting while the chosen thread's inbox is full, and
     /// returns the handle to its reply. Dropping the handle withdraws the
     /// request if it has not started, and cancels it if it has: its
     /// handler sees [`is_cancelled`](crate::is_cancelled) turn `true` (so do
     /// [`cancel`](IsolateHandle::cancel) and an expired
     /// [`join_timeout`](IsolateHandle::join_timeout)).
     ///
-    /// If every worker has ended, the reply comes at once: `Cancelled` after
-    /// a kill, the last worker's panic if one ended the service, and
+    /// If every thread has ended, the reply comes at once: `Cancelled` after
+    /// a kill, the last thread's panic if one ended the service, and
     /// [`IsolateError::EndedWithoutResult`] otherwise; use
     /// [`try_request`](Self::try_request) to get the request back.
     ///
@@ -908,11 +908,11 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         handle
     }
 
-    /// Sends a request only if a worker's inbox has room now.
+    /// Sends a request only if a thread's inbox has room now.
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] or [`TrySendError::Closed`] (every worker has
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`] (every thread has
     /// ended), with the request.
     ///
     /// # Examples
@@ -957,7 +957,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         })
     }
 
-    /// Sends a request, awaiting room in the chosen worker's inbox, then
+    /// Sends a request, awaiting room in the chosen thread's inbox, then
     /// awaits its reply; works on any executor. Dropping the future withdraws
     /// the request if it has not started, and cancels it if it has.
     ///
@@ -985,14 +985,14 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         handle.await
     }
 
-    /// A liveness probe, answered as soon as every live worker is free of
+    /// A liveness probe, answered as soon as every live thread is free of
     /// the request in hand (Dart's `ping` with its default `immediate`
     /// priority): ahead of queued requests, and while the service is
     /// paused. It never blocks the caller: give the handle a deadline with
-    /// [`join_timeout`](IsolateHandle::join_timeout), since a worker stuck
+    /// [`join_timeout`](IsolateHandle::join_timeout), since a thread stuck
     /// in a handler does not answer.
     ///
-    /// Workers that have ended do not count: the ping is `Ok` if any worker
+    /// Workers that have ended do not count: the ping is `Ok` if any thread
     /// answered, and [`IsolateError::EndedWithoutResult`] once none is left.
     /// [`ping_in_order`](Self::ping_in_order) answers after every earlier
     /// request instead.
@@ -1017,22 +1017,22 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         let (group, handle) = PingTicket::group(routes.name.clone());
         for inbox in routes.live() {
             inbox.control.ping(PingTicket::new(&group), || {
-                // Full: the worker has envelopes to take, and looks at its
+                // Full: the thread has envelopes to take, and looks at its
                 // control after the next. Closed: it is ending.
                 let _ = inbox.sender.try_send(Envelope::Wake);
             });
         }
-        // A paused worker answers from its pause.
+        // A paused thread answers from its pause.
         routes.gate.wake_all();
         handle
     }
 
-    /// A ping answered once every live worker has handled every request
+    /// A ping answered once every live thread has handled every request
     /// sent to it before the ping (Dart's `ping` with
     /// `priority: beforeNextEvent`, roughly): it waits its turn in each
     /// inbox, so it is not answered while the service is paused with
     /// requests queued. It never blocks the caller: a ping that finds an
-    /// inbox full waits beside it, and the worker puts it in line once
+    /// inbox full waits beside it, and the thread puts it in line once
     /// there is room. Otherwise as [`ping`](Self::ping).
     ///
     /// # Examples
@@ -1052,7 +1052,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         for inbox in routes.live() {
             let enqueue = |ticket| match inbox.sender.try_send(Envelope::Ping(ticket)) {
                 Err(TrySendError::Full(Envelope::Ping(ticket))) => Err(ticket),
-                _ => Ok(()), // sent, or closed: the worker is ending
+                _ => Ok(()), // sent, or closed: the thread is ending
             };
             if let Err(ticket) = enqueue(PingTicket::new(&group)) {
                 inbox.control.park(ticket, &enqueue);
@@ -1061,7 +1061,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         handle
     }
 
-    /// Pauses the service until the returned guard is dropped: each worker
+    /// Pauses the service until the returned guard is dropped: each thread
     /// finishes the request in hand and takes no other (it still answers
     /// [`ping`](Self::ping)s). Pauses nest.
     ///
@@ -1081,7 +1081,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     }
 
     /// Starts a service spawned with [`Builder::start_paused`]: its
-    /// workers build their state and take requests from now on (unless
+    /// threads build their state and take requests from now on (unless
     /// [`pause`](Self::pause)d). Returns `false` if it was not held (never
     /// paused, or started already).
     ///
@@ -1102,9 +1102,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         held.is_some()
     }
 
-    /// Stops every worker now: the inboxes close, queued requests are
+    /// Stops every thread now: the inboxes close, queued requests are
     /// answered [`IsolateError::Cancelled`] (even those queued before a
-    /// worker's thread started), and the requests in hand see
+    /// thread's thread started), and the requests in hand see
     /// [`is_cancelled`](crate::is_cancelled) turn `true` (their replies,
     /// if any, still arrive). Every caller hears back: none waits on a dead
     /// service.
@@ -1124,18 +1124,18 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         self.current().kill();
     }
 
-    /// Replaces the service's workers with new ones, for every clone of the
+    /// Replaces the service's threads with new ones, for every clone of the
     /// service: after a [`kill`](Self::kill), after a fatal panic ended
-    /// them, or to start afresh. The workers now serving (if any) are
+    /// them, or to start afresh. The threads now serving (if any) are
     /// killed first, so their queued requests are answered `Cancelled`; the
     /// new ones build their state with the service's own `init`, take the
     /// requests sent from now on, and start at once (even if the service
     /// was built [`start_paused`](Builder::start_paused)).
     ///
     /// Listeners added with [`on_exit`](Self::on_exit) and
-    /// [`on_error`](Self::on_error) belong to the workers they were added
+    /// [`on_error`](Self::on_error) belong to the threads they were added
     /// to (the old ones tell their exit); those given to the builder are
-    /// registered again for the new workers. A [`pause`](Self::pause) held
+    /// registered again for the new threads. A [`pause`](Self::pause) held
     /// does not hold the new ones.
     ///
     /// # Examples
@@ -1154,10 +1154,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         old.kill();
     }
 
-    /// Calls `listener` once every worker has ended, with how the first
+    /// Calls `listener` once every thread has ended, with how the first
     /// one that did not complete ended (or [`Exit::Completed`]); at once if
     /// they have all ended already. Every way the service ends reaches
-    /// every exit listener exactly once, a kill before the workers' threads
+    /// every exit listener exactly once, a kill before the threads' threads
     /// started included.
     ///
     /// # Examples
@@ -1174,8 +1174,8 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         ListenerId(generation.listeners.add_exit(Box::new(listener)))
     }
 
-    /// Calls `listener` (on a worker's thread) for each request whose
-    /// handler returned `Err` or panicked, and for a worker that ends by a
+    /// Calls `listener` (on a thread's thread) for each request whose
+    /// handler returned `Err` or panicked, and for a thread that ends by a
     /// panic. Each caller still gets its own error. A listener added once
     /// the service has ended is dropped at once.
     ///
@@ -1224,7 +1224,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         &self.shared.name
     }
 
-    /// How many workers serve requests now: a worker that ended (a fatal
+    /// How many threads serve requests now: a thread that ended (a fatal
     /// panic) no longer counts, and none do once the service is closed or
     /// killed.
     ///
@@ -1241,7 +1241,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         generation.routes.live().count()
     }
 
-    /// How many requests are queued or running, over all workers.
+    /// How many requests are queued or running, over all threads.
     ///
     /// # Examples
     ///
@@ -1259,9 +1259,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
             .sum()
     }
 
-    /// Closes the service (for every clone): the workers answer what is
+    /// Closes the service (for every clone): the threads answer what is
     /// queued and end. Waits for them, and returns the failure of the first
-    /// worker, in worker order, that did not end cleanly: a fatal panic, a
+    /// thread, in thread order, that did not end cleanly: a fatal panic, a
     /// panic while building its state, `Cancelled` after a kill. (The
     /// [`on_exit`](Self::on_exit) listener hears of the first in time.)
     /// Another clone that joined first got the outcomes; this one then
@@ -1269,7 +1269,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     ///
     /// # Errors
     ///
-    /// How the first worker that did not end cleanly ended.
+    /// How the first thread that did not end cleanly ended.
     ///
     /// # Examples
     ///
@@ -1294,7 +1294,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// A request's envelope, not yet addressed to a worker.
+    /// A request's envelope, not yet addressed to a thread.
     fn envelope(&self, request: Req) -> (Envelope<Req, Resp, E>, IsolateHandle<Resp, E>) {
         let (promise, handle) = Promise::new(self.shared.name.clone());
         let envelope = Envelope::Request {
@@ -1307,18 +1307,18 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
 }
 
 impl<Req, Resp, E> Service<Req, Resp, E> {
-    /// The generation of workers serving now.
+    /// The generation of threads serving now.
     fn current(&self) -> Arc<Generation<Req, Resp, E>> {
         Arc::clone(&lock(&self.shared.current))
     }
 }
 
 impl<Req, Resp, E> Generation<Req, Resp, E> {
-    /// Stops every worker of this generation now; see [`Service::kill`].
+    /// Stops every thread of this generation now; see [`Service::kill`].
     fn kill(&self) {
         let routes = &self.routes;
         routes.killed.store(true, Ordering::SeqCst);
-        // A worker whose thread has not started is dropped unrun here, and
+        // A thread whose thread has not started is dropped unrun here, and
         // answers its queue as it goes.
         for handle in lock(&self.handles).iter() {
             handle.cancel();
@@ -1326,7 +1326,7 @@ impl<Req, Resp, E> Generation<Req, Resp, E> {
         for inbox in &routes.inboxes {
             inbox.control.withdraw();
             inbox.sender.close();
-            // Queued requests are answered now, not when the worker's
+            // Queued requests are answered now, not when the thread's
             // request in hand returns (it may never look at a cancel).
             while let Ok(envelope) = inbox.queued.try_recv() {
                 routes.refuse(envelope);
@@ -1337,14 +1337,14 @@ impl<Req, Resp, E> Generation<Req, Resp, E> {
 }
 
 impl<Req, Resp, E> Routes<Req, Resp, E> {
-    /// The inboxes of the workers still taking requests.
+    /// The inboxes of the threads still taking requests.
     fn live(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
         self.inboxes
             .iter()
             .filter(|inbox| !inbox.sender.is_closed())
     }
 
-    /// Closes every inbox: the workers answer what is queued and end.
+    /// Closes every inbox: the threads answer what is queued and end.
     fn close(&self) {
         for inbox in &self.inboxes {
             inbox.sender.close();
@@ -1366,7 +1366,7 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
         (0..inboxes.len()).map(move |offset| &inboxes[(first + offset) % inboxes.len()])
     }
 
-    /// Sends a request to the best live worker, waiting while its inbox is
+    /// Sends a request to the best live thread, waiting while its inbox is
     /// full; hands the envelope back if every inbox is closed.
     fn dispatch(&self, mut envelope: Envelope<Req, Resp, E>) -> Result<(), Envelope<Req, Resp, E>> {
         for inbox in self.candidates() {
@@ -1378,8 +1378,8 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
         Err(envelope)
     }
 
-    /// Answers a request that no worker can take, with why: `Cancelled`
-    /// after a kill, the panic that ended the last worker to panic, or
+    /// Answers a request that no thread can take, with why: `Cancelled`
+    /// after a kill, the panic that ended the last thread to panic, or
     /// `EndedWithoutResult`.
     fn refuse(&self, envelope: Envelope<Req, Resp, E>) {
         if let Envelope::Request {
@@ -1398,7 +1398,7 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
 
 impl<Req, Resp, E> Drop for Generation<Req, Resp, E> {
     fn drop(&mut self) {
-        // The workers hold the routes too: close the inboxes here, so they
+        // The threads hold the routes too: close the inboxes here, so they
         // answer what is queued and end on their own, with no one waiting.
         self.routes.close();
         for handle in std::mem::take(&mut *lock(&self.handles)) {
@@ -1419,7 +1419,7 @@ impl<Req: Message, Resp: Message, E: Message> fmt::Debug for Service<Req, Resp, 
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Service")
             .field("name", &self.name())
-            .field("workers", &self.threads())
+            .field("threads", &self.threads())
             .field("in_flight", &self.in_flight())
             .finish()
     }
