@@ -120,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 digest ^= hash;
                 bytes += size;
             }
-            Err(IsolateError::TimedOut) => timed_out.push(finished.key),
+            Err(IsolateError::TimedOut { .. }) => timed_out.push(finished.key),
             Err(error) => failed.push((finished.key, error)),
         }
     }

@@ -31,7 +31,7 @@ fn main() {
     // A timeout cancels the isolate and reports `TimedOut`.
     let start = Instant::now();
     match search_isolated(u64::MAX).join_timeout(Duration::from_millis(50)) {
-        Err(IsolateError::TimedOut) => println!("timed out after {:?}", start.elapsed()),
+        Err(IsolateError::TimedOut { .. }) => println!("timed out after {:?}", start.elapsed()),
         other => println!("unexpected: {other:?}"),
     }
 
@@ -54,7 +54,7 @@ fn main() {
     let outcome = handle.join();
     println!(
         "cancelled before starting: {}",
-        if matches!(outcome, Err(IsolateError::Cancelled)) {
+        if matches!(outcome, Err(IsolateError::Cancelled { .. })) {
             "never ran"
         } else {
             "ran anyway (it started first)"
@@ -63,7 +63,7 @@ fn main() {
 
     // A pending async isolate whose wakers are all gone ends instead of hanging.
     match wait_for_ever_isolated().join() {
-        Err(IsolateError::EndedWithoutResult) => {
+        Err(IsolateError::EndedWithoutResult { .. }) => {
             println!("an async isolate nothing could wake ended without a result")
         }
         other => println!("unexpected: {other:?}"),

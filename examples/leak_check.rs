@@ -47,8 +47,9 @@ fn main() {
     ));
     isolate::run(|| vec![1_u8; 1024]).detach();
     drop(isolate::run(|| vec![2_u8; 1024]));
-    let awaited =
-        futures::executor::block_on(isolate::run(isolate::Async(|| async { String::from("async") })));
+    let awaited = futures::executor::block_on(isolate::run(isolate::Async(|| async {
+        String::from("async")
+    })));
     outcomes.push(format!("{awaited:?}"));
     let abandoned = isolate::run(isolate::Async(std::future::pending::<Vec<u8>>)).join();
     outcomes.push(format!("{abandoned:?}"));
@@ -57,7 +58,7 @@ fn main() {
     let failed_start = Builder::new().stack_size(1 << 50).run(|| 1).join();
     outcomes.push(format!(
         "spawn error: {}",
-        matches!(failed_start, Err(IsolateError::Spawn(_)))
+        matches!(failed_start, Err(IsolateError::Spawn { .. }))
     ));
     long_running(&mut outcomes);
     // Let detached work finish before the process exits.

@@ -118,7 +118,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     // 2. The function's own error arrives typed.
     std::fs::write(dir.join("broken.json"), "[{\"id\": 1,")?;
     match summarize_orders_isolated(dir.join("broken.json")).join() {
-        Err(IsolateError::Failed(LoadError::Parse(e))) => println!(
+        Err(IsolateError::Failed {
+            error: LoadError::Parse(e),
+            ..
+        }) => println!(
             "typed error: invalid JSON at line {}, column {}",
             e.line(),
             e.column()
@@ -126,7 +129,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         other => println!("unexpected: {other:?}"),
     }
     match summarize_orders_isolated(dir.join("missing.json")).join() {
-        Err(IsolateError::Failed(e @ LoadError::Read(_))) => println!("typed error: {e}"),
+        Err(IsolateError::Failed {
+            error: e @ LoadError::Read(_),
+            ..
+        }) => println!("typed error: {e}"),
         other => println!("unexpected: {other:?}"),
     }
 

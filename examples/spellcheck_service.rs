@@ -109,7 +109,7 @@ fn main() {
                     Ok(Some(suggestions)) => {
                         println!("  client {client}: {word:?} unknown, suggestions {suggestions:?}")
                     }
-                    Err(IsolateError::Failed(reason)) => {
+                    Err(IsolateError::Failed { error: reason, .. }) => {
                         println!("  client {client}: {word:?} refused: {reason}")
                     }
                     Err(other) => println!("  client {client}: {word:?} failed: {other}"),

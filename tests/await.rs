@@ -35,7 +35,7 @@ async fn every_outcome() {
     assert_eq!(parse_isolated("8".into()).await.unwrap(), 8);
     assert!(matches!(
         parse_isolated("x".into()).await,
-        Err(IsolateError::Failed(_))
+        Err(IsolateError::Failed { .. })
     ));
     assert_eq!(add_later_isolated(1, 2).await.unwrap(), 3);
     let panicked = isolate::run(|| -> u8 { panic!("in an awaited isolate") }).await;
@@ -44,9 +44,15 @@ async fn every_outcome() {
         Some("in an awaited isolate")
     );
     let exited = isolate::run(|| -> u8 { isolate::exit() }).await;
-    assert!(matches!(exited, Err(IsolateError::EndedWithoutResult)));
+    assert!(matches!(
+        exited,
+        Err(IsolateError::EndedWithoutResult { .. })
+    ));
     let abandoned = isolate::run(isolate::Async(std::future::pending::<u8>)).await;
-    assert!(matches!(abandoned, Err(IsolateError::EndedWithoutResult)));
+    assert!(matches!(
+        abandoned,
+        Err(IsolateError::EndedWithoutResult { .. })
+    ));
 }
 
 #[test]

@@ -214,7 +214,9 @@ fn wait_from(place: Place, way: Way) -> u64 {
             .run(move || wait_blocking(way))
             .join()
             .unwrap(),
-        Place::AsyncIsolate => isolate::run(isolate::Async(move || wait_async(way))).join().unwrap(),
+        Place::AsyncIsolate => isolate::run(isolate::Async(move || wait_async(way)))
+            .join()
+            .unwrap(),
         Place::ServiceHandler => waiting_service().request(way).join().unwrap(),
         Place::WorkerBody => {
             let worker = Worker::spawn(move |port: Port<(), u64>| {

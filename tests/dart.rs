@@ -57,7 +57,10 @@ fn error() {
         isolate::run(isolate::Fold(|| Err::<u8, _>(RemoteError("sync error")))),
         |outcome| assert!(matches!(
             outcome,
-            Err(IsolateError::Failed(RemoteError("sync error")))
+            Err(IsolateError::Failed {
+                error: RemoteError("sync error"),
+                ..
+            })
         ))
     );
 }
@@ -65,11 +68,15 @@ fn error() {
 #[test]
 fn async_error() {
     both_ways!(
-        isolate::Builder::new()
-            .run(isolate::Fold(isolate::Async(|| async { Err::<u8, _>(RemoteError("async error")) }))),
+        isolate::Builder::new().run(isolate::Fold(isolate::Async(|| async {
+            Err::<u8, _>(RemoteError("async error"))
+        }))),
         |outcome| assert!(matches!(
             outcome,
-            Err(IsolateError::Failed(RemoteError("async error")))
+            Err(IsolateError::Failed {
+                error: RemoteError("async error"),
+                ..
+            })
         ))
     );
 }
@@ -95,7 +102,10 @@ fn hanging_computation_ends_without_result() {
     // the future (no waker is left), so the isolate ends instead of hanging.
     both_ways!(
         isolate::run(isolate::Async(std::future::pending::<u8>)),
-        |outcome| assert!(matches!(outcome, Err(IsolateError::EndedWithoutResult)))
+        |outcome| assert!(matches!(
+            outcome,
+            Err(IsolateError::EndedWithoutResult { .. })
+        ))
     );
 }
 
@@ -105,7 +115,10 @@ fn isolate_kills_itself() {
         isolate::run(|| -> u8 {
             isolate::exit();
         }),
-        |outcome| assert!(matches!(outcome, Err(IsolateError::EndedWithoutResult)))
+        |outcome| assert!(matches!(
+            outcome,
+            Err(IsolateError::EndedWithoutResult { .. })
+        ))
     );
 }
 

@@ -34,7 +34,7 @@ fn a_sync_isolate_past_its_limit_is_cancelled_and_times_out() {
     let _watchdog = Watchdog::arm(WATCHDOG, "a sync deadline".into());
     let started = Instant::now();
     let handle = Builder::new().timeout(LIMIT).run(spin_until_cancelled);
-    assert!(matches!(handle.join(), Err(IsolateError::TimedOut)));
+    assert!(matches!(handle.join(), Err(IsolateError::TimedOut { .. })));
     assert!(started.elapsed() >= LIMIT);
 }
 
@@ -103,7 +103,7 @@ fn an_async_isolate_past_its_limit_has_its_future_dropped() {
     let handle = Builder::new()
         .timeout(LIMIT)
         .run(isolate::Async(move || Forever(tracked)));
-    assert!(matches!(handle.join(), Err(IsolateError::TimedOut)));
+    assert!(matches!(handle.join(), Err(IsolateError::TimedOut { .. })));
     counter.assert_balanced();
 }
 

@@ -154,7 +154,7 @@ fn exit_unwinds_and_drops_what_the_isolate_held() {
     })
     .join()
     .unwrap_err();
-    assert!(matches!(err, IsolateError::EndedWithoutResult));
+    assert!(matches!(err, IsolateError::EndedWithoutResult { .. }));
     counter.assert_balanced();
 }
 
@@ -206,7 +206,7 @@ fn async_isolate_abandoned_drops_its_future() {
     }))
     .join()
     .unwrap_err();
-    assert!(matches!(err, IsolateError::EndedWithoutResult));
+    assert!(matches!(err, IsolateError::EndedWithoutResult { .. }));
     counter.assert_balanced();
 }
 
@@ -219,7 +219,7 @@ fn failed_start_drops_the_arguments() {
         .run(move || drop(arg))
         .join()
         .unwrap_err();
-    assert!(matches!(err, IsolateError::Spawn(_)));
+    assert!(matches!(err, IsolateError::Spawn { .. }));
     counter.assert_balanced();
 }
 

@@ -12,13 +12,21 @@ use isolate::IsolateError;
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
+/// The options of every failing isolate here: named, so that each message
+/// names it.
+fn settings() -> isolate::Builder {
+    isolate::Builder::new().name("settings")
+}
+
 fn failing_io() -> isolate::IsolateHandle<u8, io::Error> {
-    isolate::run(isolate::Fold(|| Err(io::Error::new(io::ErrorKind::NotFound, "no config file"))))
+    settings().run(isolate::Fold(|| {
+        Err(io::Error::new(io::ErrorKind::NotFound, "no config file"))
+    }))
 }
 
 /// An anyhow error of two layers: a context over an I/O error.
 fn failing_anyhow() -> isolate::IsolateHandle<u8, anyhow::Error> {
-    isolate::run(isolate::Fold(|| {
+    settings().run(isolate::Fold(|| {
         Err(io::Error::new(io::ErrorKind::NotFound, "no config file")).context("loading settings")
     }))
 }
@@ -40,7 +48,7 @@ impl Error for Settings {
 }
 
 fn failing_boxed() -> isolate::IsolateHandle<u8, BoxError> {
-    isolate::run(isolate::Fold(|| {
+    settings().run(isolate::Fold(|| {
         let cause = io::Error::new(io::ErrorKind::NotFound, "no config file");
         Err(Box::new(Settings(cause)) as BoxError)
     }))
@@ -58,27 +66,96 @@ fn failed_shows_the_cause_in_one_line() {
     let err = failing_io().join().unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the isolated function returned an error: no config file"
+        "isolate 'settings' returned an error: no config file"
     );
     // The cause is in the message, so it is not the `source()` as well.
     assert!(err.source().is_none());
 }
 
 #[test]
-fn every_variant_displays_one_readable_line() {
-    let cancelled: IsolateError = IsolateError::Cancelled;
-    let timed_out: IsolateError = IsolateError::TimedOut;
-    let ended: IsolateError = IsolateError::EndedWithoutResult;
-    let spawn: IsolateError = IsolateError::Spawn(io::Error::other("no threads"));
-    for err in [cancelled, timed_out, ended, spawn] {
-        let shown = err.to_string();
-        assert!(!shown.contains('\n') && !shown.is_empty(), "{shown:?}");
-    }
-    let spawn: IsolateError = IsolateError::Spawn(io::Error::other("no threads"));
+fn every_variant_displays_one_readable_line_that_names_the_isolate() {
+    let named = || Some("loader".into());
+    let errors: [IsolateError<&str>; 5] = [
+        IsolateError::Failed {
+            isolate: named(),
+            error: "no input",
+        },
+        IsolateError::Cancelled { isolate: named() },
+        IsolateError::TimedOut { isolate: named() },
+        IsolateError::Spawn {
+            isolate: named(),
+            error: io::Error::other("no threads"),
+        },
+        IsolateError::EndedWithoutResult { isolate: named() },
+    ];
+    let shown: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert_eq!(
-        spawn.to_string(),
-        "no thread could be started for the isolate: no threads"
+        shown,
+        [
+            "isolate 'loader' returned an error: no input",
+            "isolate 'loader' was cancelled before it produced a value",
+            "isolate 'loader' timed out",
+            "no thread could be started for isolate 'loader': no threads",
+            "isolate 'loader' ended without producing a value",
+        ]
     );
+    let unnamed: IsolateError = IsolateError::TimedOut { isolate: None };
+    assert_eq!(unnamed.to_string(), "an isolate timed out");
+    assert_eq!(unnamed.isolate_name(), None);
+}
+
+#[test]
+fn every_way_an_isolate_fails_names_it() {
+    use std::time::Duration;
+
+    isolate::print_panics(false);
+    let loader = || isolate::Builder::new().name("loader");
+    let timed_out = loader()
+        .run(|| {
+            while !isolate::is_cancelled() {
+                std::thread::yield_now();
+            }
+        })
+        .join_timeout(Duration::from_millis(1))
+        .unwrap_err();
+    let limited = loader()
+        .timeout(Duration::from_millis(1))
+        .run(|| {
+            while !isolate::is_cancelled() {
+                std::thread::yield_now();
+            }
+        })
+        .join()
+        .unwrap_err();
+    let exited = loader()
+        .run(|| -> u8 { isolate::exit() })
+        .join()
+        .unwrap_err();
+    let panicked = loader().run(|| -> u8 { panic!("bad") }).join().unwrap_err();
+    let failed = loader()
+        .run(isolate::Fold(|| Err::<u8, _>("no")))
+        .join()
+        .unwrap_err();
+    for err in [&timed_out, &limited, &exited, &panicked] {
+        assert_eq!(err.isolate_name(), Some("loader"), "{err:?}");
+        assert!(err.to_string().starts_with("isolate 'loader' "), "{err}");
+    }
+    assert_eq!(failed.isolate_name(), Some("loader"));
+    assert_eq!(failed.to_string(), "isolate 'loader' returned an error: no");
+    // A worker's error listener sees the name as well.
+    let worker = loader()
+        .start_paused()
+        .spawn(isolate::Fold(|_: isolate::Port<(), ()>| {
+            Err::<(), _>("no input")
+        }));
+    let (tx, rx) = std::sync::mpsc::channel();
+    worker.on_error(move |error| tx.send(error.to_string()).unwrap());
+    worker.start();
+    assert_eq!(
+        rx.recv().unwrap(),
+        "isolate 'loader' returned an error: no input"
+    );
+    assert!(worker.join().is_err());
 }
 
 #[test]
@@ -105,7 +182,7 @@ fn question_mark_into_anyhow_from_a_concrete_error() {
     let err = load().unwrap_err();
     assert_eq!(
         format!("{err:#}"),
-        "the isolated function returned an error: no config file"
+        "isolate 'settings' returned an error: no config file"
     );
     // The typed error is still there, for whoever downcasts.
     let isolate_err = err.downcast::<IsolateError<io::Error>>().unwrap();
@@ -123,11 +200,11 @@ fn question_mark_into_anyhow_from_an_anyhow_error_keeps_its_chain() {
     let err = load().unwrap_err();
     assert_eq!(
         format!("{err:#}"),
-        "the isolated function returned an error: loading settings: no config file"
+        "isolate 'settings' returned an error: loading settings: no config file"
     );
     let debug = format!("{err:?}");
     assert!(
-        debug.starts_with("the isolated function returned an error: loading settings"),
+        debug.starts_with("isolate 'settings' returned an error: loading settings"),
         "{debug}"
     );
     assert!(
@@ -145,7 +222,7 @@ fn question_mark_into_anyhow_from_a_boxed_error_keeps_its_chain() {
     let err = load().unwrap_err();
     assert_eq!(
         format!("{err:#}"),
-        "the isolated function returned an error: loading settings: no config file"
+        "isolate 'settings' returned an error: loading settings: no config file"
     );
 }
 
@@ -162,10 +239,10 @@ fn question_mark_into_a_boxed_error_from_each_kind_of_error() {
     }
     assert_eq!(
         chain(&*from_io().unwrap_err()),
-        ["the isolated function returned an error: no config file"]
+        ["isolate 'settings' returned an error: no config file"]
     );
     let two_layers = [
-        "the isolated function returned an error: loading settings",
+        "isolate 'settings' returned an error: loading settings",
         "no config file",
     ];
     assert_eq!(chain(&*from_anyhow().unwrap_err()), two_layers);
@@ -175,9 +252,12 @@ fn question_mark_into_a_boxed_error_from_each_kind_of_error() {
 #[test]
 fn question_mark_keeps_the_panic_and_where_it_happened() {
     fn load() -> anyhow::Result<u8> {
-        let handle = isolate::Builder::new()
-            .name("loader")
-            .run(isolate::Fold(|| -> anyhow::Result<u8> { panic!("bad header") }));
+        let handle =
+            isolate::Builder::new()
+                .name("loader")
+                .run(isolate::Fold(|| -> anyhow::Result<u8> {
+                    panic!("bad header")
+                }));
         Ok(handle.join()?)
     }
     let err = load().unwrap_err();
@@ -204,7 +284,7 @@ fn a_string_error_is_an_error_too() {
     }
     assert_eq!(
         load().unwrap_err().to_string(),
-        "the isolated function returned an error: nope"
+        "an isolate returned an error: nope"
     );
 }
 
@@ -212,7 +292,10 @@ fn a_string_error_is_an_error_too() {
 fn debug_shows_the_variant_and_its_cause() {
     let err = failing_io().join().unwrap_err();
     let debug = format!("{err:?}");
-    assert!(debug.starts_with("Failed(Custom {"), "{debug}");
+    assert!(
+        debug.starts_with("Failed { isolate: Some(\"settings\"), error: Custom {"),
+        "{debug}"
+    );
     assert!(debug.contains("no config file"), "{debug}");
 }
 

@@ -435,7 +435,7 @@ fn a_pool_reports_its_live_members_and_they_answer_pings() {
     service.kill();
     assert!(matches!(
         service.ping().join_timeout(WATCHDOG),
-        Err(IsolateError::EndedWithoutResult)
+        Err(IsolateError::EndedWithoutResult { .. })
     ));
 }
 
@@ -520,10 +520,14 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
 fn a_service_started_paused_builds_nothing_until_started_and_answers_pings() {
     let built = Arc::new(AtomicUsize::new(0));
     let count = Arc::clone(&built);
-    let service = isolate::Builder::new().start_paused().service().threads(2).spawn(
-        move || count.fetch_add(1, Ordering::SeqCst),
-        |_: &mut usize, n: u8| n,
-    );
+    let service = isolate::Builder::new()
+        .start_paused()
+        .service()
+        .threads(2)
+        .spawn(
+            move || count.fetch_add(1, Ordering::SeqCst),
+            |_: &mut usize, n: u8| n,
+        );
     let reply = service.request(7);
     service.ping().join_timeout(WATCHDOG).unwrap();
     assert_eq!(built.load(Ordering::SeqCst), 0);
@@ -644,7 +648,7 @@ fn a_handler_can_close_its_own_service_cleanly() {
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
     assert!(matches!(
         service.request("late").join_timeout(WATCHDOG),
-        Err(IsolateError::EndedWithoutResult)
+        Err(IsolateError::EndedWithoutResult { .. })
     ));
     assert!(service.join().is_ok());
     assert!(!isolate::close_service(), "not inside a handler");
@@ -784,7 +788,8 @@ fn every_error_of_a_pool_reaches_every_error_listener() {
         .errors_are_fatal(false)
         .spawn(
             || (),
-            isolate::Fold(|_: &mut (), n: u32| if n & 1 == 0 { Err(n) } else { Ok(n) }),);
+            isolate::Fold(|_: &mut (), n: u32| if n & 1 == 0 { Err(n) } else { Ok(n) }),
+        );
     let (first_tx, first) = mpsc::channel();
     let (second_tx, second) = mpsc::channel();
     // Slow listeners, so that reports from different workers overlap.
@@ -826,9 +831,9 @@ fn a_service_whose_threads_cannot_start_tells_its_listeners_and_callers() {
     assert!(service.request(1).join_timeout(WATCHDOG).is_err());
     assert!(matches!(
         service.ping().join_timeout(WATCHDOG),
-        Err(IsolateError::EndedWithoutResult)
+        Err(IsolateError::EndedWithoutResult { .. })
     ));
-    assert!(matches!(service.join(), Err(IsolateError::Spawn(_))));
+    assert!(matches!(service.join(), Err(IsolateError::Spawn { .. })));
 }
 
 #[test]

@@ -73,7 +73,7 @@ fn a_named_isolate_shows_its_name_in_a_panic() {
 fn anyhow_result_is_folded_to_anyhow_error() {
     let handle: IsolateHandle<u8, anyhow::Error> = with_anyhow_isolated(true);
     match handle.join() {
-        Err(IsolateError::Failed(e)) => assert_eq!(e.to_string(), "anyhow failure"),
+        Err(IsolateError::Failed { error: e, .. }) => assert_eq!(e.to_string(), "anyhow failure"),
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(with_anyhow_isolated(false).join().unwrap(), 1);
@@ -89,7 +89,7 @@ fn an_async_isolated_function_is_cancelled_for_real() {
     let handle = waits_for_isolated(counter.track(), started.clone(), wake_up);
     started.wait();
     handle.cancel();
-    assert!(matches!(handle.join(), Err(IsolateError::Cancelled)));
+    assert!(matches!(handle.join(), Err(IsolateError::Cancelled { .. })));
     counter.assert_balanced();
 }
 

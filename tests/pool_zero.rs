@@ -9,12 +9,12 @@ fn a_pool_of_zero_threads_fails_each_isolate_with_spawn() {
     PoolBuilder::new().max_threads(0).build_global().unwrap();
     for _ in 0..3 {
         match isolate::run(|| 1).join() {
-            Err(IsolateError::Spawn(e)) => assert!(!e.to_string().is_empty()),
+            Err(IsolateError::Spawn { error: e, .. }) => assert!(!e.to_string().is_empty()),
             other => panic!("expected Spawn, got {other:?}"),
         }
     }
     let awaited = futures::executor::block_on(isolate::run(|| 1));
-    assert!(matches!(awaited, Err(IsolateError::Spawn(_))));
+    assert!(matches!(awaited, Err(IsolateError::Spawn { .. })));
     assert_eq!(
         isolate::Builder::new()
             .dedicated()

@@ -55,7 +55,7 @@ fn scenario_invalid_max_threads() {
     }
     // ...and without configuring, every pooled isolate says why it cannot run.
     match isolate::run(|| 1).join() {
-        Err(isolate::IsolateError::Spawn(e)) => {
+        Err(isolate::IsolateError::Spawn { error: e, .. }) => {
             assert!(
                 e.to_string().contains("ISOLATE_MAX_THREADS=\"lots\""),
                 "{e}"

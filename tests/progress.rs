@@ -140,7 +140,7 @@ fn a_cloned_progress_sender_reports_from_helpers() {
         let helper = progress.clone();
         std::thread::spawn(move || helper.send("from a helper".to_owned()))
             .join()
-            .map_err(|_| IsolateError::<()>::Cancelled)?;
+            .map_err(|_| IsolateError::<()>::Cancelled { isolate: None })?;
         progress.send("from the isolate".to_owned());
         Ok::<_, IsolateError<()>>(2)
     }));
@@ -178,7 +178,12 @@ fn a_panic_mid_stream_ends_an_awaited_stream_and_reaches_the_awaited_result() {
     futures::executor::block_on(async {
         let updates: Vec<u8> = (&mut handle).collect().await;
         assert_eq!(updates, [1, 2]);
-        let panic = handle.into_handle().await.unwrap_err().into_panic().unwrap();
+        let panic = handle
+            .into_handle()
+            .await
+            .unwrap_err()
+            .into_panic()
+            .unwrap();
         assert_eq!(panic.message(), Some("disk vanished"));
     });
 }

@@ -18,10 +18,17 @@ fn run_returns_the_value() {
 
 #[test]
 fn try_run_passes_ok_and_folds_err() {
-    assert_eq!(isolate::run(isolate::Fold(|| "5".parse::<u8>())).join().unwrap(), 5);
-    let err = isolate::run(isolate::Fold(|| "x".parse::<u8>())).join().unwrap_err();
+    assert_eq!(
+        isolate::run(isolate::Fold(|| "5".parse::<u8>()))
+            .join()
+            .unwrap(),
+        5
+    );
+    let err = isolate::run(isolate::Fold(|| "x".parse::<u8>()))
+        .join()
+        .unwrap_err();
     match err {
-        IsolateError::Failed(e) => assert_eq!(e, "x".parse::<u8>().unwrap_err()),
+        IsolateError::Failed { error: e, .. } => assert_eq!(e, "x".parse::<u8>().unwrap_err()),
         other => panic!("expected Failed, got {other:?}"),
     }
 }
@@ -76,7 +83,7 @@ fn exit_ends_the_isolate_without_a_result() {
     let handle = isolate::run(|| -> u32 { isolate::exit() });
     assert!(matches!(
         handle.join(),
-        Err(IsolateError::EndedWithoutResult)
+        Err(IsolateError::EndedWithoutResult { .. })
     ));
 }
 
@@ -139,7 +146,7 @@ fn a_thread_that_cannot_start_is_a_spawn_error_through_the_handle() {
     // failure arrives through the handle instead of panicking at the call.
     let handle = Builder::new().stack_size(1 << 50).run(|| 1);
     match handle.join() {
-        Err(IsolateError::Spawn(e)) => assert!(!e.to_string().is_empty()),
+        Err(IsolateError::Spawn { error: e, .. }) => assert!(!e.to_string().is_empty()),
         other => panic!("expected Spawn, got {other:?}"),
     }
 }
@@ -163,7 +170,7 @@ fn a_cancelled_isolate_that_never_started_never_runs() {
     gate.open();
     match handle.join() {
         // Cancelled before its thread took it: it never ran.
-        Err(IsolateError::Cancelled) => assert!(ran_rx.try_recv().is_err()),
+        Err(IsolateError::Cancelled { .. }) => assert!(ran_rx.try_recv().is_err()),
         // Its thread took it first: it ran to the end, and its value counts.
         Ok(()) => assert!(ran_rx.recv_timeout(WATCHDOG).is_ok()),
         other => panic!("unexpected {other:?}"),

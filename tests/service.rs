@@ -344,7 +344,10 @@ fn dropping_the_last_handle_answers_what_is_queued_then_ends() {
 
 #[test]
 fn a_handlers_err_goes_to_its_caller_and_the_error_listener() {
-    let service = Service::spawn(|| (), isolate::Fold(|_: &mut (), text: String| text.parse::<u16>()));
+    let service = Service::spawn(
+        || (),
+        isolate::Fold(|_: &mut (), text: String| text.parse::<u16>()),
+    );
     let (errors_tx, errors) = mpsc::channel();
     service.on_error(move |error| errors_tx.send(error.is_failed()).unwrap());
     assert_eq!(service.request("80".to_owned()).join().unwrap(), 80);
@@ -383,7 +386,10 @@ fn an_ordered_ping_answers_once_earlier_requests_are_handled_on_every_worker() {
     assert_eq!(service.in_flight(), 0);
     service.kill();
     let ended = service.ping().join_timeout(WATCHDOG);
-    assert!(matches!(ended, Err(IsolateError::EndedWithoutResult)));
+    assert!(matches!(
+        ended,
+        Err(IsolateError::EndedWithoutResult { .. })
+    ));
 }
 
 #[test]

@@ -46,14 +46,14 @@ fn handle(state: &mut u64, (n, plan, tracked): Request) -> Result<(u64, Tracked)
 fn check(n: u64, plan: Plan, reply: Result<(u64, Tracked), IsolateError<u64>>) {
     match (plan, reply) {
         (Plan::Answer, Ok((value, _))) => assert_eq!(value, n * 3),
-        (Plan::Fail, Err(IsolateError::Failed(back))) => assert_eq!(back, n),
+        (Plan::Fail, Err(IsolateError::Failed { error: back, .. })) => assert_eq!(back, n),
         (Plan::Panic, Err(IsolateError::Panicked(panic))) => {
             assert_eq!(
                 panic.message(),
                 Some(format!("request {n} asked to panic").as_str())
             );
         }
-        (_, Err(IsolateError::TimedOut | IsolateError::Cancelled)) => {}
+        (_, Err(IsolateError::TimedOut { .. } | IsolateError::Cancelled { .. })) => {}
         (_, other) => panic!("request {n}: unexpected {:?}", other.map(|(v, _)| v)),
     }
 }
@@ -151,9 +151,9 @@ fn check_supervised(
             assert_eq!(value, n * 3);
             answered.fetch_add(1, Ordering::Relaxed);
         }
-        (Plan::Fail, Err(IsolateError::Failed(back))) => assert_eq!(back, n),
+        (Plan::Fail, Err(IsolateError::Failed { error: back, .. })) => assert_eq!(back, n),
         // Its own panic, or, queued behind a fatal one, that one.
-        (_, Err(IsolateError::Panicked(_) | IsolateError::Cancelled)) => {}
+        (_, Err(IsolateError::Panicked(_) | IsolateError::Cancelled { .. })) => {}
         (_, other) => panic!("request {n}: unexpected {:?}", other.map(|(v, _)| v)),
     }
 }
@@ -211,7 +211,7 @@ fn a_supervised_pool_killed_restarted_paused_and_pinged_under_its_callers() {
                                 service.ping_in_order()
                             };
                             match ping.join_timeout(WATCHDOG) {
-                                Ok(()) | Err(IsolateError::EndedWithoutResult) => {}
+                                Ok(()) | Err(IsolateError::EndedWithoutResult { .. }) => {}
                                 Err(other) => panic!("ping: {other:?}"),
                             }
                             pending.push((n, plan, reply));

@@ -62,10 +62,16 @@ fn errors_and_panics_arrive_typed_with_their_keys() {
     let mut set = IsolateSet::new();
     set.spawn("bad", isolate::Fold(|| "x".parse::<u8>()));
     set.spawn("good", isolate::Fold(|| "7".parse::<u8>()));
-    set.spawn("panics", isolate::Fold(|| -> Result<u8, _> { panic!("boom") }));
+    set.spawn(
+        "panics",
+        isolate::Fold(|| -> Result<u8, _> { panic!("boom") }),
+    );
     let mut results = set.join_all();
     results.sort_by_key(|(key, _)| *key);
-    assert!(matches!(results[0], ("bad", Err(IsolateError::Failed(_)))));
+    assert!(matches!(
+        results[0],
+        ("bad", Err(IsolateError::Failed { .. }))
+    ));
     assert_eq!(*results[1].1.as_ref().unwrap(), 7);
     match &results[2] {
         ("panics", Err(IsolateError::Panicked(panic))) => assert_eq!(panic.message(), Some("boom")),
@@ -420,11 +426,12 @@ fn a_source_whose_size_hint_is_wrong_still_counts_right() {
     let _watchdog = Watchdog::arm(WATCHDOG, "size hints".into());
     let mut set = IsolateSet::bounded(3);
     // `filter` hints 0..=100; 50 items come.
-    set.spawn_iter(
-        (0..100_u32)
-            .filter(|i| i % 2 == 0)
-            .map(|i| (i, isolate::Fold(move || if i % 4 == 0 { Ok(i) } else { Err(i) }))),
-    );
+    set.spawn_iter((0..100_u32).filter(|i| i % 2 == 0).map(|i| {
+        (
+            i,
+            isolate::Fold(move || if i % 4 == 0 { Ok(i) } else { Err(i) }),
+        )
+    }));
     set.spawn_iter(std::iter::from_fn({
         let mut n = 0;
         move || {

@@ -59,12 +59,14 @@ fn start(plan: Plan, counter: &DropCounter) -> IsolateHandle<Tracked, Tracked> {
 fn record(outcome: Result<Tracked, IsolateError<Tracked>>, tally: &Tally) {
     let counter = match outcome {
         Ok(_) => &tally.values,
-        Err(IsolateError::Failed(_)) => &tally.errors,
+        Err(IsolateError::Failed { .. }) => &tally.errors,
         Err(IsolateError::Panicked(_)) => &tally.panics,
-        Err(IsolateError::EndedWithoutResult) => &tally.ended,
-        Err(IsolateError::Cancelled) | Err(IsolateError::TimedOut) => &tally.cancelled_or_timed_out,
+        Err(IsolateError::EndedWithoutResult { .. }) => &tally.ended,
+        Err(IsolateError::Cancelled { .. }) | Err(IsolateError::TimedOut { .. }) => {
+            &tally.cancelled_or_timed_out
+        }
         // `Tracked` has no `Display`, so neither has its `IsolateError`.
-        Err(IsolateError::Spawn(e)) => panic!("unexpected outcome: {e}"),
+        Err(IsolateError::Spawn { error: e, .. }) => panic!("unexpected outcome: {e}"),
         Err(_) => panic!("unexpected outcome"),
     };
     counter.fetch_add(1, Ordering::Relaxed);

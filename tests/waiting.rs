@@ -517,7 +517,7 @@ fn scenario_zero_threads() {
     let _watchdog = watchdog("a pool that can start no thread");
     let handles: Vec<_> = (0..10).map(|i| isolate::run(move || i)).collect();
     for handle in handles {
-        assert!(matches!(handle.join(), Err(IsolateError::Spawn(_))));
+        assert!(matches!(handle.join(), Err(IsolateError::Spawn { .. })));
     }
 }
 
@@ -574,7 +574,9 @@ fn scenario_small_cap_waits() {
     });
     assert_eq!(waited.join().unwrap(), 1);
     // A foreign executor inside an async isolate.
-    let foreign = isolate::run(isolate::Async(|| async { futures::executor::block_on(isolate::run(|| 1)) }));
+    let foreign = isolate::run(isolate::Async(|| async {
+        futures::executor::block_on(isolate::run(|| 1))
+    }));
     assert_eq!(foreign.join().unwrap().unwrap(), 1);
     // Progress read with recv_async inside an async isolate.
     let progress = isolate::run(isolate::Async(|| async {

@@ -18,16 +18,18 @@ const MESSAGES: u64 = 10_000;
 /// replies: both directions are bounded, so they must interleave.
 #[test]
 fn thousands_of_messages_arrive_in_order_blocking() {
-    let worker = isolate::Builder::new().capacity(8).spawn(|port: Port<u64, u64>| {
-        let mut handled = 0;
-        for n in port.receiver().iter() {
-            handled += 1;
-            if port.send(n * 2).is_err() {
-                break;
+    let worker = isolate::Builder::new()
+        .capacity(8)
+        .spawn(|port: Port<u64, u64>| {
+            let mut handled = 0;
+            for n in port.receiver().iter() {
+                handled += 1;
+                if port.send(n * 2).is_err() {
+                    break;
+                }
             }
-        }
-        handled
-    });
+            handled
+        });
     let sender = worker.sender().clone();
     let producer = std::thread::spawn(move || {
         for n in 0..MESSAGES {
@@ -45,13 +47,15 @@ fn thousands_of_messages_arrive_in_order_blocking() {
 fn thousands_of_messages_arrive_in_order_async() {
     let runtime = support::tokio_runtime();
     runtime.block_on(async {
-        let mut worker = isolate::Builder::new().capacity(8).spawn(|port: Port<u64, u64>| {
-            for n in port.receiver().iter() {
-                if port.send(n + 1).is_err() {
-                    break;
+        let mut worker = isolate::Builder::new()
+            .capacity(8)
+            .spawn(|port: Port<u64, u64>| {
+                for n in port.receiver().iter() {
+                    if port.send(n + 1).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
+            });
         let sender = worker.sender().clone();
         let producer = tokio::spawn(async move {
             for n in 0..MESSAGES {
@@ -89,7 +93,10 @@ fn a_panic_mid_stream_ends_the_stream_and_reaches_join_and_listeners() {
     worker.on_error(move |error| errors_tx.send(error.to_string()).unwrap());
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
     gate.open();
-    assert_eq!(worker.receiver().iter().collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+    assert_eq!(
+        worker.receiver().iter().collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4]
+    );
     assert_eq!(worker.recv(), Err(RecvError));
     let error = worker.join().unwrap_err();
     assert_eq!(
@@ -116,7 +123,11 @@ fn a_worker_that_drops_its_inbox_early_hands_messages_back() {
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
     let refused = worker.send("second".to_owned()).unwrap_err();
     assert_eq!(refused.into_inner(), "second");
-    assert!(worker.sender().try_send("third".to_owned()).unwrap_err().is_closed());
+    assert!(worker
+        .sender()
+        .try_send("third".to_owned())
+        .unwrap_err()
+        .is_closed());
     assert_eq!(worker.recv(), Err(RecvError));
     assert_eq!(worker.join().unwrap().as_deref(), Some("first"));
 }
@@ -240,7 +251,7 @@ fn exit_inside_a_worker_ends_it_without_result() {
     );
     assert!(matches!(
         worker.join(),
-        Err(IsolateError::EndedWithoutResult)
+        Err(IsolateError::EndedWithoutResult { .. })
     ));
 }
 
@@ -254,7 +265,7 @@ fn a_worker_whose_thread_cannot_start_reports_it() {
     assert_eq!(exits.try_recv().unwrap(), Exit::FailedToStart);
     // The body, and the port with it, was dropped unrun.
     assert!(worker.send(()).is_err());
-    assert!(matches!(worker.join(), Err(IsolateError::Spawn(_))));
+    assert!(matches!(worker.join(), Err(IsolateError::Spawn { .. })));
 }
 
 #[test]
@@ -321,17 +332,19 @@ fn killing_an_async_worker_drops_its_future_at_once() {
     // Kept alive by the test, so the worker's wait keeps a live waker and
     // could go on forever: only dropping the future ends it.
     let (_never_sent, never) = futures::channel::oneshot::channel::<()>();
-    let worker = Worker::spawn(isolate::Async(move |port: Port<(), &'static str>| async move {
-        let _held = held; // dropped with the future
-        port.sender().send_async("waiting").await.unwrap();
-        let _ = never.await;
-        "unreachable"
-    }));
+    let worker = Worker::spawn(isolate::Async(
+        move |port: Port<(), &'static str>| async move {
+            let _held = held; // dropped with the future
+            port.sender().send_async("waiting").await.unwrap();
+            let _ = never.await;
+            "unreachable"
+        },
+    ));
     assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), "waiting");
     worker.kill();
     let outcome = worker.join();
     assert!(
-        matches!(outcome, Err(IsolateError::Cancelled)),
+        matches!(outcome, Err(IsolateError::Cancelled { .. })),
         "{outcome:?}"
     );
     counter.assert_balanced();
@@ -364,7 +377,11 @@ fn an_async_caller_gets_its_message_back_from_a_worker_that_dropped_its_inbox() 
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Completed);
     futures::executor::block_on(async {
-        let refused = worker.sender().send_async("hello".to_owned()).await.unwrap_err();
+        let refused = worker
+            .sender()
+            .send_async("hello".to_owned())
+            .await
+            .unwrap_err();
         assert_eq!(refused.into_inner(), "hello");
         assert_eq!(worker.recv_async().await, Err(RecvError));
     });

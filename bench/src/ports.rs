@@ -87,17 +87,15 @@ struct PortWorker(Worker<u64, u64>);
 
 impl PortWorker {
     fn start() -> Self {
-        PortWorker(
-            isolate::Builder::new()
-                .capacity(WINDOW as usize)
-                .spawn(|port: Port<u64, u64>| {
-                    for n in port.receiver().iter() {
-                        if port.send(work(n)).is_err() {
-                            break;
-                        }
+        PortWorker(isolate::Builder::new().capacity(WINDOW as usize).spawn(
+            |port: Port<u64, u64>| {
+                for n in port.receiver().iter() {
+                    if port.send(work(n)).is_err() {
+                        break;
                     }
-                }),
-        )
+                }
+            },
+        ))
     }
 }
 

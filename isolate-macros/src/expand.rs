@@ -630,8 +630,11 @@ fn spawn_body(
         body = quote!(#krate::Fold(#body));
     }
     let method = &entry.method;
-    let (message_params, message_turbofish, handle_type) =
-        (&entry.message_params, &entry.message_turbofish, &entry.handle_type);
+    let (message_params, message_turbofish, handle_type) = (
+        &entry.message_params,
+        &entry.message_turbofish,
+        &entry.handle_type,
+    );
     let (return_bounds, handle, fold_bounds) = if folded {
         (
             quote!(R: #private::FoldResult),
@@ -668,7 +671,11 @@ fn spawn_body(
     // `std::str::Chars`) lands there, beside the parameter it names, instead
     // of on the attribute. Not when folding: a return type that is not a
     // `Result` would be reported there a second time.
-    let call_span = if folded || entry.supplied { site } else { ident.span() };
+    let call_span = if folded || entry.supplied {
+        site
+    } else {
+        ident.span()
+    };
     let spawn_at_call = format_ident!("__spawn", span = call_span);
     let call = quote_spanned! {call_span=>
         #spawn_at_call::<#(#arg_types,)* #message_turbofish #return_turbofish #fut_turbofish, _>(#builder, #(#arg_values,)* #callee)

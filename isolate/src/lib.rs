@@ -200,7 +200,7 @@ pub use set::{
     Joined,
 };
 pub use task::context::{current_name, exit, is_cancelled, with_current_name};
-pub use task::error::IsolateError;
+pub use task::error::{IsolateError, IsolateName};
 pub use task::handle::IsolateHandle;
 pub use task::panic::{print_panics, Location, Panic};
 

@@ -95,7 +95,7 @@ fn cancel_races_the_runner_and_the_argument_drops_once() {
             let worker = thread::spawn(move || runner.run());
             handle.cancel();
             match handle.join() {
-                Ok(7) | Err(IsolateError::Cancelled) => {}
+                Ok(7) | Err(IsolateError::Cancelled { .. }) => {}
                 other => panic!("unexpected {other:?}"),
             }
             worker.join().unwrap();
@@ -183,7 +183,7 @@ fn an_expired_join_timeout_races_the_runner() {
         let worker = thread::spawn(move || runner.run());
         match handle.join_timeout(std::time::Duration::ZERO) {
             // Finished first: the value is never thrown away.
-            Ok(4) | Err(IsolateError::TimedOut) => {}
+            Ok(4) | Err(IsolateError::TimedOut { .. }) => {}
             other => panic!("unexpected {other:?}"),
         }
         worker.join().unwrap();
@@ -400,7 +400,7 @@ mod replies {
             });
             assert!(matches!(
                 handle.join(),
-                Err(IsolateError::EndedWithoutResult)
+                Err(IsolateError::ended_without_result())
             ));
             worker.join().unwrap();
         });

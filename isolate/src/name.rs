@@ -16,6 +16,16 @@ pub(crate) enum Name {
     Shared(Arc<str>),
 }
 
+impl Name {
+    /// The name as an error carries it: borrowed when it is static.
+    pub(crate) fn to_cow(&self) -> Cow<'static, str> {
+        match self {
+            Name::Static(name) => Cow::Borrowed(name),
+            Name::Shared(name) => Cow::Owned(name.to_string()),
+        }
+    }
+}
+
 impl Deref for Name {
     type Target = str;
 

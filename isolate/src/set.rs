@@ -610,14 +610,14 @@ where
             match waiting {
                 Waiting::One(key, start) => {
                     drop(start);
-                    self.ready.push_back((key, Err(IsolateError::Cancelled)));
+                    self.ready.push_back((key, Err(IsolateError::cancelled())));
                 }
                 Waiting::Many(source) => {
                     self.total -= source.counted;
                     for (key, start) in source.items {
                         drop(start);
                         self.total += 1;
-                        self.ready.push_back((key, Err(IsolateError::Cancelled)));
+                        self.ready.push_back((key, Err(IsolateError::cancelled())));
                     }
                 }
             }

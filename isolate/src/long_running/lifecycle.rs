@@ -75,11 +75,11 @@ impl Exit {
     pub(crate) fn of<T, E>(outcome: &Outcome<T, E>) -> Self {
         match outcome {
             Ok(_) => Exit::Completed,
-            Err(IsolateError::Failed(_)) => Exit::Failed,
+            Err(IsolateError::Failed { .. }) => Exit::Failed,
             Err(IsolateError::Panicked(_)) => Exit::Panicked,
-            Err(IsolateError::Cancelled | IsolateError::TimedOut) => Exit::Cancelled,
-            Err(IsolateError::EndedWithoutResult) => Exit::EndedWithoutResult,
-            Err(IsolateError::Spawn(_)) => Exit::FailedToStart,
+            Err(IsolateError::Cancelled { .. } | IsolateError::TimedOut { .. }) => Exit::Cancelled,
+            Err(IsolateError::EndedWithoutResult { .. }) => Exit::EndedWithoutResult,
+            Err(IsolateError::Spawn { .. }) => Exit::FailedToStart,
         }
     }
 }
@@ -265,7 +265,8 @@ impl<E> ThreadEnd<E> {
     /// listeners, then its exit. Returns the outcome, for its joiner.
     pub(crate) fn ended<T>(mut self, outcome: Outcome<T, E>) -> Outcome<T, E> {
         if let Some(listeners) = self.listeners.take() {
-            if let Err(error @ (IsolateError::Failed(_) | IsolateError::Panicked(_))) = &outcome {
+            if let Err(error @ (IsolateError::Failed { .. } | IsolateError::Panicked(_))) = &outcome
+            {
                 listeners.report_error(error);
             }
             listeners.thread_ended(Exit::of(&outcome));

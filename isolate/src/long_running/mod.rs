@@ -30,13 +30,18 @@ pub(crate) fn catch_outcome<T, E>(body: impl FnOnce() -> Outcome<T, E>) -> Outco
     let outcome = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(outcome) => outcome,
         Err(payload) => context::with_current(|header| outcome_of_unwind(payload, header))
-            .unwrap_or(Err(IsolateError::EndedWithoutResult)),
+            .unwrap_or(Err(IsolateError::ended_without_result())),
     };
-    match outcome {
-        Ok(_) | Err(IsolateError::Failed(_)) if context::is_cancelled() => {
+    let outcome = match outcome {
+        Ok(_) | Err(IsolateError::Failed { .. }) if context::is_cancelled() => {
             drop_quietly(outcome);
-            Err(IsolateError::Cancelled)
+            Err(IsolateError::cancelled())
         }
         outcome => outcome,
+    };
+    // Named here, so that the listeners see the name too.
+    match context::with_current(|header| header.name().clone()) {
+        Some(name) => outcome.map_err(|error| error.named(&name)),
+        None => outcome,
     }
 }

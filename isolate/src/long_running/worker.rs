@@ -195,7 +195,7 @@ impl Builder {
                 if let Some(gate) = gate {
                     gate.wait(context::is_cancelled, || {});
                     if context::is_cancelled() {
-                        return Err(IsolateError::Cancelled); // killed unstarted
+                        return Err(IsolateError::cancelled()); // killed unstarted
                     }
                 }
                 body(port)

@@ -83,7 +83,7 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
     let mut token: Weak<WakeToken> = Weak::new();
     loop {
         if context::is_cancelled() {
-            return Err(IsolateError::Cancelled);
+            return Err(IsolateError::cancelled());
         }
         // Reuse the wakers' shared part while the future still holds one.
         let strong = token.upgrade().unwrap_or_else(|| {
@@ -105,14 +105,14 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
                 break;
             }
             if context::is_cancelled() {
-                return Err(IsolateError::Cancelled);
+                return Err(IsolateError::cancelled());
             }
             if token.strong_count() == 0 {
                 // A wake just before the last drop still counts.
                 if signal.woken.swap(false, Ordering::Acquire) {
                     break;
                 }
-                return Err(IsolateError::EndedWithoutResult);
+                return Err(IsolateError::ended_without_result());
             }
             // The last resort, between polls: an awaited isolate that no
             // thread can come for gets a thread beside the pool (never run

@@ -89,7 +89,7 @@ where
         Ok(registration) => registration,
         Err(error) => {
             drop_quietly(job);
-            return Err(IsolateError::Spawn(error));
+            return Err(IsolateError::spawn(error));
         }
     };
     let result = catch_unwind(AssertUnwindSafe(job));
@@ -97,12 +97,12 @@ where
     match result {
         Ok(outcome) if fired => {
             drop_quietly(outcome);
-            Err(IsolateError::TimedOut)
+            Err(IsolateError::timed_out())
         }
         Ok(outcome) => outcome,
         Err(payload) if fired && payload.is::<ExitSignal>() => {
             drop_quietly(payload);
-            Err(IsolateError::TimedOut)
+            Err(IsolateError::timed_out())
         }
         // The runner turns it into `Panicked` (or `exit()`'s error); the
         // panic's location was recorded when it was raised.

@@ -1,77 +1,120 @@
 //! The one error type every way of waiting on an isolate returns.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;
 use std::io;
 
+use crate::name::{Name, UNNAMED};
 use crate::task::panic::Panic;
 
+/// The name an error carries: the isolate's, when it was given one.
+pub type IsolateName = Option<Cow<'static, str>>;
+
 /// Why an isolate gave no value: every failure of the remote work, folded
-/// into one type.
+/// into one type, each naming the isolate it comes from.
 ///
-/// `E` is the error type of the isolated function when it returns a
-/// `Result` (see [`try_run`](crate::try_run) and [`#[isolated]`](crate::isolated));
-/// it is [`Infallible`] for functions that cannot fail, so
-/// `IsolateError` alone names the error of an infallible isolate.
+/// `E` is the error type of the isolated function when its `Result` is
+/// folded into the handle (see [`Fold`](crate::Fold) and
+/// [`#[isolated]`](crate::isolated)); it is [`Infallible`] for functions
+/// that cannot fail, so `IsolateError` alone names the error of an
+/// infallible isolate.
 ///
 /// The enum is `#[non_exhaustive]`: match the variants you handle and keep a
-/// wildcard arm.
+/// wildcard arm. Each variant carries the isolate's name (`isolate`, `None`
+/// when it was not named; a [`Panic`] carries its own).
 ///
-/// Its message is one line that carries the cause (the function's error, the
-/// panic's message and location, the I/O error); `source()` goes on from the
-/// cause's own causes, never repeating a message. It is an [`Error`] for every
-/// `E: Debug + Display`, so `?` takes it into `anyhow::Result` and
-/// `Box<dyn Error + Send + Sync>` whatever the function's error is, a
-/// concrete type, `anyhow::Error` or a boxed error.
+/// # Printing it
+///
+/// - `{}` is one line that names the isolate and carries the cause (the
+///   function's error, the panic's message and location, the I/O error):
+///   `isolate 'parse' returned an error: invalid digit found in string`.
+///   That is what `eprintln!("{err}")` and an error listener print.
+/// - `source()` goes on from the *cause's* own causes, never repeating a
+///   message, so anyhow's `{:#}` and `{:?}` reports print each message once.
+///   The cause is in the message rather than behind `source()` because the
+///   function's error need not be an [`Error`] (`anyhow::Error`, a boxed
+///   error, a `String`): the API guidelines ask for one or the other, never
+///   both, and only the message can carry every kind of cause.
+/// - `{:?}` shows the variant with its fields:
+///   `Failed { isolate: Some("parse"), error: ParseIntError { kind: InvalidDigit } }`.
+///
+/// `IsolateError` is an [`Error`] for every `E: Debug + Display`, so `?`
+/// takes it into `anyhow::Result` and `Box<dyn Error + Send + Sync>`
+/// whatever the function's error is.
 ///
 /// # Examples
 ///
 /// ```
 /// use isolate::IsolateError;
 ///
-/// let handle = isolate::run(isolate::Fold(|| "forty-two".parse::<u32>()));
+/// let handle = isolate::Builder::new().name("parse").run(isolate::Fold(|| "forty-two".parse::<u32>()));
 /// match handle.join() {
 ///     Ok(n) => println!("parsed {n}"),
-///     Err(IsolateError::Failed(e)) => println!("bad number: {e}"),
+///     Err(IsolateError::Failed { error, .. }) => println!("bad number: {error}"),
 ///     Err(IsolateError::Panicked(panic)) => panic.resume_unwind(),
 ///     Err(other) => println!("isolate did not finish: {other}"),
 /// }
 /// ```
 #[non_exhaustive]
 pub enum IsolateError<E = Infallible> {
-    /// The function returned `Err(e)`; `e` is passed through untouched.
+    /// The function returned `Err(error)`; `error` is passed through
+    /// untouched.
     ///
     /// ```
-    /// let err = isolate::run(isolate::Fold(|| "forty".parse::<u32>())).join().unwrap_err();
+    /// let err = isolate::Builder::new()
+    ///     .name("parse")
+    ///     .run(isolate::Fold(|| "forty".parse::<u32>()))
+    ///     .join()
+    ///     .unwrap_err();
     /// assert_eq!(
     ///     err.to_string(),
-    ///     "the isolated function returned an error: invalid digit found in string"
+    ///     "isolate 'parse' returned an error: invalid digit found in string"
     /// );
     /// ```
-    Failed(E),
-    /// The function panicked; the [`Panic`] keeps the payload, message and
-    /// location.
+    Failed {
+        /// The isolate's name.
+        isolate: IsolateName,
+        /// The function's own error.
+        error: E,
+    },
+    /// The function panicked; the [`Panic`] keeps the payload, message,
+    /// location and the isolate's name.
     Panicked(Panic),
     /// The isolate was cancelled (by [`IsolateHandle::cancel`] or by
     /// dropping its handle) and gave no value: it never started, or it
     /// ended without a value after the cancel.
     ///
     /// [`IsolateHandle::cancel`]: crate::IsolateHandle::cancel
-    Cancelled,
+    Cancelled {
+        /// The isolate's name.
+        isolate: IsolateName,
+    },
     /// [`IsolateHandle::join_timeout`] ran out of time, or the isolate ran
     /// past its own limit ([`Builder::timeout`]); the isolate was cancelled.
     ///
     /// [`IsolateHandle::join_timeout`]: crate::IsolateHandle::join_timeout
     /// [`Builder::timeout`]: crate::Builder::timeout
-    TimedOut,
+    TimedOut {
+        /// The isolate's name.
+        isolate: IsolateName,
+    },
     /// No thread could be started to run the isolate.
-    Spawn(io::Error),
+    Spawn {
+        /// The isolate's name.
+        isolate: IsolateName,
+        /// Why the thread could not start.
+        error: io::Error,
+    },
     /// The isolate ended without producing a value: it called
     /// [`exit`](crate::exit), or it was an async isolate whose future was
     /// pending with every waker dropped, so nothing could ever resume it.
-    EndedWithoutResult,
+    EndedWithoutResult {
+        /// The isolate's name.
+        isolate: IsolateName,
+    },
 }
 
 impl<E> IsolateError<E> {
@@ -84,7 +127,7 @@ impl<E> IsolateError<E> {
     /// assert!(err.is_failed());
     /// ```
     pub fn is_failed(&self) -> bool {
-        matches!(self, Self::Failed(_))
+        matches!(self, Self::Failed { .. })
     }
 
     /// Returns `true` if the isolate panicked.
@@ -113,11 +156,12 @@ impl<E> IsolateError<E> {
     /// assert!(!err.is_cancelled() && err.is_timeout());
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        matches!(self, Self::Cancelled)
+        matches!(self, Self::Cancelled { .. })
     }
 
-    /// Returns `true` if [`join_timeout`](crate::IsolateHandle::join_timeout)
-    /// ran out of time.
+    /// Returns `true` if the isolate ran out of time: a
+    /// [`join_timeout`](crate::IsolateHandle::join_timeout), or its own
+    /// [`timeout`](crate::Builder::timeout).
     ///
     /// # Examples
     ///
@@ -128,7 +172,33 @@ impl<E> IsolateError<E> {
     /// assert!(slow.join_timeout(Duration::ZERO).unwrap_err().is_timeout());
     /// ```
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::TimedOut)
+        matches!(self, Self::TimedOut { .. })
+    }
+
+    /// The name of the isolate the error comes from, if it was given one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let named = isolate::Builder::new().name("loader").run(|| panic!("gone"));
+    /// assert_eq!(named.join().unwrap_err().isolate_name(), Some("loader"));
+    ///
+    /// let unnamed = isolate::run(isolate::Fold(|| Err::<(), _>("no")));
+    /// assert_eq!(unnamed.join().unwrap_err().isolate_name(), None);
+    /// ```
+    pub fn isolate_name(&self) -> Option<&str> {
+        match self {
+            Self::Panicked(panic) => {
+                let name = panic.isolate_name();
+                (name != UNNAMED).then_some(name)
+            }
+            Self::Failed { isolate, .. }
+            | Self::Cancelled { isolate }
+            | Self::TimedOut { isolate }
+            | Self::Spawn { isolate, .. }
+            | Self::EndedWithoutResult { isolate } => isolate.as_deref(),
+        }
     }
 
     /// Returns the function's own error, if that is why the isolate failed.
@@ -141,7 +211,7 @@ impl<E> IsolateError<E> {
     /// ```
     pub fn into_failed(self) -> Option<E> {
         match self {
-            Self::Failed(e) => Some(e),
+            Self::Failed { error, .. } => Some(error),
             _ => None,
         }
     }
@@ -161,12 +231,56 @@ impl<E> IsolateError<E> {
             _ => None,
         }
     }
-}
 
-impl<E> IsolateError<E> {
-    /// The body's own error.
+    /// The body's own error; the name is filled in when the outcome is
+    /// stored (see [`named`](Self::named)).
     pub(crate) fn failed(error: E) -> Self {
-        IsolateError::Failed(error)
+        IsolateError::Failed {
+            isolate: None,
+            error,
+        }
+    }
+
+    pub(crate) fn cancelled() -> Self {
+        IsolateError::Cancelled { isolate: None }
+    }
+
+    pub(crate) fn timed_out() -> Self {
+        IsolateError::TimedOut { isolate: None }
+    }
+
+    pub(crate) fn ended_without_result() -> Self {
+        IsolateError::EndedWithoutResult { isolate: None }
+    }
+
+    pub(crate) fn spawn(error: io::Error) -> Self {
+        IsolateError::Spawn {
+            isolate: None,
+            error,
+        }
+    }
+
+    /// The same error, naming the isolate `name` unless it already names
+    /// one (or `name` is the unnamed default). Every outcome is named this
+    /// way where it is stored for its handle, and where a long-running
+    /// isolate reports it to its listeners.
+    pub(crate) fn named(mut self, name: &Name) -> Self {
+        if &**name == UNNAMED {
+            return self;
+        }
+        match &mut self {
+            Self::Panicked(_) => {}
+            Self::Failed { isolate, .. }
+            | Self::Cancelled { isolate }
+            | Self::TimedOut { isolate }
+            | Self::Spawn { isolate, .. }
+            | Self::EndedWithoutResult { isolate } => {
+                if isolate.is_none() {
+                    *isolate = Some(name.to_cow());
+                }
+            }
+        }
+        self
     }
 }
 
@@ -175,29 +289,55 @@ impl IsolateError<Infallible> {
     /// infallible body's error never holds an `E`).
     pub(crate) fn widen<E>(self) -> IsolateError<E> {
         match self {
-            IsolateError::Failed(never) => match never {},
+            IsolateError::Failed { error, .. } => match error {},
             IsolateError::Panicked(panic) => IsolateError::Panicked(panic),
-            IsolateError::Cancelled => IsolateError::Cancelled,
-            IsolateError::TimedOut => IsolateError::TimedOut,
-            IsolateError::Spawn(error) => IsolateError::Spawn(error),
-            IsolateError::EndedWithoutResult => IsolateError::EndedWithoutResult,
+            IsolateError::Cancelled { isolate } => IsolateError::Cancelled { isolate },
+            IsolateError::TimedOut { isolate } => IsolateError::TimedOut { isolate },
+            IsolateError::Spawn { isolate, error } => IsolateError::Spawn { isolate, error },
+            IsolateError::EndedWithoutResult { isolate } => {
+                IsolateError::EndedWithoutResult { isolate }
+            }
+        }
+    }
+}
+
+/// "isolate 'name'" or "an isolate", as a message's subject.
+struct Subject<'a>(&'a IsolateName);
+
+impl fmt::Display for Subject<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(name) => write!(f, "isolate '{name}'"),
+            None => f.write_str("an isolate"),
         }
     }
 }
 
 impl<E: fmt::Display> fmt::Display for IsolateError<E> {
-    /// One line that says what happened and why: the function's error, the
-    /// panic's message and location, or the I/O error, after what the
-    /// isolate did. `source()` goes on from the cause's own `source()`, so
-    /// no report prints a message twice.
+    /// One line that names the isolate and says what happened and why: the
+    /// function's error, the panic's message and location, or the I/O
+    /// error. `source()` goes on from the cause's own `source()`, so no
+    /// report prints a message twice.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed(e) => write!(f, "the isolated function returned an error: {e}"),
+            Self::Failed { isolate, error } => {
+                write!(f, "{} returned an error: {error}", Subject(isolate))
+            }
             Self::Panicked(panic) => fmt::Display::fmt(panic, f),
-            Self::Cancelled => f.write_str("the isolate was cancelled before it produced a value"),
-            Self::TimedOut => f.write_str("timed out waiting for the isolate"),
-            Self::Spawn(e) => write!(f, "no thread could be started for the isolate: {e}"),
-            Self::EndedWithoutResult => f.write_str("the isolate ended without producing a value"),
+            Self::Cancelled { isolate } => write!(
+                f,
+                "{} was cancelled before it produced a value",
+                Subject(isolate)
+            ),
+            Self::TimedOut { isolate } => write!(f, "{} timed out", Subject(isolate)),
+            Self::Spawn { isolate, error } => write!(
+                f,
+                "no thread could be started for {}: {error}",
+                Subject(isolate)
+            ),
+            Self::EndedWithoutResult { isolate } => {
+                write!(f, "{} ended without producing a value", Subject(isolate))
+            }
         }
     }
 }
@@ -205,12 +345,29 @@ impl<E: fmt::Display> fmt::Display for IsolateError<E> {
 impl<E: fmt::Debug> fmt::Debug for IsolateError<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Failed(e) => f.debug_tuple("Failed").field(e).finish(),
+            Self::Failed { isolate, error } => f
+                .debug_struct("Failed")
+                .field("isolate", isolate)
+                .field("error", error)
+                .finish(),
             Self::Panicked(panic) => f.debug_tuple("Panicked").field(panic).finish(),
-            Self::Cancelled => f.write_str("Cancelled"),
-            Self::TimedOut => f.write_str("TimedOut"),
-            Self::Spawn(e) => f.debug_tuple("Spawn").field(e).finish(),
-            Self::EndedWithoutResult => f.write_str("EndedWithoutResult"),
+            Self::Cancelled { isolate } => f
+                .debug_struct("Cancelled")
+                .field("isolate", isolate)
+                .finish(),
+            Self::TimedOut { isolate } => f
+                .debug_struct("TimedOut")
+                .field("isolate", isolate)
+                .finish(),
+            Self::Spawn { isolate, error } => f
+                .debug_struct("Spawn")
+                .field("isolate", isolate)
+                .field("error", error)
+                .finish(),
+            Self::EndedWithoutResult { isolate } => f
+                .debug_struct("EndedWithoutResult")
+                .field("isolate", isolate)
+                .finish(),
         }
     }
 }
@@ -237,8 +394,8 @@ impl<E: fmt::Debug> fmt::Debug for IsolateError<E> {
 impl<E: fmt::Debug + fmt::Display + 'static> Error for IsolateError<E> {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            Self::Failed(e) => as_dyn_error(e).and_then(Error::source),
-            Self::Spawn(e) => e.source(),
+            Self::Failed { error, .. } => as_dyn_error(error).and_then(Error::source),
+            Self::Spawn { error, .. } => error.source(),
             _ => None,
         }
     }

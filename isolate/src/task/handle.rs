@@ -196,7 +196,9 @@ impl<T, E> IsolateHandle<T, E> {
         task.cancel();
         match task.take_or_register(None) {
             // Completed work is never thrown away, even if it lost the race.
-            Some(Err(IsolateError::Cancelled)) | None => Err(IsolateError::TimedOut),
+            Some(Err(IsolateError::Cancelled { .. })) | None => {
+                Err(IsolateError::timed_out().named(task.header().name()))
+            }
             Some(outcome) => outcome,
         }
     }

@@ -18,7 +18,7 @@ use std::cell::RefCell;
 use std::fmt;
 use std::panic::PanicHookInfo;
 
-use crate::name::Name;
+use crate::name::{Name, UNNAMED};
 use crate::sync::process::{AtomicBool, Mutex, Once, Ordering};
 use crate::task::context;
 
@@ -287,7 +287,10 @@ impl Panic {
 
 impl fmt::Display for Panic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "isolate '{}' panicked", self.inner.isolate_name)?;
+        match &*self.inner.isolate_name {
+            UNNAMED => f.write_str("an isolate panicked")?,
+            name => write!(f, "isolate '{name}' panicked")?,
+        }
         if let Some(location) = &self.inner.location {
             write!(f, " at {location}")?;
         }

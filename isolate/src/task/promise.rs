@@ -21,7 +21,7 @@ use crate::task::state::{Completion, Outcome, Remote, Task};
 type Placeholder<T, E> = fn() -> Outcome<T, E>;
 
 fn placeholder<T, E>() -> Outcome<T, E> {
-    Err(IsolateError::EndedWithoutResult)
+    Err(IsolateError::ended_without_result())
 }
 
 /// What a promise needs of its task, without naming its job's type.
@@ -125,7 +125,7 @@ impl<T, E> Promise<T, E> {
     /// Tells the caller the work will never be done, because the worker was
     /// killed.
     pub(crate) fn cancel(mut self) {
-        self.finish(Err(IsolateError::Cancelled));
+        self.finish(Err(IsolateError::cancelled()));
     }
 
     fn finish(&mut self, outcome: Outcome<T, E>) {
@@ -139,6 +139,6 @@ impl<T, E> Promise<T, E> {
 
 impl<T, E> Drop for Promise<T, E> {
     fn drop(&mut self) {
-        self.finish(Err(IsolateError::EndedWithoutResult));
+        self.finish(Err(IsolateError::ended_without_result()));
     }
 }

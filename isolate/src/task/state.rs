@@ -121,6 +121,8 @@ where
     }
 
     fn complete(&self, outcome: Outcome<T, E>) {
+        // Every error names its isolate (see `IsolateError::named`).
+        let outcome = outcome.map_err(|error| error.named(&self.header.name));
         let waiter = {
             let mut slot = lock(&self.slot);
             debug_assert!(slot.outcome.is_none(), "an isolate completed twice");
@@ -178,9 +180,9 @@ pub(crate) fn outcome_of_unwind<T, E>(
     if payload.is::<context::ExitSignal>() {
         drop_quietly(payload);
         Err(if header.is_cancelled() {
-            IsolateError::Cancelled
+            IsolateError::cancelled()
         } else {
-            IsolateError::EndedWithoutResult
+            IsolateError::ended_without_result()
         })
     } else {
         Err(IsolateError::Panicked(Panic::new(
@@ -202,7 +204,7 @@ where
         };
         if self.header.is_cancelled() {
             drop_quietly(job);
-            self.complete(Err(IsolateError::Cancelled));
+            self.complete(Err(IsolateError::cancelled()));
             return;
         }
         let outcome = {
@@ -223,7 +225,7 @@ where
     fn fail_to_start(&self, error: io::Error) {
         if let Some(job) = self.claim() {
             drop_quietly(job);
-            self.complete(Err(IsolateError::Spawn(error)));
+            self.complete(Err(IsolateError::spawn(error)));
         }
     }
 }
@@ -275,7 +277,7 @@ where
         }
         if let Some(job) = self.claim() {
             drop_quietly(job);
-            self.complete(Err(IsolateError::Cancelled));
+            self.complete(Err(IsolateError::cancelled()));
         } else if let Some(runner) = lock(&self.header.async_runner).as_ref() {
             runner.unpark();
         }

@@ -653,7 +653,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
             .gate
             .wait(|| self.killed(), || self.control().serve(&enqueue));
         if self.killed() {
-            return Err(IsolateError::Cancelled);
+            return Err(IsolateError::cancelled());
         }
         let mut state = init();
         loop {
@@ -690,7 +690,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
             if self.killed() {
                 drop_quietly(request);
                 promise.cancel(); // the queue is answered by `retire`
-                return Err(IsolateError::Cancelled);
+                return Err(IsolateError::cancelled());
             }
             if !promise.start() {
                 drop_quietly(request); // its caller withdrew it
@@ -705,7 +705,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
     /// How the loop ends once its inbox is closed and empty.
     fn closed(&self) -> Outcome<(), E> {
         if self.killed() {
-            Err(IsolateError::Cancelled)
+            Err(IsolateError::cancelled())
         } else {
             Ok(())
         }
@@ -740,7 +740,7 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         match result {
             Ok(Ok(response)) => promise.fulfil(Ok(response)),
             Ok(Err(error)) => {
-                let error = IsolateError::Failed(error);
+                let error = IsolateError::failed(error);
                 self.listeners.report_error(&error);
                 promise.fulfil(Err(error));
             }
