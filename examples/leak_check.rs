@@ -75,14 +75,14 @@ fn main() {
 /// Every way a long-running isolate can end, and every way a request can.
 fn long_running(outcomes: &mut Vec<String>) {
     let echo = Worker::spawn(|port: Port<String, String>| {
-        port.iter().try_for_each(|m| port.send(m)).ok();
+        port.receiver().iter().try_for_each(|m| port.send(m)).ok();
     });
     echo.send("message".to_owned()).unwrap();
     echo.send("left unread".to_owned()).unwrap();
     outcomes.push(format!("{:?}", echo.recv()));
     outcomes.push(format!("{:?}", echo.join()));
 
-    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.iter().count());
+    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.receiver().iter().count());
     killed.send(vec![0; 64]).unwrap();
     killed.kill();
     outcomes.push(format!("{:?}", killed.join().map_err(|e| e.is_cancelled())));

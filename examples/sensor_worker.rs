@@ -36,7 +36,7 @@ fn monitor(window: usize, port: Port<Command, Event>) -> usize {
     let mut recent = VecDeque::with_capacity(window);
     let mut limit = f64::INFINITY;
     let mut readings = 0;
-    for command in port.iter() {
+    for command in &port {
         let event = match command {
             Command::SetLimit(new_limit) => {
                 limit = new_limit;

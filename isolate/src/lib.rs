@@ -42,7 +42,7 @@
 //!
 //! // The function's own error arrives typed, beside panics and cancellations.
 //! match parse_config_isolated("oops".to_owned()).join() {
-//!     Err(IsolateError::Failed(ConfigError(message))) => assert!(message.contains("oops")),
+//!     Err(IsolateError::Failed { error: ConfigError(message), .. }) => assert!(message.contains("oops")),
 //!     other => panic!("unexpected: {other:?}"),
 //! }
 //!
@@ -103,7 +103,7 @@
 //! use isolate::Service;
 //!
 //! let lengths = isolate::Builder::new().service()
-//!     .workers(2)
+//!     .threads(2)
 //!     .spawn(|| (), |_: &mut (), text: String| text.chars().count());
 //! let replies: Vec<_> = ["one", "three"].map(|t| lengths.request(t.to_owned())).into();
 //! let counts: Vec<usize> = replies.into_iter().map(|r| r.join().unwrap()).collect();
@@ -283,7 +283,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// #[isolated]
 /// fn running_max(port: Port<i32, i32>) -> Option<i32> {
 ///     let mut max = None;
-///     for n in port.iter() {
+///     for n in &port {
 ///         let new_max = max.map_or(n, |m: i32| m.max(n));
 ///         max = Some(new_max);
 ///         if port.send(new_max).is_err() {
@@ -296,7 +296,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// let worker = running_max_isolated();
 /// worker.send(3).unwrap();
 /// worker.send(1).unwrap();
-/// assert_eq!(worker.iter().take(2).collect::<Vec<_>>(), [3, 3]);
+/// assert_eq!(worker.receiver().iter().take(2).collect::<Vec<_>>(), [3, 3]);
 /// assert_eq!(worker.join().unwrap(), Some(3));
 /// ```
 ///
@@ -341,3 +341,9 @@ pub use isolate_macros::isolated;
 pub fn pool_stats() -> PoolStats {
     pool::threads::stats()
 }
+
+/// The README's code blocks, compiled and run as doc tests; its error-handling
+/// section uses anyhow, and the `anyhow` feature for the chain it shows.
+#[cfg(all(doctest, feature = "anyhow"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

@@ -43,7 +43,7 @@ use crate::task::state::{drop_quietly, Outcome};
 /// use std::sync::mpsc;
 ///
 /// let worker = Worker::spawn(|port: isolate::Port<u32, u32>| {
-///     for n in port.iter() {
+///     for n in &port {
 ///         let _ = port.send(n * 2);
 ///     }
 /// });

@@ -185,7 +185,7 @@ pub fn with_current_name<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
 /// let handle = isolate::run(|| -> u32 {
 ///     isolate::exit();
 /// });
-/// assert!(matches!(handle.join(), Err(isolate::IsolateError::EndedWithoutResult)));
+/// assert!(matches!(handle.join(), Err(isolate::IsolateError::EndedWithoutResult { .. })));
 /// ```
 pub fn exit() -> ! {
     assert!(

@@ -417,9 +417,3 @@ fn as_dyn_error<E: 'static>(error: &E) -> Option<&(dyn Error + 'static)> {
     }
     None
 }
-
-/// The README's code blocks, compiled and run as doc tests; its error-handling
-/// section uses anyhow, and the `anyhow` feature for the chain it shows.
-#[cfg(all(doctest, feature = "anyhow"))]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

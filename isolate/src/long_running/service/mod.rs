@@ -151,10 +151,11 @@ pub struct Service<Req, Resp, E = Infallible> {
 /// # Examples
 ///
 /// ```
-/// let service = isolate::Builder::new().service()
+/// let service = isolate::Builder::new()
 ///     .name("hasher")
-///     .threads(2)
 ///     .capacity(16)
+///     .service()
+///     .threads(2)
 ///     .errors_are_fatal(false)
 ///     .spawn(|| (), |_: &mut (), data: Vec<u8>| data.len());
 /// assert_eq!(service.request(vec![1, 2, 3]).join().unwrap(), 3);
@@ -226,8 +227,9 @@ pub enum Restart {
 /// use isolate::{Exit, Service};
 ///
 /// let (tx, rx) = std::sync::mpsc::channel();
-/// let service = isolate::Builder::new().service()
+/// let service = isolate::Builder::new()
 ///     .on_exit(move |exit| tx.send(exit).unwrap())
+///     .service()
 ///     .spawn(|| (), |_: &mut (), command: &'static str| {
 ///         if command == "shutdown" {
 ///             isolate::close_service();
@@ -1088,8 +1090,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Builder::new().service()
+    /// let service = isolate::Builder::new()
     ///     .start_paused()
+    ///     .service()
     ///     .spawn(|| 10, |base: &mut u32, n: u32| *base + n);
     /// let reply = service.request(1); // queued while paused
     /// assert!(service.start());
@@ -1188,7 +1191,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// let _ = service.request("x".to_owned()).join();
     /// assert_eq!(
     ///     rx.recv().unwrap(),
-    ///     "the isolated function returned an error: invalid digit found in string"
+    ///     "an isolate returned an error: invalid digit found in string"
     /// );
     /// ```
     pub fn on_error(&self, listener: impl FnMut(&IsolateError<E>) + Send + 'static) -> ListenerId {
@@ -1217,7 +1220,7 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// # Examples
     ///
     /// ```
-    /// let service = isolate::Builder::new().service().name("s").spawn(|| (), |_: &mut (), _: ()| ());
+    /// let service = isolate::Builder::new().name("s").service().spawn(|| (), |_: &mut (), _: ()| ());
     /// assert_eq!(service.name(), "s");
     /// ```
     pub fn name(&self) -> &str {
