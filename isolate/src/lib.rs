@@ -186,10 +186,12 @@ pub mod __private;
 
 pub use body::{Async, Body, Fold, Handler};
 pub use builder::{run, Builder};
+pub use long_running::control::Paused;
 pub use long_running::lifecycle::{Exit, ListenerId};
-pub use long_running::service::{
-    close_service, Dispatch, Paused, Restart, Service, ServiceBuilder,
-};
+pub use long_running::service::builder::{Restart, ServiceBuilder};
+pub use long_running::service::routes::Dispatch;
+pub use long_running::service::serving::close_service;
+pub use long_running::service::Service;
 pub use long_running::worker::{Port, Worker};
 pub use message::Message;
 pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};

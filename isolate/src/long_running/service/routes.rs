@@ -1,0 +1,225 @@
+//! Dispatch and load: what a service's clones and threads share. A
+//! [`Generation`] of threads, the [`Routes`] to their inboxes (each a
+//! bounded channel of [`Envelope`]s, with a count of requests in flight),
+//! and how a request picks an inbox (round-robin or least-loaded, skipping
+//! threads that have ended).
+
+use crate::channel::{Receiver, Sender};
+use crate::long_running::control::Paused;
+use crate::long_running::control::{Control, PauseGate, PingTicket};
+use crate::long_running::lifecycle::Listeners;
+use crate::name::Name;
+use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::task::error::IsolateError;
+use crate::task::handle::IsolateHandle;
+use crate::task::panic::Panic;
+use crate::task::promise::Promise;
+use crate::task::state::drop_quietly;
+
+/// How a [`Service`] with several threads picks one for a request.
+///
+/// # Examples
+///
+/// ```
+/// use isolate::{Dispatch, Service};
+///
+/// let service = isolate::Builder::new().service()
+///     .threads(2)
+///     .dispatch(Dispatch::RoundRobin)
+///     .spawn(|| (), |_: &mut (), n: u32| n + 1);
+/// assert_eq!(service.request(1).join().unwrap(), 2);
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Dispatch {
+    /// The thread with the fewest requests queued or running (ties go to
+    /// the first): slow requests do not hold up quick ones behind them.
+    #[default]
+    LeastLoaded,
+    /// Each thread in turn.
+    RoundRobin,
+}
+
+/// What a service's clones share: its current generation of threads, and
+/// how to start the next one ([`Service::restart`]).
+pub(super) struct Shared<Req, Resp, E> {
+    pub(super) name: Name,
+    pub(super) current: Mutex<Arc<Generation<Req, Resp, E>>>,
+    pub(super) respawn: Box<dyn Fn() -> Generation<Req, Resp, E> + Send + Sync>,
+}
+
+/// One generation of a service's threads: the routes to them, and what only
+/// callers use (the listeners, the threads' outcomes, the start pause).
+/// Dropped when the service is, or replaced by [`Service::restart`].
+pub(super) struct Generation<Req, Resp, E> {
+    pub(super) routes: Arc<Routes<Req, Resp, E>>,
+    pub(super) listeners: Arc<Listeners<E>>,
+    /// The threads' outcomes, taken by the first `join`.
+    pub(super) handles: Mutex<Vec<IsolateHandle<(), E>>>,
+    /// The pause of a service built with [`Builder::start_paused`],
+    /// until [`Service::start`].
+    pub(super) start_pause: Mutex<Option<Paused>>,
+}
+
+/// What the threads share with the callers: each thread's inbox and
+/// control, so that a thread that ends can hand its queue to the others.
+pub(super) struct Routes<Req, Resp, E> {
+    pub(super) name: Name,
+    pub(super) inboxes: Vec<Inbox<Req, Resp, E>>,
+    pub(super) dispatch: Dispatch,
+    pub(super) turn: AtomicUsize,
+    /// Set first by `kill`, never cleared.
+    pub(super) killed: AtomicBool,
+    pub(super) gate: Arc<PauseGate>,
+    /// The panic that ended the last thread to panic: the answer to a
+    /// request that no thread is left to take.
+    pub(super) last_panic: Mutex<Option<Panic>>,
+}
+
+pub(super) struct Inbox<Req, Resp, E> {
+    pub(super) sender: Sender<Envelope<Req, Resp, E>>,
+    /// The inbox's other end, for a kill to answer what is queued at once,
+    /// without waiting for the thread to finish the request in hand.
+    pub(super) queued: Receiver<Envelope<Req, Resp, E>>,
+    /// Requests sent to this thread and not yet answered.
+    pub(super) load: Arc<AtomicUsize>,
+    pub(super) control: Arc<Control>,
+}
+
+pub(super) enum Envelope<Req, Resp, E> {
+    Request {
+        request: Req,
+        promise: Promise<Resp, E>,
+        /// Counts the request in the load of the inbox it was sent to.
+        load: Option<LoadToken>,
+    },
+    /// A ping answered "after every earlier request": it waits its turn in
+    /// the inbox.
+    Ping(PingTicket),
+    /// Wakes a thread blocked on its empty inbox to look at its control.
+    Wake,
+}
+
+/// One unit of a thread's load, given back when its request is answered or
+/// dropped.
+pub(super) struct LoadToken(Arc<AtomicUsize>);
+
+impl LoadToken {
+    pub(super) fn new(load: &Arc<AtomicUsize>) -> Self {
+        load.fetch_add(1, Ordering::Relaxed);
+        LoadToken(Arc::clone(load))
+    }
+}
+
+impl<Req, Resp, E> Envelope<Req, Resp, E> {
+    /// Addresses the envelope to `inbox`, counting it in that thread's load.
+    pub(super) fn addressed_to(mut self, inbox: &Inbox<Req, Resp, E>) -> Self {
+        if let Envelope::Request { load, .. } = &mut self {
+            *load = Some(LoadToken::new(&inbox.load));
+        }
+        self
+    }
+}
+
+impl Drop for LoadToken {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<Req, Resp, E> Generation<Req, Resp, E> {
+    /// Stops every thread of this generation now; see [`Service::kill`].
+    pub(super) fn kill(&self) {
+        let routes = &self.routes;
+        routes.killed.store(true, Ordering::SeqCst);
+        // A thread whose thread has not started is dropped unrun here, and
+        // answers its queue as it goes.
+        for handle in lock(&self.handles).iter() {
+            handle.cancel();
+        }
+        for inbox in &routes.inboxes {
+            inbox.control.withdraw();
+            inbox.sender.close();
+            // Queued requests are answered now, not when the thread's
+            // request in hand returns (it may never look at a cancel).
+            while let Ok(envelope) = inbox.queued.try_recv() {
+                routes.refuse(envelope);
+            }
+        }
+        routes.gate.wake_all();
+    }
+}
+
+impl<Req, Resp, E> Routes<Req, Resp, E> {
+    /// The inboxes of the threads still taking requests.
+    pub(super) fn live(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
+        self.inboxes
+            .iter()
+            .filter(|inbox| !inbox.sender.is_closed())
+    }
+
+    /// Closes every inbox: the threads answer what is queued and end.
+    pub(super) fn close(&self) {
+        for inbox in &self.inboxes {
+            inbox.sender.close();
+        }
+    }
+
+    /// The inboxes to try, best first.
+    pub(super) fn candidates(&self) -> impl Iterator<Item = &Inbox<Req, Resp, E>> {
+        let inboxes = &self.inboxes;
+        let first = match self.dispatch {
+            Dispatch::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
+            Dispatch::LeastLoaded => inboxes
+                .iter()
+                .enumerate()
+                .filter(|(_, inbox)| !inbox.sender.is_closed())
+                .min_by_key(|(_, inbox)| inbox.load.load(Ordering::Relaxed))
+                .map_or(0, |(index, _)| index),
+        };
+        (0..inboxes.len()).map(move |offset| &inboxes[(first + offset) % inboxes.len()])
+    }
+
+    /// Sends a request to the best live thread, waiting while its inbox is
+    /// full; hands the envelope back if every inbox is closed.
+    pub(super) fn dispatch(
+        &self,
+        mut envelope: Envelope<Req, Resp, E>,
+    ) -> Result<(), Envelope<Req, Resp, E>> {
+        for inbox in self.candidates() {
+            match inbox.sender.send(envelope.addressed_to(inbox)) {
+                Ok(()) => return Ok(()),
+                Err(closed) => envelope = closed.into_inner(),
+            }
+        }
+        Err(envelope)
+    }
+
+    /// Answers a request that no thread can take, with why: `Cancelled`
+    /// after a kill, the panic that ended the last thread to panic, or
+    /// `EndedWithoutResult`.
+    pub(super) fn refuse(&self, envelope: Envelope<Req, Resp, E>) {
+        if let Envelope::Request {
+            request, promise, ..
+        } = envelope
+        {
+            drop_quietly(request);
+            if self.killed.load(Ordering::SeqCst) {
+                promise.cancel();
+            } else if let Some(panic) = lock(&self.last_panic).as_ref().map(Panic::duplicate) {
+                promise.fulfil(Err(IsolateError::Panicked(panic)));
+            }
+        }
+    }
+}
+
+impl<Req, Resp, E> Drop for Generation<Req, Resp, E> {
+    fn drop(&mut self) {
+        // The threads hold the routes too: close the inboxes here, so they
+        // answer what is queued and end on their own, with no one waiting.
+        self.routes.close();
+        for handle in std::mem::take(&mut *lock(&self.handles)) {
+            handle.detach();
+        }
+    }
+}
