@@ -197,10 +197,9 @@ pub use message::Message;
 pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
 pub use pool::threads::PoolStats;
 pub use progress::{run_with_progress, Progress, ProgressHandle, Updates};
-pub use set::{
-    join_all, join_any, BatchProgress, BatchProgressIter, Elapsed, Finished, IsolateSet, JoinNext,
-    Joined,
-};
+pub use set::batch::{BatchProgress, BatchProgressIter};
+pub use set::join::{join_all, join_any, JoinNext};
+pub use set::{Elapsed, Finished, IsolateSet, Joined};
 pub use task::context::{current_name, exit, is_cancelled, with_current_name};
 pub use task::error::{IsolateError, IsolateName};
 pub use task::handle::IsolateHandle;
