@@ -1,4 +1,8 @@
 //! Token emission: the function as written, and its `_isolated` sibling.
+//!
+//! One phase, one concept, in one file of about 700 lines of code: the
+//! sibling's signature, its spawn body, and the `Entry` table that says,
+//! as data, where each kind of isolate is started.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};

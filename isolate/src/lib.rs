@@ -9,6 +9,25 @@
 //! function's own `Err`, a cancellation, a timeout and a failure to start
 //! all arrive as one [`IsolateError`].
 //!
+//! # Glossary
+//!
+//! One word per concept, used the same way everywhere in these docs:
+//!
+//! | word | means |
+//! | --- | --- |
+//! | *isolate* | one piece of work moved to another thread, with its own name, cancellation and outcome |
+//! | *body* | what an isolate runs: a closure, [`Async`] or [`Fold`] of one (a [`Body`]); a service runs a [`Handler`] per request |
+//! | *handle* | the caller's side of an isolate: [`IsolateHandle`] (and [`ProgressHandle`], [`Worker`], [`Service`] for the other kinds) |
+//! | *outcome* | the value, or the [`IsolateError`] that says why there is none |
+//! | *fold* | turning a body's `Result<T, E>` into the handle's value `T` and error `E` ([`Fold`]) |
+//! | *pool* | the shared, elastic set of *pool threads* that run isolates ([`PoolBuilder`]) |
+//! | *dedicated* | an isolate on a thread of its own instead of a pool thread |
+//! | *long-running isolate* | a [`Worker`] or a [`Service`]: it lives on a thread of its own, fed through channels |
+//! | *worker* | the [`Worker`] type only: a long-running isolate that owns its loop, with a [`Port`] |
+//! | *service thread* | one of a [`Service`]'s threads, each with its own state and inbox |
+//! | *channel*, *sender*, *receiver* | [`channel`]'s typed queues and their two ends; a port and a worker hand out theirs |
+//! | *last resort* | what a waiter does for an isolate still queued at a stalled pool (see [`IsolateHandle`]) |
+//!
 //! The package is published as `isolates` (`cargo add isolates`); the
 //! library is named `isolate`, as in every path below. Renamed in your
 //! `Cargo.toml`, tell the attribute where it is: `#[iso::isolated(crate = iso)]`.
@@ -75,11 +94,12 @@
 //! | you have | use |
 //! | --- | --- |
 //! | a named function you call off-thread from several places | `#[isolated]` on it, then `name_isolated(args)` |
-//! | a one-off closure | [`run`], or [`try_run`] when it returns a `Result` whose error should be folded |
-//! | async code, perhaps holding `Rc` or `RefCell` across `.await` | [`run_async`] (or `#[isolated] async fn`): the future stays on the isolate's thread |
+//! | a one-off closure | [`run`], or [`run`]`(`[`Fold`]`(f))` when it returns a `Result` whose error should be folded |
+//! | async code, perhaps holding `Rc` or `RefCell` across `.await` | [`run`]`(`[`Async`]`(f))` (or `#[isolated] async fn`): the future stays on the isolate's thread |
+//! | options for any kind of isolate (name, thread, stack, time limit, inbox) | [`Builder`], then [`run`](Builder::run), [`run_with_progress`](Builder::run_with_progress), [`spawn`](Builder::spawn) or [`service`](Builder::service) |
 //! | long or blocking work that should not hold a pool thread, or needs a big stack | [`Builder::dedicated`], [`Builder::stack_size`] (`#[isolated(dedicated)]`) |
 //! | a long-running worker that owns its loop, with messages both ways (Dart's `Isolate.spawn`) | [`Worker::spawn`] with a [`Port`] |
-//! | requests answered by a long-running worker, or a pool, whose state is built once | [`Service::spawn`]: every request gets its own reply handle |
+//! | requests answered by one or several long-running threads, whose state is built once | [`Service::spawn`]: every request gets its own reply handle |
 //! | progress updates from a long computation | [`run_with_progress`], or `#[isolated]` on a function with a [`Progress`] parameter |
 //! | many isolates, each result as it finishes (a batch), perhaps at most `n` at once | [`IsolateSet`] (its [`progress`](IsolateSet::progress) for one progress bar); [`join_all`] / [`join_any`] for a plain list of handles |
 //! | a time limit for each isolate, from when it starts | [`Builder::timeout`], `#[isolated(timeout = "250ms")]` |
@@ -89,11 +109,11 @@
 //! A [`Worker`] is a long-running isolate that owns its loop: its function
 //! gets a [`Port`] to receive the caller's messages and send its own, over
 //! bounded (back-pressure) or unbounded [`channel`]s; the caller's `Worker`
-//! sends, receives (blocking, with a timeout, `.await`, iterator, `Stream`)
-//! and finally joins it. A [`Service`] answers requests: each worker builds
-//! its state once, on its own thread, and every request gets its own
-//! [`IsolateHandle`] for the reply, however many callers share one worker
-//! or a pool of them. Both report how they ended through
+//! sends and receives (`send`, `recv`, `recv_async`, iterator, `Stream`, and
+//! the channel ends themselves for the rest) and finally joins it. A
+//! [`Service`] answers requests: each service thread builds its state once,
+//! and every request gets its own [`IsolateHandle`] for the reply, however
+//! many callers share it. Both report how they ended through
 //! [`on_exit`](Worker::on_exit) and [`on_error`](Worker::on_error)
 //! listeners and fold every failure into [`IsolateError`]; a service can
 //! outlive a panicking request ([`ServiceBuilder::errors_are_fatal`]), be
@@ -114,12 +134,12 @@
 //! outside, so [`Worker::kill`] and [`Service::kill`] close the channels
 //! and cancel, and code inside sees [`is_cancelled`]. Dart's pause
 //! capabilities become a [`Paused`] guard that resumes when dropped, and
-//! `Isolate.spawn(paused: true)` becomes `start_paused()` on either
-//! builder, then `start()`. A running [`Worker`] has no pause or ping: its
+//! `Isolate.spawn(paused: true)` becomes [`Builder::start_paused`], then
+//! `start()`. A running [`Worker`] has no pause or ping: its
 //! loop is the user's code, and they would travel in its inbox as control
 //! messages beside the plain channel ends it hands out; a `Ping` variant of
 //! the worker's own message type does the same job. A service can also
-//! restart its workers ([`Restart`], [`Service::restart`]).
+//! restart its threads ([`Restart`], [`Service::restart`]).
 //!
 //! # How it differs from the usual tools
 //!
@@ -160,6 +180,30 @@
 //! the user's own parameter, in this crate's words (an `Rc` argument, a
 //! borrowed `&str`, a `&self` method, ...). The cases are documented as
 //! compile-fail tests in the repository's `ui-tests/` folder.
+
+// Implementation notes (for readers of the source, not the API docs).
+//
+// The runtime is laid out in wings that import downward only (checked by
+// hand and in review: no module imports one that imports it back):
+//
+// - `sync`: the loom seam, the one place that names synchronisation
+//   primitives (`sync::process` for what no loom model can hold).
+// - `name`, `message`: the isolate's name and the `Send + 'static` bound.
+// - `task/`: one isolate. `header` (state bits, `Runnable`) < `context`
+//   (what code inside an isolate can ask) < `panic`, `error` < `state` (the
+//   single-allocation protocol) < `deadline`, `handle`, `promise`.
+// - `pool/`: `config` < `threads` (the elastic pool; one concept, kept in
+//   one file) < `global` (installing a configuration), `wait` (a waiter's
+//   last resort), `block_on` (an async isolate's executor).
+// - `body`, `builder`, `progress`: what is run, the shared options, and the
+//   progress flavour of a one-shot isolate.
+// - `long_running/`: `catch_outcome` (how a long-running thread ends),
+//   `lifecycle` (exit and error listeners), `control` (pause and ping),
+//   `worker`, and `service/` (`routes` < `serving` < `member` < `builder`,
+//   with the `Service` handle in `service/mod.rs`).
+// - `set/`: `IsolateSet` < `join` (async wait, plain-list joins), `batch`
+//   (batch progress).
+// - `channel/`: typed channels, used by the wings above.
 
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![deny(clippy::undocumented_unsafe_blocks)]
@@ -223,7 +267,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// [`IsolateHandle<T, E>`](IsolateHandle) when the function returns a
 /// `Result<T, E>` (also through an alias such as `std::io::Result<T>`), and
 /// `IsolateHandle<R>` for any other return type `R`. An `async fn` is driven
-/// to completion on the isolate (see [`run_async`]). Methods that take `self`
+/// to completion on the isolate (see [`Async`]). Methods that take `self`
 /// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) and associated
 /// functions work in inherent `impl` blocks, generic ones included: the
 /// bounds on the block's parameters (`Send + 'static` for what crosses

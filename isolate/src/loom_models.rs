@@ -1,13 +1,17 @@
-//! loom models of the task protocol (see `task.rs`), of a worker's reply
-//! (`promise.rs`), of a service's pause gate and ping control (`service.rs`),
-//! of a long-running thread's end (`lifecycle.rs`) and of the pool's
-//! submits, retirement and blocked-worker replacement (`pool.rs`): every
+//! loom models of the task protocol (see `task/state.rs`), of a service's
+//! reply (`task/promise.rs`), of a service's pause gate and ping control
+//! (`long_running/control.rs`), of a long-running thread's end
+//! (`long_running/lifecycle.rs`) and of the pool's submits, retirement and
+//! blocked-thread replacement (`pool/threads.rs`): every
 //! interleaving of a runner completing, a handle waiting (by `join` or by
 //! polling), a cancel or kill, a listener added, and a ping meeting a busy,
 //! idle or paused worker. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolates --lib --release`.
 //!
 //! The runner is a loom thread calling `Runnable::run`, standing in for a
-//! pool worker; the pool itself is not modelled here.
+//! pool thread; the pool itself is not modelled here.
+//!
+//! Test-only and one concept (the models), so kept in one file past 600
+//! lines.
 
 use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 

@@ -2,6 +2,10 @@
 //! configuration (`config`), and how a thread waits for an isolate without
 //! starving the pool: the last resort of a waiter (`wait`) and the executor
 //! that drives an async isolate (`block_on`).
+//!
+//! `threads` is one concept (the pool: queue, growth, sleep, retirement),
+//! kept in one file past 600 lines of code; its comments call a pool
+//! thread a "worker", the crate's docs a *pool thread*.
 
 pub(crate) mod block_on;
 pub(crate) mod config;
