@@ -201,6 +201,9 @@ where
     }
 }
 
+// Not offered as the fix when a handler's reply cannot cross threads: the
+// reply's own message says what is wrong.
+#[diagnostic::do_not_recommend]
 impl<F, S, Req, T, E> Handler<S, Req> for Fold<F>
 where
     F: Fn(&mut S, Req) -> Result<T, E> + Send + Sync + 'static,

@@ -3,7 +3,7 @@ use std::rc::Rc;
 
 #[isolated]
 fn counter(port: Port<u32, Rc<u32>>) {
-    for n in port.iter() {
+    for n in &port {
         let _ = port.send(Rc::new(n));
     }
 }

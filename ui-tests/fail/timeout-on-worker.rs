@@ -3,7 +3,7 @@ use isolate::Port;
 
 #[isolate::isolated(timeout = "1s")]
 fn echo(port: Port<u8, u8>) {
-    for n in port.iter() {
+    for n in &port {
         let _ = port.send(n);
     }
 }

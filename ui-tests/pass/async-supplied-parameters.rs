@@ -27,7 +27,7 @@ async fn doubler(port: Port<u32, u32>) -> u32 {
     let mut seen = 0;
     while let Ok(n) = port.recv_async().await {
         seen += 1;
-        if port.send_async(n * 2).await.is_err() {
+        if port.sender().send_async(n * 2).await.is_err() {
             break;
         }
     }

@@ -5,7 +5,7 @@ use isolate::{isolated, Port, Worker};
 #[isolated(name = "totals")]
 fn keep_total(start: u64, port: Port<u64, u64>) -> u64 {
     let mut total = start;
-    for n in port.iter() {
+    for n in &port {
         total += n;
         if port.send(total).is_err() {
             break;
@@ -18,7 +18,7 @@ fn keep_total(start: u64, port: Port<u64, u64>) -> u64 {
 #[isolated(stack_size = 4 << 20)]
 fn parse_lines(port: isolate::Port<String, i64>, strict: bool) -> Result<usize, String> {
     let mut parsed = 0;
-    for line in port.iter() {
+    for line in &port {
         match line.trim().parse() {
             Ok(n) => {
                 parsed += 1;
@@ -33,7 +33,7 @@ fn parse_lines(port: isolate::Port<String, i64>, strict: bool) -> Result<usize, 
 
 #[isolated]
 fn echo<T: Clone + Send + 'static>(port: Port<T, T>) {
-    port.iter().try_for_each(|m| port.send(m)).ok();
+    port.receiver().iter().try_for_each(|m| port.send(m)).ok();
 }
 
 fn main() {

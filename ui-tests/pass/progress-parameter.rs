@@ -52,7 +52,7 @@ fn main() {
     assert!(handle.join().unwrap_err().is_failed());
 
     let handle = Indexer { root: "src".to_owned() }.index_isolated(2);
-    assert_eq!(handle.recv().as_deref(), Some("src at depth 2"));
+    assert_eq!(handle.recv().ok().as_deref(), Some("src at depth 2"));
     assert_eq!(handle.join().unwrap(), 3);
 
     assert_eq!(generic_isolated(5_u8).join().unwrap(), 5);

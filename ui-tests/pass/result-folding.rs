@@ -38,7 +38,7 @@ mod config {
 fn main() {
     let handle: IsolateHandle<u32, ConfigError> = plain_isolated("7".to_owned());
     assert_eq!(handle.join().unwrap(), 7);
-    assert!(matches!(plain_isolated("x".to_owned()).join(), Err(IsolateError::Failed(ConfigError(_)))));
+    assert!(matches!(plain_isolated("x".to_owned()).join(), Err(IsolateError::Failed { error: ConfigError(_), .. })));
     let handle: IsolateHandle<u8, String> = full_path_isolated(false);
     assert_eq!(handle.join().unwrap_err().into_failed().as_deref(), Some("no"));
     let handle: IsolateHandle<Vec<u8>, io::Error> = io_alias_isolated("/no/such/file".into());

@@ -3,7 +3,6 @@
 //! [`Restart`], fatal errors), and the start of each generation of threads.
 
 use std::cell::Cell;
-use std::convert::Infallible;
 
 use super::member::{Member, MemberJob};
 use super::routes::{Dispatch, Generation, Inbox, Routes, Shared};
@@ -294,40 +293,6 @@ impl ServiceBuilder {
             handles: Mutex::new(handles),
             start_pause: Mutex::new(start_pause),
         }
-    }
-}
-
-impl Service<(), (), Infallible> {
-    /// Starts a service on a thread of its own that builds its state with
-    /// `init`, then answers each request with `handler`:
-    /// `isolate::Builder::new().service().spawn(init, handler)` (see
-    /// [`ServiceBuilder::spawn`] for options and a handler whose `Result` is
-    /// the request's own error).
-    ///
-    /// `init` runs on the thread's thread, so the state need not be `Send`.
-    /// Requests and responses must be [`Message`]s (`Send + 'static`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::rc::Rc;
-    ///
-    /// // The state is built on the thread and never leaves it: Rc is fine.
-    /// let service = isolate::Service::spawn(|| Rc::new(vec![10, 20, 30]), |table: &mut Rc<Vec<i32>>, i: usize| {
-    ///     table.get(i).copied()
-    /// });
-    /// assert_eq!(service.request(1).join().unwrap(), Some(20));
-    /// ```
-    pub fn spawn<S, Req, H>(
-        init: impl Fn() -> S + Send + Sync + 'static,
-        handler: H,
-    ) -> Service<Req, H::Output, H::Error>
-    where
-        S: 'static,
-        Req: Message,
-        H: Handler<S, Req>,
-    {
-        Builder::new().service().spawn(init, handler)
     }
 }
 

@@ -58,9 +58,10 @@ use std::fmt;
 use std::mem;
 
 use self::routes::{Envelope, Generation, Shared};
+use crate::body::Handler;
+use crate::builder::Builder;
 use crate::channel::TrySendError;
-use crate::long_running::control::Paused;
-use crate::long_running::control::PingTicket;
+use crate::long_running::control::{Paused, PingTicket};
 use crate::long_running::lifecycle::{Exit, ListenerId};
 use crate::message::Message;
 use crate::sync::{lock, Arc, Ordering};
@@ -115,6 +116,40 @@ use crate::task::promise::Promise;
 #[must_use = "dropping the last Service handle closes it: its threads answer what is queued, then end"]
 pub struct Service<Req, Resp, E = Infallible> {
     shared: Arc<Shared<Req, Resp, E>>,
+}
+
+impl Service<(), (), Infallible> {
+    /// Starts a service on a thread of its own that builds its state with
+    /// `init`, then answers each request with `handler`:
+    /// `isolate::Builder::new().service().spawn(init, handler)` (see
+    /// [`ServiceBuilder::spawn`] for options and a handler whose `Result` is
+    /// the request's own error).
+    ///
+    /// `init` runs on the thread's thread, so the state need not be `Send`.
+    /// Requests and responses must be [`Message`]s (`Send + 'static`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// // The state is built on the thread and never leaves it: Rc is fine.
+    /// let service = isolate::Service::spawn(|| Rc::new(vec![10, 20, 30]), |table: &mut Rc<Vec<i32>>, i: usize| {
+    ///     table.get(i).copied()
+    /// });
+    /// assert_eq!(service.request(1).join().unwrap(), Some(20));
+    /// ```
+    pub fn spawn<S, Req, H>(
+        init: impl Fn() -> S + Send + Sync + 'static,
+        handler: H,
+    ) -> Service<Req, H::Output, H::Error>
+    where
+        S: 'static,
+        Req: Message,
+        H: Handler<S, Req>,
+    {
+        Builder::new().service().spawn(init, handler)
+    }
 }
 
 impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {

@@ -5,8 +5,7 @@
 //! threads that have ended).
 
 use crate::channel::{Receiver, Sender};
-use crate::long_running::control::Paused;
-use crate::long_running::control::{Control, PauseGate, PingTicket};
+use crate::long_running::control::{Control, PauseGate, Paused, PingTicket};
 use crate::long_running::lifecycle::Listeners;
 use crate::name::Name;
 use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
