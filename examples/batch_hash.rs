@@ -100,9 +100,9 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut set =
         IsolateSet::bounded(2 * threads).options(Builder::new().name("hash_file").timeout(limit));
     // Each file's isolate is made when the set has room for it.
-    set.try_spawn_iter(files.into_iter().map(|path| {
+    set.spawn_iter(files.into_iter().map(|path| {
         let on_isolate = path.clone();
-        (path, move || hash_file(&on_isolate))
+        (path, isolate::Fold(move || hash_file(&on_isolate)))
     }));
 
     let bar = ProgressBar::new(set.total() as u64).with_style(ProgressStyle::with_template(

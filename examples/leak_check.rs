@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use isolate::{Builder, IsolateError, Port, Progress, Service, Worker};
+use isolate::{Builder, IsolateError, Port, Progress, Worker};
 
 #[isolate::isolated]
 fn parse(text: String) -> Result<u32, std::num::ParseIntError> {

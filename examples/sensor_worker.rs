@@ -72,7 +72,7 @@ fn main() {
 
         // A producer on another thread, with its own sender into the inbox:
         // sends wait while 64 commands are queued (back-pressure).
-        let sender = worker.sender();
+        let sender = worker.sender().clone();
         let producer = std::thread::spawn(move || {
             sender
                 .send(Command::SetLimit(30.0))

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use isolate::{Exit, IsolateError, Service};
+use isolate::{Exit, IsolateError};
 
 /// The words the dictionary knows, and a "costly" build step.
 fn build_dictionary() -> HashSet<String> {

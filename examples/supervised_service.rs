@@ -12,7 +12,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use isolate::{Exit, IsolateError, Restart, Service};
+use isolate::{Exit, IsolateError, Restart};
 
 /// A worker's state: built on its thread, rebuilt after a restart.
 struct Connection {

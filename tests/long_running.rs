@@ -660,9 +660,9 @@ fn a_handler_can_close_its_own_service_cleanly() {
 fn channel_ends_know_whether_they_share_a_channel() {
     let worker = Worker::spawn(|port: Port<u8, u8>| port.receiver().iter().count());
     let (other_tx, other_rx) = isolate::channel::bounded::<u8>(1);
-    assert!(worker.sender().same_channel(&worker.sender()));
+    assert!(worker.sender().same_channel(worker.sender()));
     assert!(!worker.sender().same_channel(&other_tx));
-    assert!(worker.receiver().same_channel(&worker.receiver()));
+    assert!(worker.receiver().same_channel(worker.receiver()));
     assert!(!worker.receiver().same_channel(&other_rx));
     drop(worker);
 }
