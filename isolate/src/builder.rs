@@ -185,7 +185,7 @@ impl Builder {
     /// [`IsolateHandle::cancel`]: a synchronous isolate sees
     /// [`is_cancelled`](crate::is_cancelled) turn `true` and should return
     /// soon; an async isolate has its future dropped at once. Its result is
-    /// then [`IsolateError::TimedOut`], whatever it returned after the limit
+    /// then [`IsolateError::TimedOut`](crate::IsolateError::TimedOut), whatever it returned after the limit
     /// (a panic is still reported as the panic). One timer thread serves
     /// every deadline of the process.
     ///

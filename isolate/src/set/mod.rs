@@ -68,7 +68,7 @@ pub type Joined<K, T, E> = (K, Result<T, IsolateError<E>>);
 /// A collection of isolates whose results are taken as they finish: tokio's
 /// `JoinSet`, for isolates, blocking or async.
 ///
-/// Add isolates with [`spawn`](Self::spawn) / [`try_spawn`](Self::try_spawn)
+/// Add isolates with [`spawn`](Self::spawn) (a closure, [`Async`](crate::Async) or [`Fold`](crate::Fold))
 /// (or [`insert`](Self::insert) an [`IsolateHandle`] you started), each
 /// under a key you choose (a path, an index, `()`); take each result with
 /// its key as it finishes with [`join_next`](Self::join_next) (blocking),

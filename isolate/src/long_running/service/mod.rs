@@ -122,7 +122,7 @@ impl Service<(), (), Infallible> {
     /// Starts a service on a thread of its own that builds its state with
     /// `init`, then answers each request with `handler`:
     /// `isolate::Builder::new().service().spawn(init, handler)` (see
-    /// [`ServiceBuilder::spawn`] for options and a handler whose `Result` is
+    /// [`ServiceBuilder::spawn`](crate::ServiceBuilder::spawn) for options and a handler whose `Result` is
     /// the request's own error).
     ///
     /// `init` runs on the thread's thread, so the state need not be `Send`.

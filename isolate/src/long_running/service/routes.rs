@@ -15,7 +15,7 @@ use crate::task::panic::Panic;
 use crate::task::promise::Promise;
 use crate::task::state::drop_quietly;
 
-/// How a [`Service`] with several threads picks one for a request.
+/// How a [`Service`](crate::Service) with several threads picks one for a request.
 ///
 /// # Examples
 ///

@@ -7,11 +7,11 @@ use crate::sync::Arc;
 
 /// Ends the service whose handler calls it, cleanly (Dart's
 /// `Isolate.exit()`, or closing the isolate's receive port): it closes the
-/// service's inboxes, as [`Service::join`] does, without waiting. The
+/// service's inboxes, as [`Service::join`](crate::Service::join) does, without waiting. The
 /// request in hand is answered with what the handler returns, the requests
 /// already queued are still answered, then the threads end and the
-/// service ends [`Exit::Completed`] (its `join` is `Ok`). Later requests
-/// are refused ([`IsolateError::EndedWithoutResult`]).
+/// service ends [`Exit::Completed`](crate::Exit::Completed) (its `join` is `Ok`). Later requests
+/// are refused ([`IsolateError::EndedWithoutResult`](crate::IsolateError::EndedWithoutResult)).
 ///
 /// Returns `false`, doing nothing, when not called from a service's
 /// handler.
