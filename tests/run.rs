@@ -1,4 +1,4 @@
-//! `isolate::run`, `try_run`, `run_async` and `Builder`, waited on with
+//! `isolate::run` with a closure, `Fold` and `Async` bodies, and `Builder`, waited on with
 //! `join` and `join_timeout`: every outcome and every semantic of the handle.
 
 mod support;
@@ -17,7 +17,7 @@ fn run_returns_the_value() {
 }
 
 #[test]
-fn try_run_passes_ok_and_folds_err() {
+fn a_folded_body_passes_ok_and_folds_err() {
     assert_eq!(
         isolate::run(isolate::Fold(|| "5".parse::<u8>()))
             .join()
@@ -34,7 +34,7 @@ fn try_run_passes_ok_and_folds_err() {
 }
 
 #[test]
-fn run_async_drives_a_non_send_future_on_the_isolate() {
+fn an_async_body_drives_a_non_send_future_on_the_isolate() {
     let handle = isolate::run(isolate::Async(|| async {
         let local = std::rc::Rc::new(Cell::new(1));
         let nested = isolate::run(|| 2).await.unwrap();
