@@ -404,7 +404,7 @@ mod replies {
             });
             assert!(matches!(
                 handle.join(),
-                Err(IsolateError::ended_without_result())
+                Err(IsolateError::EndedWithoutResult { .. })
             ));
             worker.join().unwrap();
         });
