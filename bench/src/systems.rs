@@ -42,6 +42,10 @@ impl Scenario {
         Scenario::Idle,
     ];
 
+    /// The scenarios of the contended mode: latency and throughput.
+    pub(crate) const CONTENDED: [Scenario; 3] =
+        [Scenario::RoundTrip, Scenario::Await, Scenario::Burst];
+
     pub(crate) fn name(self) -> &'static str {
         match self {
             Scenario::RoundTrip => "roundtrip",
@@ -163,6 +167,15 @@ pub(crate) fn run(scenario: Scenario, system: System) -> String {
     }
 }
 
+/// Tells the comparing process that the measured window opens (the
+/// contended mode counts its neighbours' work from here to `RESULT`).
+fn mark_start() {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "START");
+    let _ = stdout.flush();
+}
+
 /// A tokio runtime for the tokio rows, shared by nested tasks.
 fn tokio_runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -209,6 +222,7 @@ fn round_trip(system: System) -> String {
     for i in 0..batch {
         black_box(submit_and_wait(system, move || black_box(i) + 1));
     }
+    mark_start();
     let per_batch = median(batches, || {
         time(|| {
             for i in 0..batch {
@@ -223,6 +237,7 @@ fn round_trip(system: System) -> String {
 fn awaited(system: System) -> String {
     let runtime = tokio_runtime();
     let batch = 2_000_u64;
+    mark_start();
     let per_batch = runtime.block_on(async move {
         runtime
             .spawn(async move {
@@ -263,6 +278,7 @@ fn burst(system: System) -> String {
         System::ThreadSpawn => 10_000,
         _ => 100_000,
     };
+    mark_start();
     let elapsed = median(3, || {
         time(|| {
             let sum = burst_once(system, tasks);
