@@ -169,6 +169,7 @@ mod block_on;
 mod builder;
 pub mod channel;
 mod config;
+mod contention;
 mod context;
 mod control;
 mod deadline;
