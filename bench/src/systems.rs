@@ -7,7 +7,9 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use isolate_bench::measure::{cpu_ns, median, rss_bytes, threads, time, with_peak_threads};
+use isolate_bench::measure::{
+    cpu_ns, median, peak_rss_bytes, rss_bytes, threads, time, with_peak_threads,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Scenario {
@@ -487,14 +489,19 @@ fn memory(system: System) -> String {
     };
     let after = rss_bytes();
     let per_task = after.saturating_sub(before) / TASKS;
-    let peak = threads();
-    for wait in handles {
-        wait();
-    }
+    let queued_threads = threads();
+    // Until every task ran: the threads a pool grows for sleeping tasks
+    // count too (a peer harness measures the peak over the whole run).
+    let ((), peak_threads) = with_peak_threads(|| {
+        for wait in handles {
+            wait();
+        }
+    });
+    let peak_per_task = peak_rss_bytes().saturating_sub(before) / TASKS;
     // One keep-alive (500 ms, set for every pool) and a little more.
     std::thread::sleep(Duration::from_millis(800));
     format!(
-        "{per_task} (threads: {peak} while queued, {} after keep-alive)",
+        "{per_task} (peak over the run {peak_per_task}; threads: {queued_threads} while queued, {peak_threads} at most, {} after keep-alive)",
         threads()
     )
 }
