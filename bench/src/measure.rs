@@ -32,6 +32,16 @@ pub fn rss_bytes() -> usize {
     pages * 4096
 }
 
+/// The process's peak resident memory so far (`VmHWM`), in bytes.
+pub fn peak_rss_bytes() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next()?.parse::<usize>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
 /// CPU time used so far by the process's live threads, in nanoseconds.
 pub fn cpu_ns() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {

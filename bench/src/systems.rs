@@ -7,7 +7,9 @@ use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use isolate_bench::measure::{cpu_ns, median, rss_bytes, threads, time, with_peak_threads};
+use isolate_bench::measure::{
+    cpu_ns, median, peak_rss_bytes, rss_bytes, threads, time, with_peak_threads,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Scenario {
@@ -41,6 +43,10 @@ impl Scenario {
         Scenario::Memory,
         Scenario::Idle,
     ];
+
+    /// The scenarios of the contended mode: latency and throughput.
+    pub(crate) const CONTENDED: [Scenario; 3] =
+        [Scenario::RoundTrip, Scenario::Await, Scenario::Burst];
 
     pub(crate) fn name(self) -> &'static str {
         match self {
@@ -163,6 +169,15 @@ pub(crate) fn run(scenario: Scenario, system: System) -> String {
     }
 }
 
+/// Tells the comparing process that the measured window opens (the
+/// contended mode counts its neighbours' work from here to `RESULT`).
+fn mark_start() {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "START");
+    let _ = stdout.flush();
+}
+
 /// A tokio runtime for the tokio rows, shared by nested tasks.
 fn tokio_runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -209,6 +224,7 @@ fn round_trip(system: System) -> String {
     for i in 0..batch {
         black_box(submit_and_wait(system, move || black_box(i) + 1));
     }
+    mark_start();
     let per_batch = median(batches, || {
         time(|| {
             for i in 0..batch {
@@ -223,6 +239,7 @@ fn round_trip(system: System) -> String {
 fn awaited(system: System) -> String {
     let runtime = tokio_runtime();
     let batch = 2_000_u64;
+    mark_start();
     let per_batch = runtime.block_on(async move {
         runtime
             .spawn(async move {
@@ -263,6 +280,7 @@ fn burst(system: System) -> String {
         System::ThreadSpawn => 10_000,
         _ => 100_000,
     };
+    mark_start();
     let elapsed = median(3, || {
         time(|| {
             let sum = burst_once(system, tasks);
@@ -471,14 +489,19 @@ fn memory(system: System) -> String {
     };
     let after = rss_bytes();
     let per_task = after.saturating_sub(before) / TASKS;
-    let peak = threads();
-    for wait in handles {
-        wait();
-    }
+    let queued_threads = threads();
+    // Until every task ran: the threads a pool grows for sleeping tasks
+    // count too (a peer harness measures the peak over the whole run).
+    let ((), peak_threads) = with_peak_threads(|| {
+        for wait in handles {
+            wait();
+        }
+    });
+    let peak_per_task = peak_rss_bytes().saturating_sub(before) / TASKS;
     // One keep-alive (500 ms, set for every pool) and a little more.
     std::thread::sleep(Duration::from_millis(800));
     format!(
-        "{per_task} (threads: {peak} while queued, {} after keep-alive)",
+        "{per_task} (peak over the run {peak_per_task}; threads: {queued_threads} while queued, {peak_threads} at most, {} after keep-alive)",
         threads()
     )
 }

@@ -90,3 +90,61 @@ pub(crate) fn print(results: &Results) {
         &|p| p < 1.0,
     );
 }
+
+/// Prints the contended mode's targets: met or missed.
+pub(crate) fn print_contended(results: &Results) {
+    use Scenario::*;
+    use System::*;
+    println!("\n## targets, beside busy neighbours\n");
+    let value = |scenario, system| results.get(scenario, system).map(|m| m.value);
+    let share = |scenario, system| results.get(scenario, system)?.neighbour_share;
+    let ratio = |scenario, peer| Some(value(scenario, Isolate)? / value(scenario, peer)?);
+    let check = |what: &str, measured: Option<f64>, met: &dyn Fn(f64) -> bool| {
+        if let Some(measured) = measured {
+            let verdict = if met(measured) { "met" } else { "MISSED" };
+            println!("- {verdict}: {what} (measured {measured:.2})");
+        }
+    };
+    check(
+        "round trip ≤ 0.2× tokio spawn_blocking (Handle::block_on)",
+        ratio(RoundTrip, SpawnBlocking),
+        &|r| r <= 0.2,
+    );
+    let best_other = [ThreadSpawn, Blocking, RayonSpawn]
+        .into_iter()
+        .filter_map(|peer| value(RoundTrip, peer))
+        .reduce(f64::min);
+    check(
+        "round trip ≤ 0.5× the best other peer (std::thread, blocking, rayon::spawn)",
+        value(RoundTrip, Isolate)
+            .zip(best_other)
+            .map(|(a, b)| a / b),
+        &|r| r <= 0.5,
+    );
+    check(
+        "awaited round trip ≤ 0.25× tokio spawn_blocking awaited",
+        ratio(Await, SpawnBlocking),
+        &|r| r <= 0.25,
+    );
+    check(
+        "100k tiny tasks ≥ 1.0× rayon::spawn + channel",
+        ratio(Burst, RayonSpawn),
+        &|r| r >= 1.0,
+    );
+    check(
+        "100k tiny tasks ≥ 4× tokio spawn_blocking",
+        ratio(Burst, SpawnBlocking),
+        &|r| r >= 4.0,
+    );
+    for (scenario, what) in [(RoundTrip, "round trip"), (Burst, "100k tiny tasks")] {
+        check(
+            &format!(
+                "{what}: neighbours keep ≥ what they keep beside rayon (isolate's share ÷ rayon's)"
+            ),
+            share(scenario, Isolate)
+                .zip(share(scenario, RayonSpawn))
+                .map(|(a, b)| a / b),
+            &|r| r >= 1.0,
+        );
+    }
+}

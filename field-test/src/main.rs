@@ -401,7 +401,7 @@ fn prepare(source: &Path, work: &Path, isolate: &Path) -> Result<Crate, String> 
     }
     let _ = writeln!(
         manifest,
-        "\n[dependencies.isolate]\npath = {:?}\n",
+        "\n[dependencies.isolate]\npackage = \"isolates\"\npath = {:?}\n",
         isolate.display().to_string()
     );
     fs::write(&manifest_path, manifest).map_err(|e| format!("manifest: {e}"))?;
@@ -563,11 +563,18 @@ fn main() {
                     PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cargo")
                 });
             let src = home.join("registry/src");
-            fs::read_dir(&src)
-                .ok()
-                .and_then(|mut d| d.next())
-                .and_then(|e| e.ok())
-                .map_or(src, |e| e.path())
+            // crates.io's index directory; others (a `cargo publish
+            // --dry-run` makes some) hold only local packages.
+            let mut dirs: Vec<PathBuf> = fs::read_dir(&src)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            dirs.sort_by_key(|dir| {
+                !dir.file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with("index.crates.io-"))
+            });
+            dirs.into_iter().next().unwrap_or(src)
         });
     let crates: Vec<String> = args.collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -212,6 +212,7 @@
 mod body;
 mod builder;
 pub mod channel;
+mod contention;
 mod long_running;
 #[cfg(all(test, loom))]
 mod loom_models;

@@ -47,11 +47,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use crate::contention::{oversubscribed, yield_core};
 use crate::pool::config::Config;
 use crate::sync::process::OnceLock;
 use crate::sync::{
-    fence, lock, spawn_thread, spin_loop, spun_for, yield_now, Arc, AtomicBool, AtomicUsize,
-    Condvar, Mutex, Ordering, Queue,
+    fence, lock, spawn_thread, spin_loop, spun_for, Arc, AtomicBool, AtomicUsize, Condvar, Mutex,
+    Ordering, Queue,
 };
 use crate::task::header::Runnable;
 use crate::task::state::run_quietly;
@@ -576,7 +577,9 @@ impl Pool {
         if let Some(job) = self.queue.pop() {
             return Some(job);
         }
-        if self.spinning.load(Ordering::Relaxed) >= self.max_spinners {
+        // Beside busy neighbours a spinner loses its core and delays the
+        // job it spins for; a sleeper is woken at once.
+        if self.spinning.load(Ordering::Relaxed) >= self.max_spinners || oversubscribed() {
             return None;
         }
         self.spinning.fetch_add(1, Ordering::SeqCst);
@@ -605,8 +608,8 @@ impl Pool {
                 }
                 round += 1;
             } else {
-                yield_now();
-                if spun_for(start, SPIN_TIME) {
+                yield_core();
+                if spun_for(start, SPIN_TIME) || oversubscribed() {
                     return None;
                 }
             }
