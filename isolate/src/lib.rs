@@ -192,9 +192,10 @@
 // - `task/`: one isolate. `header` (state bits, `Runnable`) < `context`
 //   (what code inside an isolate can ask) < `panic`, `error` < `state` (the
 //   single-allocation protocol) < `deadline`, `handle`, `promise`.
-// - `pool/`: `config` < `threads` (the elastic pool; one concept, kept in
-//   one file) < `global` (installing a configuration), `wait` (a waiter's
-//   last resort), `block_on` (an async isolate's executor).
+// - `pool/`: `contention` (whether spinning still pays), `config` <
+//   `threads` (the elastic pool; one concept, kept in one file) < `global`
+//   (installing a configuration), `wait` (a waiter's last resort),
+//   `block_on` (an async isolate's executor).
 // - `body`, `builder`, `progress`: what is run, the shared options, and the
 //   progress flavour of a one-shot isolate.
 // - `long_running/`: `catch_outcome` (how a long-running thread ends),
@@ -212,7 +213,6 @@
 mod body;
 mod builder;
 pub mod channel;
-mod contention;
 mod long_running;
 #[cfg(all(test, loom))]
 mod loom_models;

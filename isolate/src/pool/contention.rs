@@ -11,10 +11,9 @@
 //! pool's idle threads and the joiners park instead of spinning; the note
 //! lapses so that a quiet machine spins again.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+use crate::sync::process::{AtomicU64, OnceLock, Ordering};
 use crate::sync::yield_now;
 
 /// A yield that took this long ran someone else's time slice: a yield to

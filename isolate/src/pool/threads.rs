@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
-use crate::contention::{oversubscribed, yield_core};
 use crate::pool::config::Config;
+use crate::pool::contention::{oversubscribed, yield_core};
 use crate::sync::process::OnceLock;
 use crate::sync::{
     fence, lock, spawn_thread, spin_loop, spun_for, Arc, AtomicBool, AtomicUsize, Condvar, Mutex,

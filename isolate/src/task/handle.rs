@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::contention::{oversubscribed, yield_core};
+use crate::pool::contention::{oversubscribed, yield_core};
 use crate::pool::threads as pool;
 use crate::pool::wait::{
     escalate, help_as_last_resort, may_need_help, note_awaited, park_slice, HELP_SLICE,
