@@ -605,12 +605,13 @@ impl<In, Out> Port<In, Out> {
     /// # Examples
     ///
     /// ```
-    /// use isolate::channel::TryRecvError;
+    /// use std::time::Duration;
     ///
     /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| {
-    ///     matches!(port.receiver().try_recv(), Ok(_) | Err(TryRecvError::Empty))
+    ///     port.receiver().recv_timeout(Duration::from_secs(10)).ok()
     /// });
-    /// assert!(worker.join().unwrap());
+    /// worker.send(5).unwrap();
+    /// assert_eq!(worker.join().unwrap(), Some(5));
     /// ```
     pub fn receiver(&self) -> &Receiver<In> {
         &self.inbox
