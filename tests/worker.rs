@@ -386,3 +386,61 @@ fn an_async_caller_gets_its_message_back_from_a_worker_that_dropped_its_inbox() 
         assert_eq!(worker.recv_async().await, Err(RecvError));
     });
 }
+
+#[test]
+fn a_folded_async_worker_fails_with_its_own_error_and_hands_out_its_channel_ends() {
+    // A gap of the old matrix (no `try_spawn_async` beside `Worker::spawn`):
+    // now one body, `Fold(Async(..))`.
+    let worker = isolate::Builder::new()
+        .name("summer")
+        .spawn(isolate::Fold(isolate::Async(
+            |port: Port<u8, u8>| async move {
+                let mut total = 0_u8;
+                while let Ok(n) = port.recv_async().await {
+                    total = total.checked_add(n).ok_or("overflow")?;
+                    port.sender()
+                        .send_async(total)
+                        .await
+                        .map_err(|_| "caller gone")?;
+                }
+                Ok::<_, &str>(total)
+            },
+        )));
+    worker.send(200).unwrap();
+    assert_eq!(worker.receiver().recv_timeout(WATCHDOG), Ok(200));
+    assert!(worker.sender().try_send(100).is_ok());
+    let err = worker.join().unwrap_err();
+    assert!(matches!(
+        &err,
+        IsolateError::Failed { isolate: Some(name), error: "overflow" } if name == "summer"
+    ));
+    assert_eq!(
+        err.to_string(),
+        "isolate 'summer' returned an error: overflow"
+    );
+}
+
+#[test]
+fn a_set_runs_async_and_folded_bodies_side_by_side() {
+    let mut set = isolate::IsolateSet::new();
+    set.spawn(
+        "async",
+        isolate::Fold(isolate::Async(|| async { Ok::<u8, String>(1) })),
+    );
+    set.spawn("plain", isolate::Fold(|| Ok::<u8, String>(2)));
+    set.spawn("failed", isolate::Fold(|| Err::<u8, _>("no".to_owned())));
+    let mut results: Vec<_> = set
+        .join_all()
+        .into_iter()
+        .map(|(key, result)| (key, result.map_err(|e| e.into_failed())))
+        .collect();
+    results.sort();
+    assert_eq!(
+        results,
+        [
+            ("async", Ok(1)),
+            ("failed", Err(Some("no".to_owned()))),
+            ("plain", Ok(2))
+        ]
+    );
+}
