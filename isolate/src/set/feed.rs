@@ -1,0 +1,202 @@
+//! A batch of a bounded set run by a few long-lived isolates, *runners*,
+//! instead of one isolate per item.
+//!
+//! A set that starts each item of a 100,000-item batch as an isolate of its
+//! own pays, per item, a task, a pool hand-off and a round trip through the
+//! caller, which takes each result and starts the next item: with items of
+//! a few microseconds the caller's bookkeeping, not the work, sets the pace.
+//! So a batch ([`IsolateSet::spawn_iter`](crate::IsolateSet::spawn_iter)) in
+//! a bounded set with plain options is run by at most `limit` runners, each
+//! an isolate of the set's options that pulls the next item from the shared
+//! source as soon as it finishes one, and sends each item's result to the
+//! set as it ends. What an item sees is what an isolate of its own would
+//! see: its panics, `exit()` and errors are its own result (named after the
+//! set's isolates), `is_cancelled()` turns true on `cancel_all` and on drop,
+//! and no more than `limit` items run at once. The source's iterator runs on
+//! the runners, one `next()` at a time.
+//!
+//! Items with a time limit, a dedicated thread or a stack size of their own
+//! are still started one isolate each: those options are per isolate.
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::channel::{Receiver, Sender};
+use crate::name::Name;
+use crate::sync::{lock, Arc, Mutex};
+use crate::task::context;
+use crate::task::error::IsolateError;
+use crate::task::panic::clear_recorded;
+use crate::task::state::{outcome_of_unwind, Outcome};
+
+use super::{Joined, MakeRunner, Source, Start, ITEM};
+
+/// A batch's source, shared by its runners and the set.
+pub(super) struct Feed<K, T, E> {
+    state: Mutex<FeedState<K, T, E>>,
+    make_runner: MakeRunner<K, T, E>,
+}
+
+struct FeedState<K, T, E> {
+    /// `None` once drained: it ran out, its iterator panicked, or the set
+    /// took the rest (cancelled, or no runner could start).
+    source: Option<Source<K, T, E>>,
+    /// How the set's `total` must change and has not yet: one more for each
+    /// item beyond the source's size hint, the hint's excess when it runs
+    /// out early.
+    total_change: isize,
+    /// A panic of the source's iterator, for the set to raise on the
+    /// caller's thread, as it would have had the set pulled the item itself.
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+/// What the set learns from a feed when it settles with it.
+pub(super) struct Settled {
+    pub(super) total_change: isize,
+    pub(super) drained: bool,
+    pub(super) panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<K, T, E> Feed<K, T, E> {
+    pub(super) fn new(source: Source<K, T, E>, make_runner: MakeRunner<K, T, E>) -> Arc<Self> {
+        Arc::new(Feed {
+            state: Mutex::new(FeedState {
+                source: Some(source),
+                total_change: 0,
+                panic: None,
+            }),
+            make_runner,
+        })
+    }
+
+    /// A runner's job, for an isolate named `name`.
+    pub(super) fn runner(
+        self: &Arc<Self>,
+        name: Name,
+    ) -> Box<dyn FnOnce() -> Outcome<(), Infallible> + Send> {
+        (self.make_runner)(Arc::clone(self), name)
+    }
+
+    /// How many runners are worth starting: the items the source's size
+    /// hint still counts, or any number when it counts none.
+    pub(super) fn runners_wanted(&self) -> usize {
+        match &lock(&self.state).source {
+            Some(source) if source.counted > 0 => source.counted,
+            Some(_) => usize::MAX,
+            None => 0,
+        }
+    }
+
+    /// The next item, or `None` once the source is drained.
+    fn pull(&self) -> Option<(K, Start<T, E>)> {
+        let mut state = lock(&self.state);
+        let source = state.source.as_mut()?;
+        match catch_unwind(AssertUnwindSafe(|| source.items.next())) {
+            Ok(Some(item)) => {
+                match source.counted.checked_sub(1) {
+                    Some(counted) => source.counted = counted,
+                    None => state.total_change += 1,
+                }
+                Some(item)
+            }
+            Ok(None) => {
+                let excess = source.counted;
+                state.total_change -= isize::try_from(excess).unwrap_or(isize::MAX);
+                state.source = None;
+                None
+            }
+            Err(payload) => {
+                let excess = source.counted;
+                state.total_change -= isize::try_from(excess).unwrap_or(isize::MAX);
+                state.source = None;
+                state.panic = Some(payload);
+                None
+            }
+        }
+    }
+
+    /// Takes the changes the runners made since the last settling.
+    pub(super) fn settle(&self) -> Settled {
+        let mut state = lock(&self.state);
+        Settled {
+            total_change: std::mem::take(&mut state.total_change),
+            drained: state.source.is_none(),
+            panic: state.panic.take(),
+        }
+    }
+
+    /// Takes the items no runner pulled yet.
+    pub(super) fn take_rest(&self) -> Option<Source<K, T, E>> {
+        lock(&self.state).source.take()
+    }
+}
+
+/// The set's channels, as a runner uses them.
+pub(super) struct Channels<K, T, E> {
+    /// Each item's result.
+    pub(super) items: Sender<Joined<K, T, E>>,
+    /// [`ITEM`] after each result.
+    pub(super) done: Sender<usize>,
+    /// A token to take before pulling an item (the set gives it back when
+    /// it takes the result).
+    pub(super) permits: Receiver<()>,
+    /// Where a runner gives back a token it took but used for no item.
+    pub(super) permits_back: Sender<()>,
+}
+
+/// A runner's body: items until the source is drained, the runner is
+/// cancelled, or the set is gone.
+pub(super) fn run<K, T, E>(
+    feed: &Feed<K, T, E>,
+    channels: &Channels<K, T, E>,
+    name: &Name,
+) -> Outcome<(), Infallible>
+where
+    K: Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    let Channels {
+        items,
+        done,
+        permits,
+        permits_back,
+    } = channels;
+    while !context::is_cancelled() {
+        // Waits while `limit` items are out (a slow caller): counted as
+        // blocked, as every wait on the crate's channels is. The set
+        // gives back tokens to wake it on `cancel_all`; gone, it closes.
+        if permits.recv().is_err() {
+            break;
+        }
+        let Some((key, start)) = feed.pull() else {
+            // For the next runner waiting, which finds the batch drained.
+            let _ = permits_back.try_send(());
+            break;
+        };
+        let outcome = match start {
+            Start::Job(job) => run_item(job),
+            // A handle the caller's closure starts: waited on here.
+            Start::Handle(start) => start().join(),
+        };
+        let outcome = outcome.map_err(|error| error.named(name));
+        // The result first, then its signal; refused only once the set is
+        // gone, and nobody takes results any more.
+        if items.try_send((key, outcome)).is_err() || done.try_send(ITEM).is_err() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One item, as the runtime runs an isolate's job: a panic or an `exit()`
+/// is the item's own result, with its own location.
+fn run_item<T, E>(job: Box<dyn FnOnce() -> Outcome<T, E> + Send>) -> Outcome<T, E> {
+    clear_recorded();
+    match catch_unwind(AssertUnwindSafe(job)) {
+        Ok(outcome) => outcome,
+        Err(payload) => context::with_current(move |header| outcome_of_unwind(payload, header))
+            .unwrap_or_else(|| Err(IsolateError::ended_without_result())),
+    }
+}
