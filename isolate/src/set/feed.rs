@@ -22,9 +22,9 @@ use std::any::Any;
 use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::channel::{Receiver, Sender};
+use crate::channel::Sender;
 use crate::name::Name;
-use crate::sync::{lock, Arc, Mutex};
+use crate::sync::{lock, Arc, Condvar, Mutex, PoisonError};
 use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::panic::clear_recorded;
@@ -138,11 +138,85 @@ pub(super) struct Channels<K, T, E> {
     pub(super) items: Sender<Joined<K, T, E>>,
     /// [`ITEM`] after each result.
     pub(super) done: Sender<usize>,
-    /// A token to take before pulling an item (the set gives it back when
-    /// it takes the result).
-    pub(super) permits: Receiver<()>,
-    /// Where a runner gives back a token it took but used for no item.
-    pub(super) permits_back: Sender<()>,
+    /// A token to take before pulling an item; the set gives it back when
+    /// it takes the result.
+    pub(super) permits: Arc<Permits>,
+}
+
+/// Tokens for the items a set's batches may have out (run, or waiting to be
+/// taken): `limit` in all, so that a slow caller holds at most `limit`
+/// results, as one isolate per item would.
+///
+/// A runner waiting for a token waits for the caller, not for another
+/// isolate, so it does not count as blocked: counted, it would make the
+/// pool start a thread for every runner while the caller catches up.
+pub(super) struct Permits {
+    state: Mutex<PermitState>,
+    available: Condvar,
+}
+
+struct PermitState {
+    tokens: usize,
+    /// The set is gone.
+    closed: bool,
+}
+
+impl Permits {
+    pub(super) fn new(tokens: usize) -> Arc<Self> {
+        Arc::new(Permits {
+            state: Mutex::new(PermitState {
+                tokens,
+                closed: false,
+            }),
+            available: Condvar::new(),
+        })
+    }
+
+    /// Takes a token, waiting for one; `false` when the runner should end
+    /// instead (cancelled, or the set is gone).
+    fn acquire(&self) -> bool {
+        let mut state = lock(&self.state);
+        loop {
+            if state.closed || context::is_cancelled() {
+                return false;
+            }
+            if state.tokens > 0 {
+                state.tokens -= 1;
+                return true;
+            }
+            state = self
+                .available
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Gives a token back.
+    pub(super) fn release(&self) {
+        lock(&self.state).tokens += 1;
+        self.available.notify_one();
+    }
+
+    /// Wakes every waiting runner to look again (after a `cancel_all`).
+    pub(super) fn wake_all(&self) {
+        let _state = lock(&self.state);
+        self.available.notify_all();
+    }
+
+    /// The set is gone: every runner ends.
+    pub(super) fn close(&self) {
+        lock(&self.state).closed = true;
+        self.available.notify_all();
+    }
+}
+
+/// Closes the permits when the set that holds it is dropped.
+pub(super) struct ClosePermits(pub(super) Arc<Permits>);
+
+impl Drop for ClosePermits {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// A runner's body: items until the source is drained, the runner is
@@ -161,18 +235,11 @@ where
         items,
         done,
         permits,
-        permits_back,
     } = channels;
-    while !context::is_cancelled() {
-        // Waits while `limit` items are out (a slow caller): counted as
-        // blocked, as every wait on the crate's channels is. The set
-        // gives back tokens to wake it on `cancel_all`; gone, it closes.
-        if permits.recv().is_err() {
-            break;
-        }
+    // Waits while `limit` items are out (a slow caller).
+    while permits.acquire() {
         let Some((key, start)) = feed.pull() else {
-            // For the next runner waiting, which finds the batch drained.
-            let _ = permits_back.try_send(());
+            permits.release();
             break;
         };
         let outcome = match start {

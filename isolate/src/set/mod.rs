@@ -58,7 +58,7 @@ use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
 use crate::task::state::Outcome;
 
-use feed::Feed;
+use feed::{ClosePermits, Feed, Permits};
 
 /// What a set yields for each isolate: the key it was added with, and its
 /// result.
@@ -158,7 +158,7 @@ pub struct IsolateSet<K, T, E = Infallible> {
     /// (`limit` in all), made with the first batch: so a batch holds at
     /// most `limit` items, run or waiting to be taken, as one isolate per
     /// item would.
-    permits: Option<(Sender<()>, Receiver<()>)>,
+    permits: Option<ClosePermits>,
     /// How many isolates were added, and how many results were taken.
     total: usize,
     taken: usize,
@@ -651,16 +651,16 @@ where
         }
         // What no runner pulled yet is cancelled unstarted, as is what
         // waits in the set.
-        for (feed, runners) in std::mem::take(&mut self.feeding) {
+        for (feed, _) in std::mem::take(&mut self.feeding) {
             let settled = feed.settle();
             self.total = self.total.saturating_add_signed(settled.total_change);
             if let Some(source) = feed.take_rest() {
                 self.waiting.push_front(Waiting::Many(source));
             }
-            // Runners waiting for a token find the batch drained, and end.
-            for _ in 0..runners {
-                self.return_permit();
-            }
+        }
+        // Runners waiting for a token see they are cancelled, and end.
+        if let Some(permits) = &self.permits {
+            permits.0.wake_all();
         }
         for waiting in std::mem::take(&mut self.waiting) {
             match waiting {
@@ -712,9 +712,8 @@ where
 
     /// Gives back the token of a batch's item whose result was taken.
     fn return_permit(&self) {
-        if let Some((permits, _)) = &self.permits {
-            // Never full: one token per item taken, which took one.
-            let _ = permits.try_send(());
+        if let Some(permits) = &self.permits {
+            permits.0.release();
         }
     }
 
@@ -1145,22 +1144,18 @@ where
     fn runner_maker(&mut self) -> MakeRunner<K, T, E> {
         let items = self.items.get_or_insert_with(channel::unbounded).0.clone();
         let limit = self.limit;
-        let (permits_tx, permits) = self.permits.get_or_insert_with(|| {
-            let (tx, rx) = channel::bounded(limit);
-            for _ in 0..limit {
-                // Room for every token: the channel holds `limit`.
-                let _ = tx.try_send(());
-            }
-            (tx, rx)
-        });
-        let (permits_tx, permits) = (permits_tx.clone(), permits.clone());
+        let permits = Arc::clone(
+            &self
+                .permits
+                .get_or_insert_with(|| ClosePermits(Permits::new(limit)))
+                .0,
+        );
         let done = self.done_tx.clone();
         Arc::new(move |feed: Arc<Feed<K, T, E>>, name: Name| {
             let channels = feed::Channels {
                 items: items.clone(),
                 done: done.clone(),
-                permits: permits.clone(),
-                permits_back: permits_tx.clone(),
+                permits: Arc::clone(&permits),
             };
             Box::new(move || feed::run(&feed, &channels, &name))
                 as Box<dyn FnOnce() -> Outcome<(), Infallible> + Send>
