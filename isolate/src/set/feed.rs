@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::channel::Sender;
 use crate::name::Name;
-use crate::sync::{lock, Arc, Condvar, Mutex, PoisonError};
+use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::panic::clear_recorded;
@@ -35,6 +35,9 @@ use super::{Joined, MakeRunner, Source, Start, ITEM};
 /// A batch's source, shared by its runners and the set.
 pub(super) struct Feed<K, T, E> {
     state: Mutex<FeedState<K, T, E>>,
+    /// Whether `state` changed in what the set settles (most pulls change
+    /// nothing it needs): so that it need not take the lock per result.
+    changed: AtomicBool,
     make_runner: MakeRunner<K, T, E>,
 }
 
@@ -54,7 +57,6 @@ struct FeedState<K, T, E> {
 /// What the set learns from a feed when it settles with it.
 pub(super) struct Settled {
     pub(super) total_change: isize,
-    pub(super) drained: bool,
     pub(super) panic: Option<Box<dyn Any + Send>>,
 }
 
@@ -66,6 +68,7 @@ impl<K, T, E> Feed<K, T, E> {
                 total_change: 0,
                 panic: None,
             }),
+            changed: AtomicBool::new(false),
             make_runner,
         })
     }
@@ -96,7 +99,10 @@ impl<K, T, E> Feed<K, T, E> {
             Ok(Some(item)) => {
                 match source.counted.checked_sub(1) {
                     Some(counted) => source.counted = counted,
-                    None => state.total_change += 1,
+                    None => {
+                        state.total_change += 1;
+                        self.changed.store(true, Ordering::Release);
+                    }
                 }
                 Some(item)
             }
@@ -104,6 +110,7 @@ impl<K, T, E> Feed<K, T, E> {
                 let excess = source.counted;
                 state.total_change -= isize::try_from(excess).unwrap_or(isize::MAX);
                 state.source = None;
+                self.changed.store(true, Ordering::Release);
                 None
             }
             Err(payload) => {
@@ -111,17 +118,31 @@ impl<K, T, E> Feed<K, T, E> {
                 state.total_change -= isize::try_from(excess).unwrap_or(isize::MAX);
                 state.source = None;
                 state.panic = Some(payload);
+                self.changed.store(true, Ordering::Release);
                 None
             }
         }
     }
 
-    /// Takes the changes the runners made since the last settling.
-    pub(super) fn settle(&self) -> Settled {
+    /// Takes the changes the runners made since the last settling; `None`
+    /// when they made none.
+    pub(super) fn settle(&self) -> Option<Settled> {
+        if !self.changed.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        Some(self.settle_now())
+    }
+
+    /// Whether the source is drained.
+    pub(super) fn is_drained(&self) -> bool {
+        lock(&self.state).source.is_none()
+    }
+
+    /// Takes the changes the runners made, whatever the flag says.
+    pub(super) fn settle_now(&self) -> Settled {
         let mut state = lock(&self.state);
         Settled {
             total_change: std::mem::take(&mut state.total_change),
-            drained: state.source.is_none(),
             panic: state.panic.take(),
         }
     }
@@ -147,75 +168,34 @@ pub(super) struct Channels<K, T, E> {
 /// taken): `limit` in all, so that a slow caller holds at most `limit`
 /// results, as one isolate per item would.
 ///
-/// A runner waiting for a token waits for the caller, not for another
-/// isolate, so it does not count as blocked: counted, it would make the
-/// pool start a thread for every runner while the caller catches up.
-pub(super) struct Permits {
-    state: Mutex<PermitState>,
-    available: Condvar,
-}
-
-struct PermitState {
-    tokens: usize,
-    /// The set is gone.
-    closed: bool,
-}
+/// A runner that finds no token ends, and the set starts runners again as
+/// it takes results: a runner never waits for the caller, so it never holds
+/// a pool thread that another isolate (one the caller waits for) may need,
+/// and the pool never starts threads for runners that wait.
+pub(super) struct Permits(AtomicUsize);
 
 impl Permits {
     pub(super) fn new(tokens: usize) -> Arc<Self> {
-        Arc::new(Permits {
-            state: Mutex::new(PermitState {
-                tokens,
-                closed: false,
-            }),
-            available: Condvar::new(),
-        })
+        Arc::new(Permits(AtomicUsize::new(tokens)))
     }
 
-    /// Takes a token, waiting for one; `false` when the runner should end
-    /// instead (cancelled, or the set is gone).
-    fn acquire(&self) -> bool {
-        let mut state = lock(&self.state);
-        loop {
-            if state.closed || context::is_cancelled() {
-                return false;
-            }
-            if state.tokens > 0 {
-                state.tokens -= 1;
-                return true;
-            }
-            state = self
-                .available
-                .wait(state)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+    /// Takes a token, if one is left.
+    fn take(&self) -> bool {
+        self.0
+            .fetch_update(Ordering::Acquire, Ordering::Relaxed, |tokens| {
+                tokens.checked_sub(1)
+            })
+            .is_ok()
     }
 
     /// Gives a token back.
-    pub(super) fn release(&self) {
-        lock(&self.state).tokens += 1;
-        self.available.notify_one();
+    pub(super) fn give_back(&self) {
+        self.0.fetch_add(1, Ordering::Release);
     }
 
-    /// Wakes every waiting runner to look again (after a `cancel_all`).
-    pub(super) fn wake_all(&self) {
-        let _state = lock(&self.state);
-        self.available.notify_all();
-    }
-
-    /// The set is gone: every runner ends.
-    pub(super) fn close(&self) {
-        lock(&self.state).closed = true;
-        self.available.notify_all();
-    }
-}
-
-/// Closes the permits when the set that holds it is dropped.
-pub(super) struct ClosePermits(pub(super) Arc<Permits>);
-
-impl Drop for ClosePermits {
-    fn drop(&mut self) {
-        self.0.close();
+    /// How many tokens are left.
+    pub(super) fn left(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 }
 
@@ -236,18 +216,29 @@ where
         done,
         permits,
     } = channels;
-    // Waits while `limit` items are out (a slow caller).
-    while permits.acquire() {
-        let Some((key, start)) = feed.pull() else {
-            permits.release();
-            break;
-        };
+    // The next item is pulled before the result of the last one is sent,
+    // so that the set learns the batch ran out (and its real size) before
+    // it gives the last result. A runner ends when cancelled, when the
+    // batch is drained, or when `limit` items are out (a slow caller).
+    let next = || {
+        if context::is_cancelled() || !permits.take() {
+            return None;
+        }
+        let item = feed.pull();
+        if item.is_none() {
+            permits.give_back();
+        }
+        item
+    };
+    let mut item = next();
+    while let Some((key, start)) = item {
         let outcome = match start {
             Start::Job(job) => run_item(job),
             // A handle the caller's closure starts: waited on here.
             Start::Handle(start) => start().join(),
         };
         let outcome = outcome.map_err(|error| error.named(name));
+        item = next();
         // The result first, then its signal; refused only once the set is
         // gone, and nobody takes results any more.
         if items.try_send((key, outcome)).is_err() || done.try_send(ITEM).is_err() {

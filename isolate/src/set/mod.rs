@@ -58,7 +58,7 @@ use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
 use crate::task::state::Outcome;
 
-use feed::{ClosePermits, Feed, Permits};
+use feed::{Feed, Permits};
 
 /// What a set yields for each isolate: the key it was added with, and its
 /// result.
@@ -158,7 +158,7 @@ pub struct IsolateSet<K, T, E = Infallible> {
     /// (`limit` in all), made with the first batch: so a batch holds at
     /// most `limit` items, run or waiting to be taken, as one isolate per
     /// item would.
-    permits: Option<ClosePermits>,
+    permits: Option<Arc<Permits>>,
     /// How many isolates were added, and how many results were taken.
     total: usize,
     taken: usize,
@@ -652,15 +652,11 @@ where
         // What no runner pulled yet is cancelled unstarted, as is what
         // waits in the set.
         for (feed, _) in std::mem::take(&mut self.feeding) {
-            let settled = feed.settle();
+            let settled = feed.settle_now();
             self.total = self.total.saturating_add_signed(settled.total_change);
             if let Some(source) = feed.take_rest() {
                 self.waiting.push_front(Waiting::Many(source));
             }
-        }
-        // Runners waiting for a token see they are cancelled, and end.
-        if let Some(permits) = &self.permits {
-            permits.0.wake_all();
         }
         for waiting in std::mem::take(&mut self.waiting) {
             match waiting {
@@ -713,8 +709,18 @@ where
     /// Gives back the token of a batch's item whose result was taken.
     fn return_permit(&self) {
         if let Some(permits) = &self.permits {
-            permits.0.release();
+            permits.give_back();
         }
+    }
+
+    /// How many more runners a batch could use now: as many as the tokens
+    /// left (a runner without one ends at once).
+    fn runners_to_start(&self, feed: &Feed<K, T, E>, runners: usize) -> usize {
+        let tokens = self
+            .permits
+            .as_ref()
+            .map_or(usize::MAX, |permits| permits.left());
+        feed.runners_wanted().min(tokens).saturating_sub(runners)
     }
 
     /// Whether the batch at the front of the queue can be run by runners: a
@@ -756,7 +762,7 @@ where
         }
         for index in 0..self.feeding.len() {
             let (feed, runners) = (Arc::clone(&self.feeding[index].0), self.feeding[index].1);
-            for _ in runners..feed.runners_wanted() {
+            for _ in 0..self.runners_to_start(&feed, runners) {
                 if !self.has_room() {
                     return;
                 }
@@ -773,8 +779,7 @@ where
                 };
                 let feed = Feed::new(source, make_runner);
                 self.feeding.push((Arc::clone(&feed), 0));
-                let wanted = feed.runners_wanted();
-                for _ in 0..wanted {
+                for _ in 0..self.runners_to_start(&feed, 0) {
                     if !self.has_room() {
                         return;
                     }
@@ -831,12 +836,13 @@ where
         let mut index = 0;
         while index < self.feeding.len() {
             let (feed, runners) = (&self.feeding[index].0, self.feeding[index].1);
-            let settled = feed.settle();
-            self.total = self.total.saturating_add_signed(settled.total_change);
-            if let Some(payload) = settled.panic {
-                std::panic::resume_unwind(payload);
+            if let Some(settled) = feed.settle() {
+                self.total = self.total.saturating_add_signed(settled.total_change);
+                if let Some(payload) = settled.panic {
+                    std::panic::resume_unwind(payload);
+                }
             }
-            if settled.drained && runners == 0 {
+            if runners == 0 && feed.is_drained() {
                 self.feeding.swap_remove(index);
             } else {
                 index += 1;
@@ -853,7 +859,7 @@ where
         if let Err(IsolateError::Spawn { error, .. }) = &result {
             if let Some(source) = feed.take_rest() {
                 let (kind, text) = (error.kind(), error.to_string());
-                let settled = feed.settle();
+                let settled = feed.settle_now();
                 self.total = self.total.saturating_add_signed(settled.total_change);
                 self.total -= source.counted;
                 for (key, start) in source.items {
@@ -1144,12 +1150,7 @@ where
     fn runner_maker(&mut self) -> MakeRunner<K, T, E> {
         let items = self.items.get_or_insert_with(channel::unbounded).0.clone();
         let limit = self.limit;
-        let permits = Arc::clone(
-            &self
-                .permits
-                .get_or_insert_with(|| ClosePermits(Permits::new(limit)))
-                .0,
-        );
+        let permits = Arc::clone(self.permits.get_or_insert_with(|| Permits::new(limit)));
         let done = self.done_tx.clone();
         Arc::new(move |feed: Arc<Feed<K, T, E>>, name: Name| {
             let channels = feed::Channels {
