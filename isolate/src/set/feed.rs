@@ -21,10 +21,14 @@
 use std::any::Any;
 use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use crate::channel::Sender;
 use crate::name::Name;
-use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::pool::contention::oversubscribed;
+use crate::sync::{
+    fence, lock, spin_loop, spun_for, Arc, AtomicBool, AtomicUsize, Mutex, Ordering,
+};
 use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::panic::clear_recorded;
@@ -157,8 +161,12 @@ impl<K, T, E> Feed<K, T, E> {
 pub(super) struct Channels<K, T, E> {
     /// Each item's result.
     pub(super) items: Sender<Joined<K, T, E>>,
-    /// [`ITEM`] after each result.
+    /// [`ITEM`] after a result, when the caller waits there.
     pub(super) done: Sender<usize>,
+    /// Whether the caller waits on `done`: a runner that finds it set
+    /// clears it and sends [`ITEM`]; a caller that keeps up with the
+    /// results finds them on `items` without a wake-up per result.
+    pub(super) caller_waiting: Arc<AtomicBool>,
     /// A token to take before pulling an item; the set gives it back when
     /// it takes the result.
     pub(super) permits: Arc<Permits>,
@@ -174,6 +182,9 @@ pub(super) struct Channels<K, T, E> {
 /// and the pool never starts threads for runners that wait.
 pub(super) struct Permits(AtomicUsize);
 
+/// How long a runner without a token looks for one before it ends.
+const TOKEN_SPIN: Duration = Duration::from_micros(20);
+
 impl Permits {
     pub(super) fn new(tokens: usize) -> Arc<Self> {
         Arc::new(Permits(AtomicUsize::new(tokens)))
@@ -186,6 +197,27 @@ impl Permits {
                 tokens.checked_sub(1)
             })
             .is_ok()
+    }
+
+    /// Takes a token, looking again for a few microseconds if none is left:
+    /// with a bound near the number of cores, the caller gives one back
+    /// about as soon as it takes a result, and a runner that ended would
+    /// have to be started again for it. Not beside busy neighbours, where
+    /// the look would only keep the caller from its core.
+    fn take_soon(&self) -> bool {
+        if self.take() {
+            return true;
+        }
+        let start = Instant::now();
+        while !oversubscribed() && !spun_for(start, TOKEN_SPIN) {
+            for _ in 0..32 {
+                spin_loop();
+            }
+            if self.take() {
+                return true;
+            }
+        }
+        false
     }
 
     /// Gives a token back.
@@ -215,13 +247,14 @@ where
         items,
         done,
         permits,
+        caller_waiting,
     } = channels;
     // The next item is pulled before the result of the last one is sent,
     // so that the set learns the batch ran out (and its real size) before
     // it gives the last result. A runner ends when cancelled, when the
     // batch is drained, or when `limit` items are out (a slow caller).
     let next = || {
-        if context::is_cancelled() || !permits.take() {
+        if context::is_cancelled() || !permits.take_soon() {
             return None;
         }
         let item = feed.pull();
@@ -239,9 +272,14 @@ where
         };
         let outcome = outcome.map_err(|error| error.named(name));
         item = next();
-        // The result first, then its signal; refused only once the set is
-        // gone, and nobody takes results any more.
-        if items.try_send((key, outcome)).is_err() || done.try_send(ITEM).is_err() {
+        // The result first, then its signal if the caller waits (the
+        // fences pair with the caller's `announce_wait`); refused only once
+        // the set is gone, and nobody takes results any more.
+        if items.try_send((key, outcome)).is_err() {
+            break;
+        }
+        fence(Ordering::SeqCst);
+        if caller_waiting.swap(false, Ordering::SeqCst) && done.try_send(ITEM).is_err() {
             break;
         }
     }

@@ -52,7 +52,7 @@ use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::name::Name;
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
-use crate::sync::Arc;
+use crate::sync::{fence, Arc, AtomicBool, Ordering};
 use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
@@ -146,19 +146,22 @@ pub struct IsolateSet<K, T, E = Infallible> {
     finishing: Option<usize>,
     /// Batches run by runners, with how many runners each has, until the
     /// set has settled with their end.
-    feeding: Vec<(Arc<Feed<K, T, E>>, usize)>,
+    feeding: Vec<Feeding<K, T, E>>,
     /// Slots whose isolate ended, and [`ITEM`] for each result a runner
     /// sent on `items`.
     done_tx: Sender<usize>,
     done_rx: Receiver<usize>,
     /// The results runners send, made with the first batch: a channel of
     /// keys, which only a batch requires to be `Send`.
-    items: Option<(Sender<Joined<K, T, E>>, Receiver<Joined<K, T, E>>)>,
+    items: Option<ItemChannel<K, T, E>>,
     /// One token per item a runner may pull and the caller has not taken
     /// (`limit` in all), made with the first batch: so a batch holds at
     /// most `limit` items, run or waiting to be taken, as one isolate per
     /// item would.
     permits: Option<Arc<Permits>>,
+    /// Set while the caller waits on `done` (see `feed.rs`), made with the
+    /// first batch.
+    caller_waiting: Option<Arc<AtomicBool>>,
     /// How many isolates were added, and how many results were taken.
     total: usize,
     taken: usize,
@@ -209,6 +212,12 @@ enum Ended<T, E> {
     Isolate(Outcome<T, E>),
     Runner(Outcome<(), Infallible>),
 }
+
+/// A batch being run, with how many runners it has.
+type Feeding<K, T, E> = (Arc<Feed<K, T, E>>, usize);
+
+/// Where runners send each item's result.
+type ItemChannel<K, T, E> = (Sender<Joined<K, T, E>>, Receiver<Joined<K, T, E>>);
 
 /// Sent on a set's `done` channel for each result a runner sent: no slot
 /// has this index.
@@ -384,6 +393,7 @@ where
             done_rx,
             items: None,
             permits: None,
+            caller_waiting: None,
             total: 0,
             taken: 0,
         }
@@ -876,21 +886,29 @@ where
     /// Takes one message's result: an item's, or an ended isolate's; `None`
     /// for a runner's end, which carries none.
     fn take_done(&mut self, index: usize) -> Option<Joined<K, T, E>> {
-        if index != ITEM {
-            return self.slot_ended(index, None);
+        match index {
+            // A wake-up: the result, if not taken already, is on `items`.
+            ITEM => self.try_item(),
+            index => self.slot_ended(index, None),
         }
+    }
+
+    /// A result a runner sent, if one is there.
+    fn try_item(&mut self) -> Option<Joined<K, T, E>> {
+        let item = self.items.as_ref()?.1.try_recv().ok()?;
         self.settle_feeds();
-        // Sent before its `ITEM`.
-        let item = self
-            .items
-            .as_ref()
-            .and_then(|(_, items)| items.try_recv().ok());
-        debug_assert!(
-            item.is_some(),
-            "a runner signalled a result it did not send"
-        );
         self.return_permit();
-        item
+        Some(item)
+    }
+
+    /// About to wait on `done`: runners that send a result from now on
+    /// signal it there. Then a last look at `items`, which a runner may
+    /// have filled just before it saw the flag.
+    fn announce_wait(&mut self) -> Option<Joined<K, T, E>> {
+        let waiting = self.caller_waiting.as_ref()?;
+        waiting.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.try_item()
     }
 
     /// The isolate in slot `index` ended; `polled` is its outcome when the
@@ -926,12 +944,24 @@ where
                 self.taken += 1;
                 return Ok(Some(joined));
             }
+            if let Some(joined) = self.try_item() {
+                self.taken += 1;
+                self.start_waiting();
+                return Ok(Some(joined));
+            }
             if self.running == 0 {
                 return Ok(None);
             }
             let done = match self.finishing.take() {
                 Some(index) => index,
-                None => self.recv(deadline)?,
+                None => match self.announce_wait() {
+                    Some(joined) => {
+                        self.taken += 1;
+                        self.start_waiting();
+                        return Ok(Some(joined));
+                    }
+                    None => self.recv(deadline)?,
+                },
             };
             if let Some(joined) = self.take_done(done) {
                 self.taken += 1;
@@ -990,6 +1020,11 @@ where
             if self.finishing.is_none() {
                 if let Some(joined) = self.ready.pop_front() {
                     self.taken += 1;
+                    return Poll::Ready(Some(joined));
+                }
+                if let Some(joined) = self.try_item().or_else(|| self.announce_wait()) {
+                    self.taken += 1;
+                    self.start_waiting();
                     return Poll::Ready(Some(joined));
                 }
                 if self.running == 0 {
@@ -1152,11 +1187,16 @@ where
         let limit = self.limit;
         let permits = Arc::clone(self.permits.get_or_insert_with(|| Permits::new(limit)));
         let done = self.done_tx.clone();
+        let caller_waiting = Arc::clone(
+            self.caller_waiting
+                .get_or_insert_with(|| Arc::new(AtomicBool::new(false))),
+        );
         Arc::new(move |feed: Arc<Feed<K, T, E>>, name: Name| {
             let channels = feed::Channels {
                 items: items.clone(),
                 done: done.clone(),
                 permits: Arc::clone(&permits),
+                caller_waiting: Arc::clone(&caller_waiting),
             };
             Box::new(move || feed::run(&feed, &channels, &name))
                 as Box<dyn FnOnce() -> Outcome<(), Infallible> + Send>
