@@ -34,7 +34,7 @@ use crate::task::error::IsolateError;
 use crate::task::panic::clear_recorded;
 use crate::task::state::{outcome_of_unwind, Outcome};
 
-use super::{Joined, MakeRunner, Source, Start, ITEM};
+use super::{IsolateSet, Joined, MakeRunner, Notify, Slot, Source, Start, Waiting, ITEM};
 
 /// A batch's source, shared by its runners and the set.
 pub(super) struct Feed<K, T, E> {
@@ -294,5 +294,153 @@ fn run_item<T, E>(job: Box<dyn FnOnce() -> Outcome<T, E> + Send>) -> Outcome<T, 
         Ok(outcome) => outcome,
         Err(payload) => context::with_current(move |header| outcome_of_unwind(payload, header))
             .unwrap_or_else(|| Err(IsolateError::ended_without_result())),
+    }
+}
+
+/// What the set does for its batches.
+impl<K, T, E> IsolateSet<K, T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// Gives back the token of a batch's item whose result was taken.
+    pub(super) fn return_permit(&self) {
+        if let Some(permits) = &self.permits {
+            permits.give_back();
+        }
+    }
+    /// How many more runners a batch could use now: as many as the tokens
+    /// left (a runner without one ends at once).
+    pub(super) fn runners_to_start(&self, feed: &Feed<K, T, E>, runners: usize) -> usize {
+        let tokens = self
+            .permits
+            .as_ref()
+            .map_or(usize::MAX, |permits| permits.left());
+        feed.runners_wanted().min(tokens).saturating_sub(runners)
+    }
+    /// Whether the batch at the front of the queue can be run by runners: a
+    /// bound to run under, no option that is per isolate, and a batch that
+    /// can be (one of `spawn_iter`'s).
+    pub(super) fn runs_next_batch(&self) -> bool {
+        self.limit != usize::MAX
+            && self.options.is_plain()
+            && matches!(self.waiting.front(), Some(Waiting::Many(source)) if source.runner.is_some())
+    }
+    /// Starts a runner of `feed` in a new slot.
+    pub(super) fn start_runner(&mut self, feed: &Arc<Feed<K, T, E>>) {
+        let index = self.take_slot();
+        let notify = Notify {
+            index,
+            done: self.done_tx.clone(),
+        };
+        let runner = feed.runner(self.options.name_or_default());
+        let (handle, _) = self.options.clone().spawn_job(move || {
+            let _notify = notify;
+            runner()
+        });
+        self.slots[index] = Some(Slot::Runner {
+            handle,
+            feed: Arc::clone(feed),
+        });
+        self.running += 1;
+        if let Some((_, runners)) = self.feeding.iter_mut().find(|(f, _)| Arc::ptr_eq(f, feed)) {
+            *runners += 1;
+        }
+    }
+    /// Applies what the runners changed: the batch's real size, a panic of
+    /// its iterator (raised here, on the caller's thread), a batch that is
+    /// done with.
+    pub(super) fn settle_feeds(&mut self) {
+        let mut index = 0;
+        while index < self.feeding.len() {
+            let (feed, runners) = (&self.feeding[index].0, self.feeding[index].1);
+            if let Some(settled) = feed.settle() {
+                self.total = self.total.saturating_add_signed(settled.total_change);
+                if let Some(payload) = settled.panic {
+                    std::panic::resume_unwind(payload);
+                }
+            }
+            if runners == 0 && feed.is_drained() {
+                self.feeding.swap_remove(index);
+            } else {
+                index += 1;
+            }
+        }
+    }
+    /// A runner ended: its slot is free; if it could not start at all, the
+    /// items of its batch that no runner pulled fail as it did.
+    pub(super) fn runner_ended(
+        &mut self,
+        feed: &Arc<Feed<K, T, E>>,
+        result: Outcome<(), Infallible>,
+    ) {
+        if let Some((_, runners)) = self.feeding.iter_mut().find(|(f, _)| Arc::ptr_eq(f, feed)) {
+            *runners -= 1;
+        }
+        if let Err(IsolateError::Spawn { error, .. }) = &result {
+            if let Some(source) = feed.take_rest() {
+                let (kind, text) = (error.kind(), error.to_string());
+                let settled = feed.settle_now();
+                self.total = self.total.saturating_add_signed(settled.total_change);
+                self.total -= source.counted;
+                for (key, start) in source.items {
+                    drop(start);
+                    self.total += 1;
+                    let error = IsolateError::spawn(std::io::Error::new(kind, text.clone()));
+                    self.ready
+                        .push_back((key, Err(error.named(&self.options.name_or_default()))));
+                }
+            }
+        }
+    }
+    /// A result a runner sent, if one is there.
+    pub(super) fn try_item(&mut self) -> Option<Joined<K, T, E>> {
+        let item = self.items.as_ref()?.1.try_recv().ok()?;
+        self.settle_feeds();
+        self.return_permit();
+        Some(item)
+    }
+    /// About to wait on `done`: runners that send a result from now on
+    /// signal it there. Then a last look at `items`, which a runner may
+    /// have filled just before it saw the flag.
+    pub(super) fn announce_wait(&mut self) -> Option<Joined<K, T, E>> {
+        let waiting = self.caller_waiting.as_ref()?;
+        waiting.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.try_item()
+    }
+}
+
+impl<K, T, E> IsolateSet<K, T, E>
+where
+    K: Send + 'static,
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// How runners of a batch are made: they send each result on the set's
+    /// `items` channel, then [`ITEM`] on its `done` one.
+    pub(super) fn runner_maker(&mut self) -> MakeRunner<K, T, E> {
+        let items = self
+            .items
+            .get_or_insert_with(crate::channel::unbounded)
+            .0
+            .clone();
+        let limit = self.limit;
+        let permits = Arc::clone(self.permits.get_or_insert_with(|| Permits::new(limit)));
+        let done = self.done_tx.clone();
+        let caller_waiting = Arc::clone(
+            self.caller_waiting
+                .get_or_insert_with(|| Arc::new(AtomicBool::new(false))),
+        );
+        Arc::new(move |feed: Arc<Feed<K, T, E>>, name: Name| {
+            let channels = Channels {
+                items: items.clone(),
+                done: done.clone(),
+                permits: Arc::clone(&permits),
+                caller_waiting: Arc::clone(&caller_waiting),
+            };
+            Box::new(move || run(&feed, &channels, &name))
+                as Box<dyn FnOnce() -> Outcome<(), Infallible> + Send>
+        })
     }
 }

@@ -52,7 +52,7 @@ use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvTimeoutError, Sender};
 use crate::name::Name;
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
-use crate::sync::{fence, Arc, AtomicBool, Ordering};
+use crate::sync::{Arc, AtomicBool};
 use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
@@ -716,54 +716,6 @@ where
         self.running += 1;
     }
 
-    /// Gives back the token of a batch's item whose result was taken.
-    fn return_permit(&self) {
-        if let Some(permits) = &self.permits {
-            permits.give_back();
-        }
-    }
-
-    /// How many more runners a batch could use now: as many as the tokens
-    /// left (a runner without one ends at once).
-    fn runners_to_start(&self, feed: &Feed<K, T, E>, runners: usize) -> usize {
-        let tokens = self
-            .permits
-            .as_ref()
-            .map_or(usize::MAX, |permits| permits.left());
-        feed.runners_wanted().min(tokens).saturating_sub(runners)
-    }
-
-    /// Whether the batch at the front of the queue can be run by runners: a
-    /// bound to run under, no option that is per isolate, and a batch that
-    /// can be (one of `spawn_iter`'s).
-    fn runs_next_batch(&self) -> bool {
-        self.limit != usize::MAX
-            && self.options.is_plain()
-            && matches!(self.waiting.front(), Some(Waiting::Many(source)) if source.runner.is_some())
-    }
-
-    /// Starts a runner of `feed` in a new slot.
-    fn start_runner(&mut self, feed: &Arc<Feed<K, T, E>>) {
-        let index = self.take_slot();
-        let notify = Notify {
-            index,
-            done: self.done_tx.clone(),
-        };
-        let runner = feed.runner(self.options.name_or_default());
-        let (handle, _) = self.options.clone().spawn_job(move || {
-            let _notify = notify;
-            runner()
-        });
-        self.slots[index] = Some(Slot::Runner {
-            handle,
-            feed: Arc::clone(feed),
-        });
-        self.running += 1;
-        if let Some((_, runners)) = self.feeding.iter_mut().find(|(f, _)| Arc::ptr_eq(f, feed)) {
-            *runners += 1;
-        }
-    }
-
     /// Starts waiting isolates while there is room: first more runners for
     /// the batches being run, then what waits, in order.
     fn start_waiting(&mut self) {
@@ -839,50 +791,6 @@ where
         slot
     }
 
-    /// Applies what the runners changed: the batch's real size, a panic of
-    /// its iterator (raised here, on the caller's thread), a batch that is
-    /// done with.
-    fn settle_feeds(&mut self) {
-        let mut index = 0;
-        while index < self.feeding.len() {
-            let (feed, runners) = (&self.feeding[index].0, self.feeding[index].1);
-            if let Some(settled) = feed.settle() {
-                self.total = self.total.saturating_add_signed(settled.total_change);
-                if let Some(payload) = settled.panic {
-                    std::panic::resume_unwind(payload);
-                }
-            }
-            if runners == 0 && feed.is_drained() {
-                self.feeding.swap_remove(index);
-            } else {
-                index += 1;
-            }
-        }
-    }
-
-    /// A runner ended: its slot is free; if it could not start at all, the
-    /// items of its batch that no runner pulled fail as it did.
-    fn runner_ended(&mut self, feed: &Arc<Feed<K, T, E>>, result: Outcome<(), Infallible>) {
-        if let Some((_, runners)) = self.feeding.iter_mut().find(|(f, _)| Arc::ptr_eq(f, feed)) {
-            *runners -= 1;
-        }
-        if let Err(IsolateError::Spawn { error, .. }) = &result {
-            if let Some(source) = feed.take_rest() {
-                let (kind, text) = (error.kind(), error.to_string());
-                let settled = feed.settle_now();
-                self.total = self.total.saturating_add_signed(settled.total_change);
-                self.total -= source.counted;
-                for (key, start) in source.items {
-                    drop(start);
-                    self.total += 1;
-                    let error = IsolateError::spawn(std::io::Error::new(kind, text.clone()));
-                    self.ready
-                        .push_back((key, Err(error.named(&self.options.name_or_default()))));
-                }
-            }
-        }
-    }
-
     /// Takes one message's result: an item's, or an ended isolate's; `None`
     /// for a runner's end, which carries none.
     fn take_done(&mut self, index: usize) -> Option<Joined<K, T, E>> {
@@ -891,24 +799,6 @@ where
             ITEM => self.try_item(),
             index => self.slot_ended(index, None),
         }
-    }
-
-    /// A result a runner sent, if one is there.
-    fn try_item(&mut self) -> Option<Joined<K, T, E>> {
-        let item = self.items.as_ref()?.1.try_recv().ok()?;
-        self.settle_feeds();
-        self.return_permit();
-        Some(item)
-    }
-
-    /// About to wait on `done`: runners that send a result from now on
-    /// signal it there. Then a last look at `items`, which a runner may
-    /// have filled just before it saw the flag.
-    fn announce_wait(&mut self) -> Option<Joined<K, T, E>> {
-        let waiting = self.caller_waiting.as_ref()?;
-        waiting.store(true, Ordering::SeqCst);
-        fence(Ordering::SeqCst);
-        self.try_item()
     }
 
     /// The isolate in slot `index` ended; `polled` is its outcome when the
@@ -1134,11 +1024,23 @@ where
     }
 
     /// Adds a batch from an iterator of `(key, function)` pairs, pulled
-    /// lazily: an item is made only when the set has room to start it, so a
-    /// bounded set holds `limit` items of the batch at a time, not the
-    /// whole batch. The iterator's size hint counts in [`total`](Self::total)
-    /// at once (its upper bound, else its lower one), corrected as it runs
-    /// out.
+    /// lazily: an item is made only when the set has room for it, so a
+    /// bounded set holds `limit` items of the batch at a time (running, or
+    /// finished and not taken yet), not the whole batch. The iterator's size
+    /// hint counts in [`total`](Self::total) at once (its upper bound, else
+    /// its lower one), corrected as it runs out.
+    ///
+    /// In a bounded set whose options give each isolate nothing of its own
+    /// (no [`timeout`](Builder::timeout), no dedicated thread or stack
+    /// size), the batch is run by at most `limit` isolates that each take
+    /// the next item as they finish one, instead of an isolate per item: a
+    /// batch of tiny items then costs about what `rayon`'s `par_iter` does
+    /// (`--bin batch` in `bench/`). Each item is still on its own: its panic,
+    /// `exit()` and error are its result, `is_cancelled()` turns true on
+    /// [`cancel_all`](Self::cancel_all) and on drop, and no more than
+    /// `limit` run at once. The iterator then runs on those isolates, one
+    /// `next()` at a time, and a panic in it is raised where results are
+    /// taken.
     ///
     /// # Examples
     ///
@@ -1171,36 +1073,6 @@ where
         });
         let runner = self.runner_maker();
         self.add_source(items, Some(runner));
-    }
-}
-
-impl<K, T, E> IsolateSet<K, T, E>
-where
-    K: Send + 'static,
-    T: Send + 'static,
-    E: Send + 'static,
-{
-    /// How runners of a batch are made: they send each result on the set's
-    /// `items` channel, then [`ITEM`] on its `done` one.
-    fn runner_maker(&mut self) -> MakeRunner<K, T, E> {
-        let items = self.items.get_or_insert_with(channel::unbounded).0.clone();
-        let limit = self.limit;
-        let permits = Arc::clone(self.permits.get_or_insert_with(|| Permits::new(limit)));
-        let done = self.done_tx.clone();
-        let caller_waiting = Arc::clone(
-            self.caller_waiting
-                .get_or_insert_with(|| Arc::new(AtomicBool::new(false))),
-        );
-        Arc::new(move |feed: Arc<Feed<K, T, E>>, name: Name| {
-            let channels = feed::Channels {
-                items: items.clone(),
-                done: done.clone(),
-                permits: Arc::clone(&permits),
-                caller_waiting: Arc::clone(&caller_waiting),
-            };
-            Box::new(move || feed::run(&feed, &channels, &name))
-                as Box<dyn FnOnce() -> Outcome<(), Infallible> + Send>
-        })
     }
 }
 
