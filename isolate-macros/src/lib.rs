@@ -14,6 +14,7 @@
 mod args;
 mod expand;
 mod model;
+mod process;
 #[cfg(test)]
 mod robustness;
 mod types;

@@ -72,6 +72,13 @@ pub enum IsolateError<E = Infallible> {
     /// [`exit`](crate::exit), or it was an async isolate whose future was
     /// pending with every waker dropped, so nothing could ever resume it.
     EndedWithoutResult,
+    /// A process isolate's child process died before it answered (a signal,
+    /// an abort, a stack overflow, a non-zero exit, a limit it went over) or
+    /// broke the protocol; the [`Crash`](crate::process::Crash) says how,
+    /// with the tail of the child's stderr. The caller, and every other
+    /// isolate, keep running. Only with the `process` feature.
+    #[cfg(feature = "process")]
+    Crashed(crate::process::Crash),
 }
 
 impl<E> IsolateError<E> {
@@ -176,6 +183,8 @@ impl<E: fmt::Display> fmt::Display for IsolateError<E> {
             Self::TimedOut => f.write_str("timed out waiting for the isolate"),
             Self::Spawn(e) => write!(f, "no thread could be started for the isolate: {e}"),
             Self::EndedWithoutResult => f.write_str("the isolate ended without producing a value"),
+            #[cfg(feature = "process")]
+            Self::Crashed(crash) => fmt::Display::fmt(crash, f),
         }
     }
 }
@@ -189,6 +198,8 @@ impl<E: fmt::Debug> fmt::Debug for IsolateError<E> {
             Self::TimedOut => f.write_str("TimedOut"),
             Self::Spawn(e) => f.debug_tuple("Spawn").field(e).finish(),
             Self::EndedWithoutResult => f.write_str("EndedWithoutResult"),
+            #[cfg(feature = "process")]
+            Self::Crashed(crash) => f.debug_tuple("Crashed").field(crash).finish(),
         }
     }
 }

@@ -163,7 +163,10 @@
 
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![deny(clippy::undocumented_unsafe_blocks)]
-#![forbid(unsafe_code)]
+// The process backend needs two `#[link_section]` statics (its registry and
+// the child's start hook), allowed item by item in `process/`.
+#![cfg_attr(not(feature = "process"), forbid(unsafe_code))]
+#![cfg_attr(feature = "process", deny(unsafe_code))]
 
 mod block_on;
 mod builder;
@@ -182,6 +185,8 @@ mod message;
 mod name;
 mod panic;
 mod pool;
+#[cfg(feature = "process")]
+pub mod process;
 mod progress;
 mod promise;
 mod service;

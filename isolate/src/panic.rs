@@ -153,6 +153,29 @@ impl Panic {
         }
     }
 
+    /// A panic reported by a child process (process isolates): its message
+    /// and location travelled over the wire; the payload is the message.
+    #[cfg(feature = "process")]
+    pub(crate) fn from_parts(
+        message: Option<String>,
+        location: Option<(String, u32, u32)>,
+        isolate_name: Name,
+    ) -> Self {
+        let payload: Box<dyn Any + Send + 'static> = match &message {
+            Some(message) => Box::new(message.clone()),
+            None => Box::new("a panic with a non-string payload, in a child process"),
+        };
+        Panic {
+            inner: Box::new(PanicInner {
+                payload: Mutex::new(payload),
+                message,
+                location: location.map(|(file, line, column)| Location { file, line, column }),
+                backtrace: None,
+                isolate_name,
+            }),
+        }
+    }
+
     /// A second report of this panic, for a worker that outlives the
     /// request that panicked: same message, location and isolate name; the
     /// payload is the message (the original payload goes to the request's
