@@ -390,7 +390,7 @@ fn child_failed(
         return Reply::Spawn(io::Error::other("no child process"));
     };
     let pid = child.pid;
-    let (status, tail) = child.reap(pool);
+    let (status, (tail, allocation_failed)) = child.reap(pool);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     match (killed, status) {
         (Some(Kill::Cancelled), _) => Reply::Cancelled,
@@ -402,7 +402,11 @@ fn child_failed(
                 CrashReason::Protocol(ProtocolError::Truncated { .. })
             ) && !status.success() =>
         {
-            Reply::Crashed(crash(pid, reason_of(status, limits, &tail), tail))
+            Reply::Crashed(crash(
+                pid,
+                reason_of(status, limits, allocation_failed),
+                tail,
+            ))
         }
         _ => Reply::Crashed(crash(pid, reason, tail)),
     }
@@ -419,14 +423,14 @@ fn child_died(
         return Reply::Spawn(io::Error::other("no child process"));
     };
     let pid = child.pid;
-    let (status, tail) = child.reap(pool);
+    let (status, (tail, allocation_failed)) = child.reap(pool);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     match killed {
         Some(Kill::Cancelled) => Reply::Cancelled,
         Some(Kill::TimedOut) => Reply::TimedOut,
         None => {
             let reason = match status {
-                Some(status) => reason_of(status, limits, &tail),
+                Some(status) => reason_of(status, limits, allocation_failed),
                 None => CrashReason::Signal(9),
             };
             Reply::Crashed(crash(pid, reason, tail))
@@ -444,7 +448,7 @@ fn crash(pid: u32, reason: CrashReason, stderr_tail: String) -> Crash {
 }
 
 /// What an exit status says, given the call's limits.
-fn reason_of(status: ExitStatus, limits: &Builder, tail: &str) -> CrashReason {
+fn reason_of(status: ExitStatus, limits: &Builder, allocation_failed: bool) -> CrashReason {
     // The same numbers on Linux, macOS and the BSDs.
     const SIGABRT: i32 = 6;
     const SIGXCPU: i32 = 24;
@@ -453,7 +457,7 @@ fn reason_of(status: ExitStatus, limits: &Builder, tail: &str) -> CrashReason {
             return CrashReason::LimitExceeded(Limit::CpuTime(cpu));
         }
         if let (Some(memory), SIGABRT) = (limits.memory, signal) {
-            if tail.contains("memory allocation of") {
+            if allocation_failed {
                 return CrashReason::LimitExceeded(Limit::Memory(memory));
             }
         }
@@ -539,12 +543,12 @@ impl ChildProcess {
         Err(io::Error::other(format!(
             "the child process did not start serving calls (exit status: {status}; stderr: {:?}): \
              its executable must link the `isolates` crate with the `process` feature, whose start hook runs before `main`",
-            tail.trim()
+            tail.0.trim()
         )))
     }
 
     /// Kills and reaps the child; its exit status and stderr tail.
-    fn reap(mut self, pool: &'static Pool) -> (Option<ExitStatus>, String) {
+    fn reap(mut self, pool: &'static Pool) -> (Option<ExitStatus>, (String, bool)) {
         let _ = self.process.kill();
         drop(self.stdin);
         let status = self.process.wait().ok();
@@ -559,12 +563,24 @@ impl ChildProcess {
     }
 }
 
-/// The end of a child's stderr, kept for a crash report.
+/// The end of a child's stderr, kept for a crash report, and whether the
+/// standard library's allocation-failure message went by since the call
+/// began (a backtrace after it may push it out of the tail).
 #[derive(Default)]
 struct Tail {
-    state: Mutex<(VecDeque<u8>, bool)>,
+    state: Mutex<TailState>,
     done: Condvar,
 }
+
+#[derive(Default)]
+struct TailState {
+    bytes: VecDeque<u8>,
+    closed: bool,
+    allocation_failed: bool,
+}
+
+/// What the standard library prints before it aborts on a failed allocation.
+const ALLOCATION_FAILED: &[u8] = b"memory allocation of ";
 
 impl Tail {
     fn drain(&self, mut stderr: impl Read, forward: bool) {
@@ -580,23 +596,40 @@ impl Tail {
                 let _ = io::stderr().write_all(&buffer[..n]);
             }
             let mut state = lock(&self.state);
-            state.0.extend(&buffer[..n]);
-            let excess = state.0.len().saturating_sub(TAIL_BYTES);
-            state.0.drain(..excess);
+            // Look for the marker across the chunk boundary too.
+            let kept = state.bytes.len().min(ALLOCATION_FAILED.len());
+            let mut window: Vec<u8> = state
+                .bytes
+                .range(state.bytes.len() - kept..)
+                .copied()
+                .collect();
+            window.extend_from_slice(&buffer[..n]);
+            if window
+                .windows(ALLOCATION_FAILED.len())
+                .any(|w| w == ALLOCATION_FAILED)
+            {
+                state.allocation_failed = true;
+            }
+            state.bytes.extend(&buffer[..n]);
+            let excess = state.bytes.len().saturating_sub(TAIL_BYTES);
+            state.bytes.drain(..excess);
         }
-        lock(&self.state).1 = true;
+        lock(&self.state).closed = true;
         self.done.notify_all();
     }
 
     fn clear(&self) {
-        lock(&self.state).0.clear();
+        let mut state = lock(&self.state);
+        state.bytes.clear();
+        state.allocation_failed = false;
     }
 
-    /// The tail, once the pipe closed or after `wait` at most.
-    fn text(&self, wait: Duration) -> String {
+    /// The tail and whether an allocation failed, once the pipe closed or
+    /// after `wait` at most.
+    fn text(&self, wait: Duration) -> (String, bool) {
         let deadline = Instant::now() + wait;
         let mut state = lock(&self.state);
-        while !state.1 {
+        while !state.closed {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
@@ -607,10 +640,13 @@ impl Tail {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
-        let (front, back) = state.0.as_slices();
+        let (front, back) = state.bytes.as_slices();
         let mut bytes = front.to_vec();
         bytes.extend_from_slice(back);
-        String::from_utf8_lossy(&bytes).into_owned()
+        (
+            String::from_utf8_lossy(&bytes).into_owned(),
+            state.allocation_failed,
+        )
     }
 }
 
