@@ -98,15 +98,17 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
 //         render_isolated_with(Builder::new().timeout(..), doc)
 //     }
 //     fn render_isolated_with(builder: Builder, doc: Document) -> IsolateHandle<Png, RenderError> {
-//         fn __call<A0: ProcessArg, R: FoldResult>(..) -> IsolateHandle<R::Ok, R::Err>
-//             where R::Ok: ProcessReturn, R::Err: ProcessReturn { call::<(A0,), ..>(..) }
-//         fn __serve<A0: ProcessArg, R: FoldResult>(input: &[u8], f: fn(A0) -> R) -> Served { .. }
-//         fn __run(input: &[u8]) -> Served { __serve::<Document, Result<Png, RenderError>>(input, render) }
+//         fn __process<A0: ProcessArg, R: FoldResult>(f: fn(A0) -> R, job: Job<(A0,)>)
+//             -> Done<R::Ok, R::Err> where R::Ok: ProcessReturn, R::Err: ProcessReturn
+//         { match job { Call { .. } => Handle(call(..)), Serve(input) => Served(serve(..)) } }
+//         fn __run(input: &[u8]) -> Served {
+//             __process::<Document, Result<Png, RenderError>>(render, Job::Serve(input)).into_served()
+//         }
 //         #[distributed_slice(ENTRIES)]
 //         static __ENTRY: Entry = Entry { key: concat!(module_path!(), "::render"), run: __run };
-//         __call::<Document, Result<Png, RenderError>>(&__ENTRY, builder.default_name("render"), doc)
+//         __process::<Document, Result<Png, RenderError>>(render, Job::Call { .. }).into_handle()
 //     }
-// The turbofishes carry the user's own type tokens, so a type that cannot be
+// The turbofish carries the user's own type tokens, so a type that cannot be
 // serialized is reported at the user's parameter, in the words of the
 // `ProcessArg` / `ProcessReturn` traits.
 pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
@@ -153,19 +155,24 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
 
     let names: Vec<_> = model.args.iter().map(|arg| arg.name.clone()).collect();
     let types: Vec<&Type> = model.args.iter().map(|arg| arg.ty).collect();
-    let (handle_args, return_type, folded) = match &model.output {
-        Output::Unit | Output::Never(_) => (quote!(()), quote!(()), false),
-        Output::Plain(ty) => (quote!(#ty), quote!(#ty), false),
-        Output::Folded { ty, shape } => {
-            let args = match shape {
-                ResultShape::Explicit { ok, err } => quote!(#ok, #err),
-                ResultShape::Alias => quote_spanned!(ty.span()=>
-                    <#ty as #private::FoldResult>::Ok,
-                    <#ty as #private::FoldResult>::Err
-                ),
-            };
-            (args, quote!(#ty), true)
-        }
+    // How the result comes back: a plain `R`, an explicit `Result<T, E>`
+    // (its two types in the turbofish, so that a mistake is reported at the
+    // one that is wrong), or an alias folded through `FoldResult`.
+    let (handle_args, return_types, shape) = match &model.output {
+        Output::Unit | Output::Never(_) => (quote!(()), quote!(()), Shape::Plain),
+        Output::Plain(ty) => (quote!(#ty), quote!(#ty), Shape::Plain),
+        Output::Folded {
+            shape: ResultShape::Explicit { ok, err },
+            ..
+        } => (quote!(#ok, #err), quote!(#ok, #err), Shape::Explicit),
+        Output::Folded { ty, .. } => (
+            quote_spanned!(ty.span()=>
+                <#ty as #private::FoldResult>::Ok,
+                <#ty as #private::FoldResult>::Err
+            ),
+            quote!(#ty),
+            Shape::Alias,
+        ),
     };
     let handle = quote!(#krate::IsolateHandle<#handle_args>);
     let summary =
@@ -188,60 +195,65 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
         let values: Vec<_> = (0..names.len())
             .map(|i| format_ident!("a{}", i, span = site))
             .collect();
-        let (return_bounds, inner_handle, call, serve) = if folded {
-            (
+        let (return_params, return_bounds, f_output, done, call, serve) = match shape {
+            Shape::Alias => (
+                quote!(R),
                 quote!(
                     R: #private::FoldResult,
                     <R as #private::FoldResult>::Ok: #p::ProcessReturn,
                     <R as #private::FoldResult>::Err: #p::ProcessReturn,
                 ),
-                quote!(#krate::IsolateHandle<
+                quote!(R),
+                quote!(#p::Done<
                     <R as #private::FoldResult>::Ok,
                     <R as #private::FoldResult>::Err,
                 >),
-                quote!(#p::call::<(#(#params,)*), _, _>(entry, builder, (#(#values,)*))),
+                quote!(#p::call::<(#(#params,)*), _, _>(entry, builder, args)),
                 quote!(#p::serve::<(#(#params,)*), _, _>(input, |(#(#values,)*)| {
                     #private::FoldResult::into_result(f(#(#values),*))
                 })),
-            )
-        } else {
-            (
+            ),
+            Shape::Explicit => (
+                quote!(T, E),
+                quote!(T: #p::ProcessReturn, E: #p::ProcessReturn,),
+                quote!(::core::result::Result<T, E>),
+                quote!(#p::Done<T, E>),
+                quote!(#p::call::<(#(#params,)*), T, E>(entry, builder, args)),
+                quote!(#p::serve::<(#(#params,)*), T, E>(input, |(#(#values,)*)| f(#(#values),*))),
+            ),
+            Shape::Plain => (
+                quote!(R),
                 quote!(R: #p::ProcessReturn,),
-                quote!(#krate::IsolateHandle<R>),
-                quote!(#p::call_infallible::<(#(#params,)*), R>(entry, builder, (#(#values,)*))),
+                quote!(R),
+                quote!(#p::Done<R, ::core::convert::Infallible>),
+                quote!(#p::call_infallible::<(#(#params,)*), R>(entry, builder, args)),
                 quote!(#p::serve_plain::<(#(#params,)*), R>(input, |(#(#values,)*)| f(#(#values),*))),
-            )
+            ),
         };
-        let call_fn = format_ident!("__call", span = site);
-        let serve_fn = format_ident!("__serve", span = site);
+        let process_fn = format_ident!("__process", span = site);
         let run_fn = format_ident!("__run", span = site);
         let entry = format_ident!("__ENTRY", span = site);
         let builder_arg = format_ident!("builder", span = site);
         let key = ident.to_string();
         quote! {
-            #[allow(clippy::too_many_arguments, clippy::type_complexity)]
-            fn #call_fn<#(#params: #p::ProcessArg,)* R>(
-                entry: &'static #p::Entry,
-                builder: #krate::process::Builder,
-                #(#values: #params,)*
-            ) -> #inner_handle
-            where
-                #return_bounds
-            {
-                #call
-            }
+            // One helper starts the call here and serves it in the child, so
+            // that a type that cannot be serialized is reported once, at the
+            // user's token in the turbofish.
             #[allow(clippy::type_complexity)]
-            fn #serve_fn<#(#params: #p::ProcessArg,)* R>(
-                input: &[u8],
-                f: fn(#(#params),*) -> R,
-            ) -> #p::Served
+            fn #process_fn<#(#params: #p::ProcessArg,)* #return_params>(
+                f: fn(#(#params),*) -> #f_output,
+                job: #p::Job<'_, (#(#params,)*)>,
+            ) -> #done
             where
                 #return_bounds
             {
-                #serve
+                match job {
+                    #p::Job::Call { entry, builder, args } => #p::Done::Handle(#call),
+                    #p::Job::Serve(input) => #p::Done::Served(#serve),
+                }
             }
             fn #run_fn(input: &[u8]) -> #p::Served {
-                #serve_fn::<#(#types,)* #return_type>(input, #ident)
+                #process_fn::<#(#types,)* #return_types>(#ident, #p::Job::Serve(input)).into_served()
             }
             #[#p::distributed_slice(#p::ENTRIES)]
             #[linkme(crate = #p::linkme)]
@@ -249,7 +261,12 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
                 key: ::core::concat!(::core::module_path!(), "::", #key),
                 run: #run_fn,
             };
-            #call_fn::<#(#types,)* #return_type>(&#entry, #builder_arg.default_name(#name), #(#names),*)
+            #process_fn::<#(#types,)* #return_types>(#ident, #p::Job::Call {
+                entry: &#entry,
+                builder: #builder_arg.default_name(#name),
+                args: (#(#names,)*),
+            })
+            .into_handle()
         }
     };
     let params = names
@@ -280,4 +297,15 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
             #with_body
         }
     }
+}
+
+/// How a process isolate's result comes back.
+#[derive(Clone, Copy)]
+enum Shape {
+    /// A plain value (or `()`): `IsolateHandle<R>`.
+    Plain,
+    /// `Result<T, E>` written out: `IsolateHandle<T, E>`.
+    Explicit,
+    /// A `Result` through an alias: `<R as FoldResult>::{Ok, Err}`.
+    Alias,
 }

@@ -27,7 +27,7 @@ use crate::name::Name;
 /// }
 ///
 /// let limited = Builder::new().name("spinner").timeout(Duration::from_millis(200));
-/// let err = spin_isolated_with(limited, ).join().unwrap_err();
+/// let err = spin_isolated_with(limited).join().unwrap_err();
 /// assert!(matches!(err, IsolateError::TimedOut));
 /// ```
 #[derive(Clone, Debug, Default)]

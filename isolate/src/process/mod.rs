@@ -276,7 +276,9 @@ pub fn pool_stats() -> PoolStats {
 /// Support for the code `#[isolated(process)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::registry::{call, call_infallible, serve, serve_plain, Entry, Served, ENTRIES};
+    pub use super::registry::{
+        call, call_infallible, serve, serve_plain, Done, Entry, Job, Served, ENTRIES,
+    };
     pub use linkme::{self, distributed_slice};
 
     /// A type that can be an argument of a process-isolated function.

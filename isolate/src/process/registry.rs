@@ -81,13 +81,67 @@ where
 
 /// The never-run job of a process isolate's task: its outcome is produced
 /// by the pool (see `Remote`).
-pub(crate) type Job<T, E> = fn() -> Outcome<T, E>;
+pub(crate) type NeverRun<T, E> = fn() -> Outcome<T, E>;
 
 /// A process isolate's task.
-pub(crate) type ProcessTask<T, E> = Task<Job<T, E>, T, E>;
+pub(crate) type ProcessTask<T, E> = Task<NeverRun<T, E>, T, E>;
 
 fn never_run<T, E>() -> Outcome<T, E> {
     Err(IsolateError::EndedWithoutResult)
+}
+
+/// What the generated code asks of a function's one generic helper: start
+/// a call (in the parent), or serve one (in the child). One helper for both,
+/// so that a type that cannot be serialized is reported once.
+#[derive(Debug)]
+pub enum Job<'i, A> {
+    /// Start a call of `entry` with `args`.
+    Call {
+        /// The function's entry.
+        entry: &'static Entry,
+        /// The call's options.
+        builder: Builder,
+        /// The arguments.
+        args: A,
+    },
+    /// Serve a call whose encoded arguments are `input`.
+    Serve(&'i [u8]),
+}
+
+/// What the generic helper did: the [`Job`]'s answer.
+#[derive(Debug)]
+pub enum Done<T, E> {
+    /// The handle of a started call.
+    Handle(IsolateHandle<T, E>),
+    /// A served call's reply.
+    Served(Served),
+}
+
+impl<T, E> Done<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// The handle of a [`Job::Call`].
+    pub fn into_handle(self) -> IsolateHandle<T, E> {
+        match self {
+            Done::Handle(handle) => handle,
+            Done::Served(_) => {
+                let task: Arc<ProcessTask<T, E>> =
+                    Task::new(never_run::<T, E> as NeverRun<T, E>, Name::default(), false);
+                fail(&task, io::Error::other("a served call has no handle"));
+                IsolateHandle::new(task)
+            }
+        }
+    }
+
+    /// The reply of a [`Job::Serve`].
+    pub fn into_served(self) -> Served {
+        match self {
+            Done::Served(served) => served,
+            Done::Handle(_) => Served::Refused("a started call is not a reply".to_owned()),
+        }
+    }
 }
 
 /// Decodes the function's error, sent after [`Served::Error`].
@@ -133,7 +187,7 @@ where
     E: Send + 'static,
 {
     let name = builder.name.clone().unwrap_or(Name::Static(entry.key));
-    let task: Arc<ProcessTask<T, E>> = Task::new(never_run::<T, E> as Job<T, E>, name, false);
+    let task: Arc<ProcessTask<T, E>> = Task::new(never_run::<T, E> as NeverRun<T, E>, name, false);
     let handle = IsolateHandle::new(task.clone());
     let payload = match postcard::to_stdvec(&args) {
         Ok(payload) => payload,
