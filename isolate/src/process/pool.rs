@@ -272,8 +272,8 @@ fn drive(pool: &'static Pool) {
                     state.drivers -= 1;
                     drop(state);
                     if let Some(child) = child.take() {
-                        child.retire(pool);
                         pool.retired.fetch_add(1, Ordering::Relaxed);
+                        child.retire(pool);
                     }
                     return;
                 }
