@@ -107,6 +107,11 @@ fn pid_then_spin(path: String) {
 }
 
 #[isolated(process)]
+fn child_variable_is_gone() -> bool {
+    std::env::var_os(isolate::process::CHILD_VAR).is_none()
+}
+
+#[isolated(process)]
 fn write_file(path: String, text: String) {
     let _ = std::fs::write(path, text);
 }
@@ -179,6 +184,11 @@ fn values_and_errors_come_back_typed() {
 fn the_function_runs_in_another_process() {
     let child = pid_isolated().join().unwrap();
     assert_ne!(child, std::process::id());
+}
+
+#[test]
+fn programs_the_child_starts_do_not_inherit_the_child_variable() {
+    assert!(child_variable_is_gone_isolated().join().unwrap());
 }
 
 #[test]

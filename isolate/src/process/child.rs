@@ -59,6 +59,10 @@ static LAST_PANIC: Mutex<Option<(String, u32, u32)>> = Mutex::new(None);
 
 /// The child's life: never returns.
 fn serve(parent: Option<i32>) -> ! {
+    // Programs the function starts must not take themselves for children:
+    // the variable goes. (Before `main`, no other thread reads the
+    // environment.)
+    std::env::remove_var(CHILD_VAR);
     dies_with_parent(parent);
     let (mut input, output) = match take_protocol_pipes() {
         Ok(pipes) => pipes,

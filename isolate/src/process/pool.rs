@@ -20,6 +20,9 @@
 //! - A child that dies by itself, or breaks the protocol (it is killed
 //!   then), is reaped at once and replaced at the next call; its exit
 //!   status and stderr tail make the [`Crash`].
+//! - The driver thread starts its child and outlives it (a retiring driver
+//!   reaps its child first), which matters on Linux: `PR_SET_PDEATHSIG`
+//!   fires when the *thread* that started the child ends.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
