@@ -42,6 +42,7 @@ pub enum Served {
 pub static ENTRIES: [Entry];
 
 /// The entry registered under `key`.
+#[cfg_attr(not(unix), allow(dead_code))]
 pub(crate) fn find(key: &str) -> Option<&'static Entry> {
     ENTRIES.iter().find(|entry| entry.key == key)
 }
