@@ -54,8 +54,11 @@ extern "C" fn start_hook() {
 /// The protocol's way out, kept for [`write_raw`].
 static TO_PARENT: OnceLock<Mutex<File>> = OnceLock::new();
 
-/// Where the last panic in this child happened, recorded by its hook.
-static LAST_PANIC: Mutex<Option<(String, u32, u32)>> = Mutex::new(None);
+/// Where the last panic in this child happened, and its backtrace when
+/// `RUST_BACKTRACE` asks for one, recorded by its hook.
+static LAST_PANIC: Mutex<Recorded> = Mutex::new((None, None));
+
+type Recorded = (Option<(String, u32, u32)>, Option<String>);
 
 /// The child's life: never returns.
 fn serve(parent: Option<i32>) -> ! {
@@ -73,7 +76,12 @@ fn serve(parent: Option<i32>) -> ! {
         let location = info
             .location()
             .map(|l| (l.file().to_owned(), l.line(), l.column()));
-        *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = location;
+        let backtrace = std::backtrace::Backtrace::capture();
+        let backtrace = match backtrace.status() {
+            std::backtrace::BacktraceStatus::Captured => Some(backtrace.to_string()),
+            _ => None,
+        };
+        *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = (location, backtrace);
     }));
     let hello = ReplyHead::Hello {
         version: VERSION,
@@ -117,7 +125,7 @@ fn answer(body: &[u8]) -> (ReplyHead, Vec<u8>) {
         );
     };
     let limits = Applied::apply(request.memory, request.cpu_ms);
-    *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = (None, None);
     let served = catch_unwind(AssertUnwindSafe(|| (entry.run)(args)));
     drop(limits);
     match served {
@@ -131,8 +139,16 @@ fn answer(body: &[u8]) -> (ReplyHead, Vec<u8>) {
                 .or_else(|| payload.downcast_ref::<String>().cloned());
             // The payload is dropped here; a panic from its drop is contained.
             let _ = catch_unwind(AssertUnwindSafe(move || drop(payload)));
-            let location = LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()).take();
-            (ReplyHead::Panicked { message, location }, Vec::new())
+            let (location, backtrace) =
+                std::mem::take(&mut *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()));
+            (
+                ReplyHead::Panicked {
+                    message,
+                    location,
+                    backtrace,
+                },
+                Vec::new(),
+            )
         }
     }
 }

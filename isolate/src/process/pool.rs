@@ -154,6 +154,7 @@ enum Reply {
     Panicked {
         message: Option<String>,
         location: Option<(String, u32, u32)>,
+        backtrace: Option<String>,
     },
     Crashed(Crash),
     Cancelled,
@@ -198,9 +199,16 @@ where
                 Ok(error) => Err(IsolateError::Failed(error)),
                 Err(e) => Err(garbled(e, 0)),
             },
-            Reply::Panicked { message, location } => Err(IsolateError::Panicked(
-                Panic::from_parts(message, location, name.clone()),
-            )),
+            Reply::Panicked {
+                message,
+                location,
+                backtrace,
+            } => Err(IsolateError::Panicked(Panic::from_parts(
+                message,
+                location,
+                backtrace,
+                name.clone(),
+            ))),
             Reply::Crashed(mut crash) => {
                 crash.isolate = name.to_string();
                 Err(IsolateError::Crashed(crash))
@@ -336,9 +344,15 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
                 Ok(match head {
                     ReplyHead::Value => Reply::Value { body, start },
                     ReplyHead::Error => Reply::Error { body, start },
-                    ReplyHead::Panicked { message, location } => {
-                        Reply::Panicked { message, location }
-                    }
+                    ReplyHead::Panicked {
+                        message,
+                        location,
+                        backtrace,
+                    } => Reply::Panicked {
+                        message,
+                        location,
+                        backtrace,
+                    },
                     ReplyHead::Refused(why) => {
                         return child_failed(pool, slot, CrashReason::Refused(why), limits, killed);
                     }

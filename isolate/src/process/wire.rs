@@ -50,6 +50,7 @@ pub(crate) enum ReplyHead {
     Panicked {
         message: Option<String>,
         location: Option<(String, u32, u32)>,
+        backtrace: Option<String>,
     },
     /// The child could not run the call.
     Refused(String),
