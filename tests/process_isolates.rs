@@ -8,6 +8,10 @@ use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use isolate::process::{CrashReason, Limit, ProtocolError};
+
+/// How long a crash may take to be reported before the test fails instead
+/// of hanging (a hang would come back as `TimedOut`, not a crash).
+const BOUND: Duration = Duration::from_secs(60);
 use isolate::{isolated, IsolateError};
 use serde::{Deserialize, Serialize};
 
@@ -193,7 +197,7 @@ fn programs_the_child_starts_do_not_inherit_the_child_variable() {
 
 #[test]
 fn an_exit_code_is_a_crash_with_the_code() {
-    let crash = crash_of(quit_isolated(3).join());
+    let crash = crash_of(quit_isolated(3).join_timeout(BOUND));
     assert_eq!(crash.reason(), &CrashReason::Exit(3));
     assert_eq!(crash.exit_code(), Some(3));
     assert_reaped(crash.pid());
@@ -202,7 +206,7 @@ fn an_exit_code_is_a_crash_with_the_code() {
 
 #[test]
 fn an_abort_is_sigabrt() {
-    let crash = crash_of(abort_isolated().join());
+    let crash = crash_of(abort_isolated().join_timeout(BOUND));
     assert_eq!(crash.signal(), Some(6));
     assert!(crash.to_string().contains("SIGABRT"), "{crash}");
     assert_reaped(crash.pid());
@@ -211,7 +215,7 @@ fn an_abort_is_sigabrt() {
 
 #[test]
 fn a_segfault_raised_by_the_child_is_sigsegv() {
-    let crash = crash_of(raise_segv_isolated().join());
+    let crash = crash_of(raise_segv_isolated().join_timeout(BOUND));
     assert_eq!(crash.signal(), Some(11));
     assert_reaped(crash.pid());
     pool_serves();
@@ -219,7 +223,7 @@ fn a_segfault_raised_by_the_child_is_sigsegv() {
 
 #[test]
 fn a_stack_overflow_is_a_crash() {
-    let crash = crash_of(overflow_stack_isolated().join());
+    let crash = crash_of(overflow_stack_isolated().join_timeout(BOUND));
     // SIGSEGV on the guard page (SIGABRT where a handler reports it).
     assert!(
         matches!(crash.signal(), Some(11 | 6 | 7)),
@@ -324,7 +328,7 @@ fn a_detached_call_runs_to_the_end() {
 #[test]
 fn going_over_the_memory_limit_names_it() {
     assert_eq!(allocate_isolated(1 << 20).join().unwrap(), 1 << 20);
-    let crash = crash_of(allocate_isolated(1 << 30).join());
+    let crash = crash_of(allocate_isolated(1 << 30).join_timeout(BOUND));
     assert_eq!(crash.limit(), Some(Limit::Memory(256 << 20)), "{crash:?}");
     assert_reaped(crash.pid());
     // The limit was the call's: the next call on a fresh child is unlimited.
@@ -333,7 +337,7 @@ fn going_over_the_memory_limit_names_it() {
 
 #[test]
 fn going_over_the_cpu_limit_names_it() {
-    let crash = crash_of(burn_cpu_isolated().join());
+    let crash = crash_of(burn_cpu_isolated().join_timeout(BOUND));
     assert_eq!(
         crash.limit(),
         Some(Limit::CpuTime(Duration::from_secs(1))),
@@ -345,7 +349,7 @@ fn going_over_the_cpu_limit_names_it() {
 #[test]
 fn garbage_on_the_protocol_is_a_typed_error() {
     // A length over the largest message.
-    let crash = crash_of(garbage_isolated(vec![0xff; 8], false).join());
+    let crash = crash_of(garbage_isolated(vec![0xff; 8], false).join_timeout(BOUND));
     assert!(
         matches!(
             crash.reason(),
@@ -354,7 +358,8 @@ fn garbage_on_the_protocol_is_a_typed_error() {
         "{crash:?}"
     );
     // A frame whose body is not a reply.
-    let crash = crash_of(garbage_isolated(vec![3, 0, 0, 0, 0xff, 0xff, 0xff], false).join());
+    let crash =
+        crash_of(garbage_isolated(vec![3, 0, 0, 0, 0xff, 0xff, 0xff], false).join_timeout(BOUND));
     assert!(
         matches!(
             crash.reason(),
@@ -363,7 +368,7 @@ fn garbage_on_the_protocol_is_a_typed_error() {
         "{crash:?}"
     );
     // A frame cut short by a child that exits cleanly.
-    let crash = crash_of(garbage_isolated(vec![100, 0, 0, 0, 1, 2, 3], true).join());
+    let crash = crash_of(garbage_isolated(vec![100, 0, 0, 0, 1, 2, 3], true).join_timeout(BOUND));
     assert!(
         matches!(
             crash.reason(),
@@ -377,7 +382,7 @@ fn garbage_on_the_protocol_is_a_typed_error() {
 
 #[test]
 fn the_crash_carries_the_tail_of_stderr_and_stdout() {
-    let crash = crash_of(noisy_isolated("a line before dying".into()).join());
+    let crash = crash_of(noisy_isolated("a line before dying".into()).join_timeout(BOUND));
     assert_eq!(crash.exit_code(), Some(9));
     // stdout is pointed at stderr in the child: both lines are in the tail.
     assert_eq!(
