@@ -503,3 +503,30 @@ fn drop_accounting_on_the_parent_side() {
     drop(handle);
     assert_eq!(LIVE.load(Ordering::SeqCst), 0);
 }
+
+#[test]
+fn crashes_among_concurrent_calls_cost_only_themselves() {
+    let callers: Vec<_> = (0..4_u32)
+        .map(|caller| {
+            std::thread::spawn(move || {
+                for i in 0..30_u32 {
+                    match i % 3 {
+                        0 => {
+                            let crash = crash_of(quit_isolated(7).join_timeout(BOUND));
+                            assert_eq!(crash.exit_code(), Some(7));
+                        }
+                        1 if caller % 2 == 0 => {
+                            let crash = crash_of(abort_isolated().join_timeout(BOUND));
+                            assert_eq!(crash.signal(), Some(6));
+                        }
+                        _ => assert_eq!(add_isolated(caller, i).join().unwrap(), caller + i),
+                    }
+                }
+            })
+        })
+        .collect();
+    for caller in callers {
+        caller.join().unwrap();
+    }
+    pool_serves();
+}
