@@ -152,9 +152,9 @@ impl PoolBuilder {
         self
     }
 
-    /// The largest message, in bytes, either side accepts (default 1 GiB,
-    /// at most 4 GiB); a larger one from a child is
-    /// [`ProtocolError::Oversized`].
+    /// The largest message, in bytes, accepted from a child (default 1 GiB,
+    /// at most 4 GiB, which is also the most a call's arguments may take);
+    /// a larger one is [`ProtocolError::Oversized`].
     ///
     /// # Examples
     ///

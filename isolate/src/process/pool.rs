@@ -319,17 +319,12 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
             .cpu
             .map(|cpu| u64::try_from(cpu.as_millis()).unwrap_or(u64::MAX)),
     };
-    let body = match wire::body(&request, &pending.payload) {
-        Ok(body) => body,
-        Err(error) => return Reply::Spawn(io::Error::other(error)),
-    };
     child.tail.clear();
     let deadline = limits
         .timeout
         .and_then(|timeout| Instant::now().checked_add(timeout));
     let ticket = pool.watch.add(child.pid, Some(task.clone()), deadline);
-    let sent = wire::write_frame(&mut child.stdin, &body);
-    drop(body);
+    let sent = wire::write_frame(&mut child.stdin, &request, &pending.payload);
     let read = match sent {
         Ok(()) => Some(wire::read_frame(&mut child.stdout, pool.config.max_message)),
         Err(_) => None,

@@ -118,19 +118,29 @@ pub(crate) enum ReadError {
     Io,
 }
 
-/// Encodes a head and a payload as one frame body.
-pub(crate) fn body<H: Serialize>(head: &H, payload: &[u8]) -> Result<Vec<u8>, postcard::Error> {
-    let mut body = postcard::to_stdvec(head)?;
-    body.extend_from_slice(payload);
-    Ok(body)
-}
-
-/// Writes one frame.
-pub(crate) fn write_frame(out: &mut impl Write, body: &[u8]) -> io::Result<()> {
-    let len = u32::try_from(body.len())
+/// Writes one frame whose body is `head` encoded, then `payload`, without
+/// copying the payload (a 100 MB argument is not held twice).
+pub(crate) fn write_frame<H: Serialize>(
+    out: &mut impl Write,
+    head: &H,
+    payload: &[u8],
+) -> io::Result<()> {
+    let head = postcard::to_stdvec(head).map_err(io::Error::other)?;
+    let len = u32::try_from(head.len() + payload.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "message over 4 GiB"))?;
-    out.write_all(&len.to_le_bytes())?;
-    out.write_all(body)?;
+    // A small payload goes in the same write (one system call, one wake-up
+    // of the reader); a large one is written from where it is.
+    let inline = payload.len() <= 64 << 10;
+    let mut start = Vec::with_capacity(4 + head.len() + if inline { payload.len() } else { 0 });
+    start.extend_from_slice(&len.to_le_bytes());
+    start.extend_from_slice(&head);
+    if inline {
+        start.extend_from_slice(payload);
+        out.write_all(&start)?;
+    } else {
+        out.write_all(&start)?;
+        out.write_all(payload)?;
+    }
     out.flush()
 }
 
@@ -188,7 +198,7 @@ mod tests {
         let head = ReplyHead::Value;
         let payload = postcard::to_stdvec(&vec![1_u32, 2, 3]).unwrap();
         let mut wire = Vec::new();
-        write_frame(&mut wire, &body(&head, &payload).unwrap()).unwrap();
+        write_frame(&mut wire, &head, &payload).unwrap();
         let read = read_frame(&mut &wire[..], 1 << 20).unwrap();
         let (head, rest) = split::<ReplyHead>(&read).unwrap();
         assert!(matches!(head, ReplyHead::Value));
