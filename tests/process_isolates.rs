@@ -381,6 +381,24 @@ fn garbage_on_the_protocol_is_a_typed_error() {
 }
 
 #[test]
+fn a_length_that_promises_more_than_comes_is_not_a_hang() {
+    // The child announces 1,000 bytes, sends 3, then its real reply and
+    // waits for the next call: the frame stalls half-way and is cut off.
+    let started = Instant::now();
+    let crash = crash_of(garbage_isolated(vec![0xe8, 3, 0, 0, 1, 2, 3], false).join_timeout(BOUND));
+    assert!(
+        matches!(
+            crash.reason(),
+            CrashReason::Protocol(ProtocolError::Truncated { .. })
+        ),
+        "{crash:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert_reaped(crash.pid());
+    pool_serves();
+}
+
+#[test]
 fn the_crash_carries_the_tail_of_stderr_and_stdout() {
     let crash = crash_of(noisy_isolated("a line before dying".into()).join_timeout(BOUND));
     assert_eq!(crash.exit_code(), Some(9));

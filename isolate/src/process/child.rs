@@ -91,7 +91,7 @@ fn serve(parent: Option<i32>) -> ! {
         std::process::exit(0);
     }
     loop {
-        let body = match wire::read_frame(&mut input, u32::MAX as usize) {
+        let body = match wire::read_frame(&mut input, u32::MAX as usize, &mut wire::no_stall) {
             Ok(body) => body,
             // The parent closed our stdin (it retired us, or it is gone).
             Err(ReadError::Closed) => std::process::exit(0),

@@ -26,8 +26,10 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
@@ -326,7 +328,15 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
     let ticket = pool.watch.add(child.pid, Some(task.clone()), deadline);
     let sent = wire::write_frame(&mut child.stdin, &request, &pending.payload);
     let read = match sent {
-        Ok(()) => Some(wire::read_frame(&mut child.stdout, pool.config.max_message)),
+        Ok(()) => {
+            let fd = child.stdout.as_fd();
+            let mut ready = || wire::readable_in_time(fd);
+            Some(wire::read_frame(
+                &mut &child.stdout,
+                pool.config.max_message,
+                &mut ready,
+            ))
+        }
         Err(_) => None,
     };
     let killed = pool.watch.remove(ticket);
@@ -482,7 +492,9 @@ fn reason_of(status: ExitStatus, limits: &Builder, allocation_failed: bool) -> C
 struct ChildProcess {
     process: std::process::Child,
     stdin: ChildStdin,
-    stdout: ChildStdout,
+    /// The child's stdout, as a `File` so that it can be read through `&`
+    /// while its descriptor is polled.
+    stdout: std::fs::File,
     pid: u32,
     tail: Arc<Tail>,
 }
@@ -522,17 +534,20 @@ impl ChildProcess {
         }
         pool.children.fetch_add(1, Ordering::Relaxed);
         pool.started.fetch_add(1, Ordering::Relaxed);
-        let mut child = ChildProcess {
+        let child = ChildProcess {
             process,
             stdin,
-            stdout,
+            stdout: std::fs::File::from(OwnedFd::from(stdout)),
             pid,
             tail,
         };
         let ticket = pool
             .watch
             .add(pid, None, Instant::now().checked_add(HELLO_TIMEOUT));
-        let hello = wire::read_frame(&mut child.stdout, 1 << 10);
+        let fd = child.stdout.as_fd();
+        let hello = wire::read_frame(&mut &child.stdout, 1 << 10, &mut || {
+            wire::readable_in_time(fd)
+        });
         let killed = pool.watch.remove(ticket);
         let ok = match &hello {
             Ok(body) => matches!(
@@ -559,11 +574,22 @@ impl ChildProcess {
         )))
     }
 
-    /// Kills and reaps the child; its exit status and stderr tail.
+    /// Kills and reaps the child; its stderr tail, and its exit status if
+    /// it reached one on its own (it had ended before the kill, or ended
+    /// some other way than by `SIGKILL`).
     fn reap(mut self, pool: &'static Pool) -> (Option<ExitStatus>, (String, bool)) {
-        let _ = self.process.kill();
+        let ended = self.process.try_wait().ok().flatten();
+        let status = match ended {
+            Some(status) => Some(status),
+            None => {
+                let _ = self.process.kill();
+                self.process
+                    .wait()
+                    .ok()
+                    .filter(|status| status.signal() != Some(9))
+            }
+        };
         drop(self.stdin);
-        let status = self.process.wait().ok();
         pool.children.fetch_sub(1, Ordering::Relaxed);
         let tail = self.tail.text(TAIL_WAIT);
         (status, tail)

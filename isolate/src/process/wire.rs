@@ -144,21 +144,31 @@ pub(crate) fn write_frame<H: Serialize>(
     out.flush()
 }
 
+/// How long a frame may stall, once its first byte arrived, before it
+/// counts as truncated: a child writes each frame in one go from memory, so
+/// a frame that stops half-way is garbage (a length that promised more than
+/// was sent) and waiting longer would hang the call.
+pub(crate) const MID_FRAME_STALL: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Reads one frame's body, at most `max` bytes. The buffer grows with the
 /// bytes that arrive, not with the announced length, so a garbled length
-/// cannot make the reader allocate what was never sent.
-pub(crate) fn read_frame(input: &mut impl Read, max: usize) -> Result<Vec<u8>, ReadError> {
+/// cannot make the reader allocate what was never sent. Once a frame has
+/// begun and the bytes at hand are drained, `ready` is asked whether more
+/// came in time; `false` ends the frame as truncated.
+pub(crate) fn read_frame(
+    input: &mut impl Read,
+    max: usize,
+    ready: &mut dyn FnMut() -> bool,
+) -> Result<Vec<u8>, ReadError> {
     let mut len = [0_u8; 4];
     let mut got = 0;
     while got < len.len() {
+        if got > 0 && !ready() {
+            return Err(truncated(4, got));
+        }
         match input.read(&mut len[got..]) {
             Ok(0) if got == 0 => return Err(ReadError::Closed),
-            Ok(0) => {
-                return Err(ReadError::Protocol(ProtocolError::Truncated {
-                    expected: 4,
-                    got: got as u64,
-                }))
-            }
+            Ok(0) => return Err(truncated(4, got)),
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return Err(ReadError::Io),
@@ -171,14 +181,58 @@ pub(crate) fn read_frame(input: &mut impl Read, max: usize) -> Result<Vec<u8>, R
             max: max as u64,
         }));
     }
+    const CHUNK: usize = 64 << 10;
     let mut body = Vec::with_capacity((len as usize).min(1 << 20));
-    match input.take(len).read_to_end(&mut body) {
-        Ok(n) if n as u64 == len => Ok(body),
-        Ok(n) => Err(ReadError::Protocol(ProtocolError::Truncated {
-            expected: len,
-            got: n as u64,
-        })),
-        Err(_) => Err(ReadError::Io),
+    let mut drained = false;
+    while (body.len() as u64) < len {
+        if drained && !ready() {
+            return Err(truncated(len, body.len()));
+        }
+        let start = body.len();
+        let want = ((len - start as u64) as usize).min(CHUNK);
+        body.resize(start + want, 0);
+        match input.read(&mut body[start..]) {
+            Ok(0) => return Err(truncated(len, start)),
+            Ok(n) => {
+                body.truncate(start + n);
+                drained = n < want;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => body.truncate(start),
+            Err(_) => return Err(ReadError::Io),
+        }
+    }
+    Ok(body)
+}
+
+fn truncated(expected: u64, got: usize) -> ReadError {
+    ReadError::Protocol(ProtocolError::Truncated {
+        expected,
+        got: got as u64,
+    })
+}
+
+/// Always ready: for a reader that never stalls, and for the child, whose
+/// parent writes each request in one go.
+pub(crate) fn no_stall() -> bool {
+    true
+}
+
+/// Waits at most [`MID_FRAME_STALL`] for `fd` to have bytes (or to close).
+#[cfg(unix)]
+pub(crate) fn readable_in_time(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let timeout = Timespec {
+        tv_sec: MID_FRAME_STALL.as_secs() as _,
+        tv_nsec: 0,
+    };
+    loop {
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return true,
+        }
     }
 }
 
@@ -199,21 +253,21 @@ mod tests {
         let payload = postcard::to_stdvec(&vec![1_u32, 2, 3]).unwrap();
         let mut wire = Vec::new();
         write_frame(&mut wire, &head, &payload).unwrap();
-        let read = read_frame(&mut &wire[..], 1 << 20).unwrap();
+        let read = read_frame(&mut &wire[..], 1 << 20, &mut no_stall).unwrap();
         let (head, rest) = split::<ReplyHead>(&read).unwrap();
         assert!(matches!(head, ReplyHead::Value));
         assert_eq!(postcard::from_bytes::<Vec<u32>>(rest).unwrap(), [1, 2, 3]);
 
         assert!(matches!(
-            read_frame(&mut &[][..], 10),
+            read_frame(&mut &[][..], 10, &mut no_stall),
             Err(ReadError::Closed)
         ));
         assert!(matches!(
-            read_frame(&mut &wire[..wire.len() - 1], 1 << 20),
+            read_frame(&mut &wire[..wire.len() - 1], 1 << 20, &mut no_stall),
             Err(ReadError::Protocol(ProtocolError::Truncated { .. }))
         ));
         assert!(matches!(
-            read_frame(&mut &wire[..], 2),
+            read_frame(&mut &wire[..], 2, &mut no_stall),
             Err(ReadError::Protocol(ProtocolError::Oversized { .. }))
         ));
         assert!(split::<ReplyHead>(&[0xff, 0xff, 0xff]).is_err());
