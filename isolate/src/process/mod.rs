@@ -75,7 +75,16 @@ use std::fmt;
 use std::time::Duration;
 
 /// The environment variable that turns a start of this executable into a
-/// process-isolate child; its value is the parent's process id.
+/// process-isolate child; its value is the parent's process id. The child
+/// removes it before it serves a call, so programs that a function starts
+/// do not inherit it.
+///
+/// # Examples
+///
+/// ```
+/// // Never set in a parent, nor seen by the functions a child runs.
+/// assert!(std::env::var_os(isolate::process::CHILD_VAR).is_none());
+/// ```
 pub const CHILD_VAR: &str = "ISOLATE_PROCESS_CHILD";
 
 /// Configures the pool of child processes before its first use.
