@@ -66,7 +66,9 @@ pub enum IsolateError<E = Infallible> {
     /// [`IsolateHandle::join_timeout`]: crate::IsolateHandle::join_timeout
     /// [`Builder::timeout`]: crate::Builder::timeout
     TimedOut,
-    /// No thread could be started to run the isolate.
+    /// No thread could be started to run the isolate (for a process
+    /// isolate: no child process, its arguments did not serialize, or the
+    /// system is not Unix).
     Spawn(io::Error),
     /// The isolate ended without producing a value: it called
     /// [`exit`](crate::exit), or it was an async isolate whose future was
