@@ -11,11 +11,14 @@ mod kw {
     syn::custom_keyword!(timeout);
     syn::custom_keyword!(wrapper);
     syn::custom_keyword!(no_fold);
+    syn::custom_keyword!(process);
+    syn::custom_keyword!(memory_limit);
+    syn::custom_keyword!(cpu_limit);
 }
 
 /// Every option, in the order the documentation lists them.
 const VALID_KEYS: &str =
-    "`name`, `dedicated`, `stack_size`, `timeout`, `wrapper`, `no_fold`, `crate`";
+    "`name`, `dedicated`, `stack_size`, `timeout`, `process`, `memory_limit`, `cpu_limit`, `wrapper`, `no_fold`, `crate`";
 
 /// The parsed options; each is set at most once.
 #[derive(Default)]
@@ -33,6 +36,13 @@ pub(crate) struct Options {
     pub(crate) wrapper: Option<Ident>,
     /// `no_fold`: keep a `Result` return type whole.
     pub(crate) no_fold: Option<Span>,
+    /// `process`: run in a child process.
+    pub(crate) process: Option<Span>,
+    /// `memory_limit = "256MiB"` or `<u64 expr>`: a process isolate's
+    /// address-space limit, as a `u64` expression of bytes.
+    pub(crate) memory_limit: Option<(Span, Expr)>,
+    /// `cpu_limit = "2s"` or `<Duration expr>`: a process isolate's CPU time.
+    pub(crate) cpu_limit: Option<(Span, Expr)>,
     /// `crate = path`: where the runtime crate is.
     pub(crate) krate: Option<Path>,
     /// Mistakes found while parsing that did not stop it (duplicates, bad
@@ -93,24 +103,47 @@ impl Parse for Options {
             } else if lookahead.peek(kw::timeout) {
                 let key: kw::timeout = input.parse()?;
                 input.parse::<Token![=]>()?;
+                let value = duration_value(input, "timeout", errors)?;
+                Options::set(&mut options.timeout, value, "timeout", key.span, errors);
+            } else if lookahead.peek(kw::process) {
+                let key: kw::process = input.parse()?;
+                Options::set(&mut options.process, key.span, "process", key.span, errors);
+            } else if lookahead.peek(kw::cpu_limit) {
+                let key: kw::cpu_limit = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let value = duration_value(input, "cpu_limit", errors)?;
+                Options::set(
+                    &mut options.cpu_limit,
+                    (key.span, value),
+                    "cpu_limit",
+                    key.span,
+                    errors,
+                );
+            } else if lookahead.peek(kw::memory_limit) {
+                let key: kw::memory_limit = input.parse()?;
+                input.parse::<Token![=]>()?;
                 let value = if input.peek(LitStr) {
                     let literal: LitStr = input.parse()?;
-                    match parse_duration(&literal.value()) {
-                        Some(nanos) => syn::parse_quote_spanned!(literal.span()=>
-                            ::core::time::Duration::from_nanos(#nanos)
-                        ),
+                    match parse_bytes(&literal.value()) {
+                        Some(bytes) => syn::parse_quote_spanned!(literal.span()=> #bytes),
                         None => {
                             errors.push(syn::Error::new(
                                 literal.span(),
-                                "#[isolated(timeout = ...)] expects a duration such as \"250ms\" or \"2s\": a whole number followed by one of ns, us, ms, s, m, h, or an expression of type `Duration`",
+                                "#[isolated(memory_limit = ...)] expects a size such as \"512MiB\": a whole number followed by one of B, KiB, MiB, GiB, KB, MB, GB, or an expression of type `u64` (bytes)",
                             ));
-                            syn::parse_quote_spanned!(literal.span()=> ::core::time::Duration::ZERO)
+                            syn::parse_quote_spanned!(literal.span()=> 0_u64)
                         }
                     }
                 } else {
                     input.parse()?
                 };
-                Options::set(&mut options.timeout, value, "timeout", key.span, errors);
+                Options::set(
+                    &mut options.memory_limit,
+                    (key.span, value),
+                    "memory_limit",
+                    key.span,
+                    errors,
+                );
             } else if lookahead.peek(kw::wrapper) {
                 let key: kw::wrapper = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -145,6 +178,52 @@ impl Parse for Options {
     }
 }
 
+/// A `Duration` expression: a literal such as `"250ms"`, or any expression.
+fn duration_value(
+    input: ParseStream<'_>,
+    key: &str,
+    errors: &mut Vec<syn::Error>,
+) -> syn::Result<Expr> {
+    if !input.peek(LitStr) {
+        return input.parse();
+    }
+    let literal: LitStr = input.parse()?;
+    Ok(match parse_duration(&literal.value()) {
+        Some(nanos) => syn::parse_quote_spanned!(literal.span()=>
+            ::core::time::Duration::from_nanos(#nanos)
+        ),
+        None => {
+            errors.push(syn::Error::new(
+                literal.span(),
+                format!("#[isolated({key} = ...)] expects a duration such as \"250ms\" or \"2s\": a whole number followed by one of ns, us, ms, s, m, h, or an expression of type `Duration`"),
+            ));
+            syn::parse_quote_spanned!(literal.span()=> ::core::time::Duration::ZERO)
+        }
+    })
+}
+
+/// Reads `"512MiB"` as bytes: a whole number and a unit (`B`, `KiB`,
+/// `MiB`, `GiB`, `KB`, `MB`, `GB`); `None` otherwise.
+fn parse_bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let per_unit: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    number.checked_mul(per_unit)
+}
+
 /// Reads `"250ms"` as nanoseconds: a whole number and a unit (`ns`, `us`,
 /// `ms`, `s`, `m`, `h`), at most `u64::MAX` nanoseconds; `None` otherwise.
 fn parse_duration(text: &str) -> Option<u64> {
@@ -176,6 +255,17 @@ mod tests {
         assert_eq!(parse_duration("7us"), Some(7_000));
         for bad in ["", "ms", "250", "1.5s", "-1s", "10 parsecs", "99999999999h"] {
             assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_as_bytes() {
+        use super::parse_bytes;
+        assert_eq!(parse_bytes("512MiB"), Some(512 << 20));
+        assert_eq!(parse_bytes("1 GB"), Some(1_000_000_000));
+        assert_eq!(parse_bytes("64"), Some(64));
+        for bad in ["", "MiB", "1.5GiB", "-1B", "3 bushels", "99999999999999GiB"] {
+            assert_eq!(parse_bytes(bad), None, "{bad:?}");
         }
     }
 }

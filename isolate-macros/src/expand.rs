@@ -113,6 +113,9 @@ fn expand_impl(mut item_impl: ItemImpl, options: Options) -> TokenStream {
         || options.wrapper.is_some()
         || options.no_fold.is_some()
         || options.krate.is_some()
+        || options.process.is_some()
+        || options.memory_limit.is_some()
+        || options.cpu_limit.is_some()
     {
         errors.push(syn::Error::new(
             Span::call_site(),
@@ -207,6 +210,7 @@ fn expand_function(
     errors.extend(options.errors.iter().cloned());
     let model = Model::new(func, context, options.no_fold.is_some());
     check(&model, options, &mut errors);
+    crate::process::check(&model, options, &mut errors);
     if let (Some(timeout), Some(Supplied::Port(..))) = (&options.timeout, model.supplied()) {
         errors.push(syn::Error::new(
             timeout.span(),
@@ -231,6 +235,9 @@ fn expand_function(
     let wrapper_fits = model.place != Some(Place::TraitImpl);
     if failed && !(return_is_nameable && wrapper_is_distinct && wrapper_fits) {
         return (TokenStream::new(), errors);
+    }
+    if options.process.is_some() {
+        return (crate::process::wrappers(&model, options, failed), errors);
     }
     (wrapper(&model, options, failed), errors)
 }

@@ -16,6 +16,7 @@ mod args;
 mod expand;
 mod locate;
 mod model;
+mod process;
 #[cfg(test)]
 mod robustness;
 mod types;

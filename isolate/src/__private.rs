@@ -51,3 +51,9 @@ impl<T, E> FoldResult for Result<T, E> {
         self
     }
 }
+
+/// What `#[isolated(process)]` generates code against.
+#[cfg(feature = "process")]
+pub mod process {
+    pub use crate::process::__private::*;
+}

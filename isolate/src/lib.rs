@@ -103,6 +103,7 @@
 //! | progress updates from a long computation | [`run_with_progress`], or `#[isolated]` on a function with a [`Progress`] parameter |
 //! | many isolates, each result as it finishes (a batch), perhaps at most `n` at once | [`IsolateSet`] (its [`progress`](IsolateSet::progress) for one progress bar); [`join_all`] / [`join_any`] for a plain list of handles |
 //! | a time limit for each isolate, from when it starts | [`Builder::timeout`], `#[isolated(timeout = "250ms")]` |
+//! | code that may crash, abort, loop or blow up its memory (FFI, untrusted input) | `#[isolated(process)]`: a child process, with the `process` feature (see `process`) |
 //!
 //! # Long-running isolates
 //!
@@ -208,7 +209,10 @@
 
 #![deny(missing_docs, missing_debug_implementations, unreachable_pub)]
 #![deny(clippy::undocumented_unsafe_blocks)]
-#![forbid(unsafe_code)]
+// The process backend needs two `#[link_section]` statics (its registry and
+// the child's start hook), allowed item by item in `process/`.
+#![cfg_attr(not(feature = "process"), forbid(unsafe_code))]
+#![cfg_attr(feature = "process", deny(unsafe_code))]
 
 mod body;
 mod builder;
@@ -219,6 +223,8 @@ mod loom_models;
 mod message;
 mod name;
 mod pool;
+#[cfg(feature = "process")]
+pub mod process;
 mod progress;
 mod set;
 mod sync;
@@ -357,6 +363,9 @@ pub use task::panic::{print_panics, Location, Panic};
 /// | `dedicated` | run on a thread of its own, named after the isolate |
 /// | `stack_size = <expr>` | the thread's stack size in bytes (implies `dedicated`) |
 /// | `timeout = "250ms"` or `timeout = <Duration expr>` | a time limit counted from the start of the run (see [`Builder::timeout`]); units `ns`, `us`, `ms`, `s`, `m`, `h` |
+/// | `process` | run in a child process (`process` feature, Unix; see `isolate::process`): arguments, result and error are serde types; also generates `name_isolated_with(process::Builder, ..)` |
+/// | `memory_limit = "512MiB"` or `<u64 expr>` | with `process`: the child's address-space limit during the call |
+/// | `cpu_limit = "1s"` or `<Duration expr>` | with `process`: the child's CPU-time limit during the call |
 /// | `wrapper = ident` | the sibling's name (default: `name_isolated`) |
 /// | `no_fold` | return a type named `Result` as a plain value, not folded |
 /// | `crate = path` | where to find this crate, if it was renamed |

@@ -80,6 +80,9 @@ impl Exit {
             Err(IsolateError::Cancelled { .. } | IsolateError::TimedOut { .. }) => Exit::Cancelled,
             Err(IsolateError::EndedWithoutResult { .. }) => Exit::EndedWithoutResult,
             Err(IsolateError::Spawn { .. }) => Exit::FailedToStart,
+            // Workers and services run on threads; a crash is a panic's kin.
+            #[cfg(feature = "process")]
+            Err(IsolateError::Crashed(_)) => Exit::Panicked,
         }
     }
 }

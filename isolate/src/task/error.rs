@@ -101,7 +101,9 @@ pub enum IsolateError<E = Infallible> {
         /// The isolate's name.
         isolate: IsolateName,
     },
-    /// No thread could be started to run the isolate.
+    /// No thread could be started to run the isolate (for a process
+    /// isolate: no child process, its arguments did not serialize, or the
+    /// system is not Unix).
     Spawn {
         /// The isolate's name.
         isolate: IsolateName,
@@ -115,6 +117,14 @@ pub enum IsolateError<E = Infallible> {
         /// The isolate's name.
         isolate: IsolateName,
     },
+    /// A process isolate's child process died before it answered (a signal,
+    /// an abort, a stack overflow, a non-zero exit, a limit it went over) or
+    /// broke the protocol; the [`Crash`](crate::process::Crash) says how,
+    /// with the isolate's name and the tail of the child's stderr. The
+    /// caller, and every other isolate, keep running. Only with the
+    /// `process` feature.
+    #[cfg(feature = "process")]
+    Crashed(crate::process::Crash),
 }
 
 impl<E> IsolateError<E> {
@@ -198,6 +208,8 @@ impl<E> IsolateError<E> {
             | Self::TimedOut { isolate }
             | Self::Spawn { isolate, .. }
             | Self::EndedWithoutResult { isolate } => isolate.as_deref(),
+            #[cfg(feature = "process")]
+            Self::Crashed(crash) => crash.isolate_name(),
         }
     }
 
@@ -270,6 +282,9 @@ impl<E> IsolateError<E> {
         }
         match &mut self {
             Self::Panicked(_) => {}
+            // Named where the crash is found.
+            #[cfg(feature = "process")]
+            Self::Crashed(_) => {}
             Self::Failed { isolate, .. }
             | Self::Cancelled { isolate }
             | Self::TimedOut { isolate }
@@ -297,6 +312,8 @@ impl IsolateError<Infallible> {
             IsolateError::EndedWithoutResult { isolate } => {
                 IsolateError::EndedWithoutResult { isolate }
             }
+            #[cfg(feature = "process")]
+            IsolateError::Crashed(crash) => IsolateError::Crashed(crash),
         }
     }
 }
@@ -338,6 +355,8 @@ impl<E: fmt::Display> fmt::Display for IsolateError<E> {
             Self::EndedWithoutResult { isolate } => {
                 write!(f, "{} ended without producing a value", Subject(isolate))
             }
+            #[cfg(feature = "process")]
+            Self::Crashed(crash) => fmt::Display::fmt(crash, f),
         }
     }
 }
@@ -368,6 +387,8 @@ impl<E: fmt::Debug> fmt::Debug for IsolateError<E> {
                 .debug_struct("EndedWithoutResult")
                 .field("isolate", isolate)
                 .finish(),
+            #[cfg(feature = "process")]
+            Self::Crashed(crash) => f.debug_tuple("Crashed").field(crash).finish(),
         }
     }
 }

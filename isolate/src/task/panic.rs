@@ -56,6 +56,8 @@ struct PanicInner {
     message: Option<String>,
     location: Option<Location>,
     backtrace: Option<Backtrace>,
+    /// A child process's backtrace, as the text it sent (process isolates).
+    backtrace_text: Option<String>,
     isolate_name: Name,
 }
 
@@ -147,6 +149,32 @@ impl Panic {
                 message,
                 location,
                 backtrace,
+                backtrace_text: None,
+                isolate_name,
+            }),
+        }
+    }
+
+    /// A panic reported by a child process (process isolates): its message
+    /// and location travelled over the wire; the payload is the message.
+    #[cfg(feature = "process")]
+    pub(crate) fn from_parts(
+        message: Option<String>,
+        location: Option<(String, u32, u32)>,
+        backtrace_text: Option<String>,
+        isolate_name: Name,
+    ) -> Self {
+        let payload: Box<dyn Any + Send + 'static> = match &message {
+            Some(message) => Box::new(message.clone()),
+            None => Box::new("a panic with a non-string payload, in a child process"),
+        };
+        Panic {
+            inner: Box::new(PanicInner {
+                payload: Mutex::new(payload),
+                message,
+                location: location.map(|(file, line, column)| Location { file, line, column }),
+                backtrace: None,
+                backtrace_text,
                 isolate_name,
             }),
         }
@@ -167,6 +195,7 @@ impl Panic {
                 message: self.inner.message.clone(),
                 location: self.inner.location.clone(),
                 backtrace: None,
+                backtrace_text: None,
                 isolate_name: self.inner.isolate_name.clone(),
             }),
         }
@@ -219,6 +248,24 @@ impl Panic {
     /// ```
     pub fn backtrace(&self) -> Option<&Backtrace> {
         self.inner.backtrace.as_ref()
+    }
+
+    /// The backtrace as text: [`backtrace`](Self::backtrace) formatted, or,
+    /// for a panic in a process isolate's child (whose `backtrace()` is
+    /// `None`), the text the child captured when `RUST_BACKTRACE` asked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # isolate::print_panics(false);
+    /// let panic = isolate::run(|| panic!("deep")).join().unwrap_err().into_panic().unwrap();
+    /// assert_eq!(panic.backtrace_text(), panic.backtrace().map(|b| b.to_string()));
+    /// ```
+    pub fn backtrace_text(&self) -> Option<String> {
+        match &self.inner.backtrace {
+            Some(backtrace) => Some(backtrace.to_string()),
+            None => self.inner.backtrace_text.clone(),
+        }
     }
 
     /// The name of the isolate that panicked.

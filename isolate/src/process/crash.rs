@@ -1,0 +1,242 @@
+//! How a child process failed a call: [`Crash`] and its [`CrashReason`].
+
+use std::fmt;
+
+use super::limits::Limit;
+use super::wire::ProtocolError;
+
+/// A child process that died during a call, or broke the protocol: why,
+/// and the tail of its stderr. Carried by
+/// [`IsolateError::Crashed`](crate::IsolateError::Crashed).
+///
+/// # Examples
+///
+/// ```
+/// use isolate::{isolated, IsolateError};
+///
+/// #[isolated(process)]
+/// fn quit(code: i32) {
+///     std::process::exit(code)
+/// }
+///
+/// match quit_isolated(3).join() {
+///     Err(IsolateError::Crashed(crash)) => {
+///         assert_eq!(crash.exit_code(), Some(3));
+///         println!("{crash}; stderr ended with {:?}", crash.stderr_tail());
+///     }
+///     other => panic!("unexpected: {other:?}"),
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Crash {
+    pub(crate) reason: CrashReason,
+    pub(crate) stderr_tail: String,
+    pub(crate) pid: u32,
+    pub(crate) isolate: String,
+}
+
+/// Why a child process failed a call.
+///
+/// # Examples
+///
+/// ```
+/// use isolate::process::CrashReason;
+///
+/// fn describe(reason: &CrashReason) -> String {
+///     match reason {
+///         CrashReason::Signal(signal) => format!("killed by signal {signal}"),
+///         CrashReason::Exit(code) => format!("exited with {code}"),
+///         CrashReason::LimitExceeded(limit) => format!("went over its {limit}"),
+///         other => other.to_string(),
+///     }
+/// }
+/// assert_eq!(describe(&CrashReason::Exit(2)), "exited with 2");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CrashReason {
+    /// The child was ended by this signal (`SIGSEGV`, `SIGABRT` for an
+    /// abort or a stack overflow, `SIGKILL`, ...).
+    Signal(i32),
+    /// The child exited with this code before it answered.
+    Exit(i32),
+    /// The child went over one of the call's limits and was stopped.
+    LimitExceeded(Limit),
+    /// The child sent a message the parent could not read; it was killed.
+    Protocol(ProtocolError),
+    /// The child could not run the call: its executable has no such function
+    /// (it is not the same program), or the arguments did not decode.
+    Refused(String),
+}
+
+impl Crash {
+    /// Why the child failed the call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use isolate::{isolated, IsolateError, process::CrashReason};
+    /// #[isolated(process)]
+    /// fn quit() { std::process::exit(4) }
+    /// let crash = quit_isolated().join().unwrap_err();
+    /// # let IsolateError::Crashed(crash) = crash else { panic!() };
+    /// assert_eq!(crash.reason(), &CrashReason::Exit(4));
+    /// ```
+    pub fn reason(&self) -> &CrashReason {
+        &self.reason
+    }
+
+    /// The signal that ended the child, if one did.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use isolate::{isolated, IsolateError};
+    /// #[isolated(process)]
+    /// fn die() { std::process::abort() }
+    /// # let IsolateError::Crashed(crash) = die_isolated().join().unwrap_err() else { panic!() };
+    /// assert_eq!(crash.signal(), Some(6)); // SIGABRT
+    /// ```
+    pub fn signal(&self) -> Option<i32> {
+        match self.reason {
+            CrashReason::Signal(signal) => Some(signal),
+            _ => None,
+        }
+    }
+
+    /// The child's exit code, if it exited.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use isolate::{isolated, IsolateError};
+    /// #[isolated(process)]
+    /// fn quit() { std::process::exit(5) }
+    /// # let IsolateError::Crashed(crash) = quit_isolated().join().unwrap_err() else { panic!() };
+    /// assert_eq!(crash.exit_code(), Some(5));
+    /// ```
+    pub fn exit_code(&self) -> Option<i32> {
+        match self.reason {
+            CrashReason::Exit(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The limit the child went over, if that is why it was stopped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use isolate::{isolated, IsolateError};
+    /// #[isolated(process)]
+    /// fn quit() { std::process::exit(5) }
+    /// # let IsolateError::Crashed(crash) = quit_isolated().join().unwrap_err() else { panic!() };
+    /// assert_eq!(crash.limit(), None);
+    /// ```
+    pub fn limit(&self) -> Option<Limit> {
+        match self.reason {
+            CrashReason::LimitExceeded(limit) => Some(limit),
+            _ => None,
+        }
+    }
+
+    /// The last few kilobytes the child wrote to stderr (its stdout goes
+    /// there too), lossily decoded as UTF-8.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use isolate::{isolated, IsolateError};
+    /// #[isolated(process)]
+    /// fn quit() { eprintln!("giving up"); std::process::exit(1) }
+    /// # let IsolateError::Crashed(crash) = quit_isolated().join().unwrap_err() else { panic!() };
+    /// assert!(crash.stderr_tail().contains("giving up"));
+    /// ```
+    pub fn stderr_tail(&self) -> &str {
+        &self.stderr_tail
+    }
+
+    /// The child's process id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use isolate::{isolated, IsolateError};
+    /// #[isolated(process)]
+    /// fn quit() { std::process::exit(1) }
+    /// # let IsolateError::Crashed(crash) = quit_isolated().join().unwrap_err() else { panic!() };
+    /// assert_ne!(crash.pid(), std::process::id());
+    /// ```
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+}
+
+impl fmt::Display for CrashReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CrashReason::Signal(signal) => match signal_name(*signal) {
+                Some(name) => write!(f, "killed by signal {signal} ({name})"),
+                None => write!(f, "killed by signal {signal}"),
+            },
+            CrashReason::Exit(code) => write!(f, "exited with code {code}"),
+            CrashReason::LimitExceeded(limit) => write!(f, "went over its {limit}"),
+            CrashReason::Protocol(error) => write!(f, "broke the protocol: {error}"),
+            CrashReason::Refused(why) => write!(f, "could not run the call: {why}"),
+        }
+    }
+}
+
+impl Crash {
+    /// The isolate's name, for [`IsolateError::isolate_name`](crate::IsolateError::isolate_name).
+    pub(crate) fn isolate_name(&self) -> Option<&str> {
+        (!self.isolate.is_empty()).then_some(self.isolate.as_str())
+    }
+}
+
+impl fmt::Display for Crash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the child process of isolate '{}' (pid {}) {}",
+            self.isolate, self.pid, self.reason
+        )?;
+        if let Some(last) = self
+            .stderr_tail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+        {
+            write!(f, "; its stderr ended with: {}", last.trim())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Crash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Crash")
+            .field("reason", &self.reason)
+            .field("pid", &self.pid)
+            .field("isolate", &self.isolate)
+            .field("stderr_tail", &self.stderr_tail)
+            .finish()
+    }
+}
+
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 if cfg!(target_os = "linux") => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        24 if cfg!(target_os = "linux") => "SIGXCPU",
+        _ => return None,
+    })
+}
