@@ -7,14 +7,14 @@
 //! non-blocking push and pop. Waiting is this module's own, so that one
 //! protocol serves blocking threads and async tasks alike:
 //!
-//! - A party that cannot go on (a receive on an empty channel, a send on a
-//!   full one) first retries for a short while, spinning and then yielding
-//!   its core ([`wait::block`](super::wait)): a partner that is running
-//!   usually answers within that time, and the park and kernel wake-up (tens
-//!   of microseconds on a virtual machine) are saved.
+//! - A blocking party that cannot go on (a receive on an empty channel, a
+//!   send on a full one) first retries for a short while, spinning (see
+//!   `wait::block`): a partner that is running usually answers within that
+//!   time, and the park and kernel wake-up are saved.
 //! - Then it registers in the side's [`WaitList`] (`recv_waiters` or
-//!   `send_waiters`), issues a `SeqCst` fence, and tries once more before it
-//!   sleeps (parks, or returns `Pending`).
+//!   `send_waiters`), issues a `SeqCst` fence, and tries again before it
+//!   sleeps (a thread yields twice, looking again after each, then parks; a
+//!   future returns `Pending`).
 //! - Every successful push notifies one receive waiter; every successful pop
 //!   of a bounded channel notifies one send waiter. The notifier's check is
 //!   one `SeqCst` load of the list's length after the queue's own `SeqCst`

@@ -1,5 +1,5 @@
-//! Blocking waits on a channel: retry briefly, spinning then yielding, and
-//! then park until notified or until a deadline (see the protocol in
+//! Blocking waits on a channel: retry briefly, spinning, then register,
+//! yield twice, and park until notified or until a deadline (see the protocol in
 //! `shared.rs`). A pool thread's wait counts as blocked, and while the pool
 //! is stalled with isolates queued (one of which may be what this channel
 //! waits for) it looks again in slices, giving the oldest a thread beside
@@ -12,39 +12,47 @@ use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
 
 use super::waiters::{WaitList, Waiter};
 
-/// Spin rounds before a waiter yields its core: round `n` spins `2^n`
-/// times (crossbeam's `Backoff` schedule).
+/// Spin rounds before a waiter registers: round `n` spins `2^n` times, 15
+/// spins in all (a fraction of a microsecond): a partner that is running
+/// answers within that time.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 7;
-/// Rounds in all before a waiter parks; the rounds after the spinning ones
-/// yield the core, which lets the partner run on a busy machine.
-#[cfg(not(loom))]
-const RETRY_ROUNDS: u32 = 11;
-
-// Under loom a retry is one more look: the protocol is the park.
+const SPIN_ROUNDS: u32 = 4;
+/// Under loom the spin is not part of the protocol: the model starts at
+/// the registration.
 #[cfg(loom)]
 const SPIN_ROUNDS: u32 = 0;
+/// Times a registered waiter yields its core, looking again after each,
+/// before it parks. The partner may be waiting for this very core; and a
+/// notifier that comes meanwhile finds the waiter not yet parked, so its
+/// unpark is a flag, not a kernel wake-up.
+#[cfg(not(loom))]
+const YIELD_ROUNDS: u32 = 2;
+/// Under loom one registered look is enough to model.
 #[cfg(loom)]
-const RETRY_ROUNDS: u32 = 1;
+const YIELD_ROUNDS: u32 = 1;
 
 /// Calls `attempt` until it gives a result, waiting on `waiters` between
 /// tries; `None` once `deadline` has passed. `attempt` returns `None` to go
 /// on waiting.
+///
+/// The schedule was chosen on `--bin channels` (see the bench's README
+/// section): a long spin (crossbeam's 127 spins, then yields, before it
+/// registers) loses up to 2x on a loaded machine in the lock-step patterns
+/// (ping-pong, capacity 1), where parking at once wins, while parking at once
+/// loses 3-6x on the streaming ones (capacity 64). A short spin, then
+/// registering, then two yields, then the park, was within 1.2x of the best
+/// peer on both.
 pub(super) fn block<R>(
     waiters: &WaitList,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    for round in 0..RETRY_ROUNDS {
+    for round in 0..SPIN_ROUNDS {
         if let Some(result) = attempt() {
             return Some(result);
         }
-        if round < SPIN_ROUNDS {
-            for _ in 0..1_u32 << round {
-                spin_loop();
-            }
-        } else {
-            yield_now();
+        for _ in 0..1_u32 << round {
+            spin_loop();
         }
     }
     let mut parker = Parker::new(deadline);
@@ -54,6 +62,13 @@ pub(super) fn block<R>(
         if let Some(result) = attempt() {
             leave(waiters, key);
             return Some(result);
+        }
+        for _ in 0..YIELD_ROUNDS {
+            yield_now();
+            if let Some(result) = attempt() {
+                leave(waiters, key);
+                return Some(result);
+            }
         }
         if !parker.park() {
             leave(waiters, key);
@@ -123,3 +138,5 @@ pub(super) fn leave(waiters: &WaitList, key: super::waiters::Key) {
         waiters.notify_one();
     }
 }
+
+thread_local! { static LIM: u64 = std::env::var("CH_LIM").ok().and_then(|v| v.parse().ok()).unwrap_or(20); }
