@@ -33,6 +33,8 @@
 //! last sender or receiver going. `senders` and `receivers` count the live
 //! ends; each reaches zero once and never leaves it.
 
+use crossbeam_utils::CachePadded;
+
 use crate::sync::{fence, AtomicBool, AtomicUsize, MessageQueue, Ordering};
 
 use super::waiters::WaitList;
@@ -45,10 +47,12 @@ pub(super) struct Shared<T> {
     closed: AtomicBool,
     pub(super) senders: AtomicUsize,
     pub(super) receivers: AtomicUsize,
-    /// Receivers waiting for a message or the close.
-    pub(super) recv_waiters: WaitList,
+    /// Receivers waiting for a message or the close. Each list on a cache
+    /// line of its own: registering writes it, and the other side reads it
+    /// on every message.
+    pub(super) recv_waiters: CachePadded<WaitList>,
     /// Senders waiting for room or the close.
-    pub(super) send_waiters: WaitList,
+    pub(super) send_waiters: CachePadded<WaitList>,
     /// Parties waiting for the close only.
     pub(super) close_waiters: WaitList,
 }
@@ -62,8 +66,8 @@ impl<T> Shared<T> {
             closed: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
-            recv_waiters: WaitList::new(),
-            send_waiters: WaitList::new(),
+            recv_waiters: CachePadded::new(WaitList::new()),
+            send_waiters: CachePadded::new(WaitList::new()),
             close_waiters: WaitList::new(),
         }
     }
