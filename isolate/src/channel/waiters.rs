@@ -143,10 +143,4 @@ impl WaitList {
             waiter.wake();
         }
     }
-
-    /// How many parties wait.
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.waiting.load(Ordering::SeqCst)
-    }
 }
