@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{current, fence, park, park_timeout, spin_loop, yield_now, Ordering};
+use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, yield_now, Ordering};
 use crate::wait::{HELP_SLICE, HELP_SLICE_MAX};
 
 use super::waiters::{WaitList, Waiter};
@@ -31,6 +31,12 @@ const YIELD_ROUNDS: u32 = 2;
 #[cfg(loom)]
 const YIELD_ROUNDS: u32 = 1;
 
+/// A yield that gives the core away this long means other threads (of this
+/// process or not) are waiting for the cores: a scheduler time slice went to
+/// one of them, where a park would have let the partner's wake-up preempt
+/// it. The waits on that list then skip their yields for a while.
+const SLOW_YIELD: Duration = Duration::from_micros(100);
+
 /// Calls `attempt` until it gives a result, waiting on `waiters` between
 /// tries; `None` once `deadline` has passed. `attempt` returns `None` to go
 /// on waiting.
@@ -41,7 +47,9 @@ const YIELD_ROUNDS: u32 = 1;
 /// (ping-pong, capacity 1), where parking at once wins, while parking at once
 /// loses 3-6x on the streaming ones (capacity 64). A short spin, then
 /// registering, then two yields, then the park, was within 1.2x of the best
-/// peer on both.
+/// peer on both at a load of 3 on 2 cores; at a load of 5-6, the yields
+/// gave the core to a busy neighbour for a whole time slice, so a yield
+/// that takes long turns them off for the next waits on that list.
 pub(super) fn block<R>(
     waiters: &WaitList,
     deadline: Option<Instant>,
@@ -63,8 +71,12 @@ pub(super) fn block<R>(
             leave(waiters, key);
             return Some(result);
         }
-        for _ in 0..YIELD_ROUNDS {
+        for _ in 0..waiters.yield_rounds(YIELD_ROUNDS) {
+            let started = Instant::now();
             yield_now();
+            if spun_for(started, SLOW_YIELD) {
+                waiters.yield_was_slow();
+            }
             if let Some(result) = attempt() {
                 leave(waiters, key);
                 return Some(result);
