@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{current, fence, yield_now, Ordering};
+use crate::sync::{current, fence, Ordering};
 
-use super::wait::{leave, Parker};
+use super::wait::{leave, spin, Parker, SPIN_ROUNDS};
 use super::waiters::{Key, Waiter};
 use super::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
 
@@ -115,12 +115,12 @@ fn select_until<T>(
     receivers: &[&Receiver<T>],
     deadline: Option<Instant>,
 ) -> Result<(usize, T), RecvTimeoutError> {
-    // A short retry before parking, as for one receiver.
-    for _ in 0..4 {
+    // The short spin of a single receive (see `wait::block`).
+    for round in 0..SPIN_ROUNDS {
         if let Some(result) = attempt(receivers) {
             return result;
         }
-        yield_now();
+        spin(round);
     }
     let mut keys = Vec::with_capacity(receivers.len());
     let mut parker = Parker::new(deadline);

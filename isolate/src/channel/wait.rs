@@ -16,11 +16,11 @@ use super::waiters::{WaitList, Waiter};
 /// spins in all (a fraction of a microsecond): a partner that is running
 /// answers within that time.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 4;
+pub(super) const SPIN_ROUNDS: u32 = 4;
 /// Under loom the spin is not part of the protocol: the model starts at
 /// the registration.
 #[cfg(loom)]
-const SPIN_ROUNDS: u32 = 0;
+pub(super) const SPIN_ROUNDS: u32 = 0;
 /// Times a registered waiter yields its core, looking again after each,
 /// before it parks. The partner may be waiting for this very core; and a
 /// notifier that comes meanwhile finds the waiter not yet parked, so its
@@ -59,9 +59,7 @@ pub(super) fn block<R>(
         if let Some(result) = attempt() {
             return Some(result);
         }
-        for _ in 0..1_u32 << round {
-            spin_loop();
-        }
+        spin(round);
     }
     let mut parker = Parker::new(deadline);
     loop {
@@ -152,3 +150,10 @@ pub(super) fn leave(waiters: &WaitList, key: super::waiters::Key) {
 }
 
 thread_local! { static LIM: u64 = std::env::var("CH_LIM").ok().and_then(|v| v.parse().ok()).unwrap_or(20); }
+
+/// Spin round `round` of a waiter: `2^round` spin hints.
+pub(super) fn spin(round: u32) {
+    for _ in 0..1_u32 << round {
+        spin_loop();
+    }
+}
