@@ -797,4 +797,33 @@ mod channel_waits {
             },
         );
     }
+
+    #[test]
+    fn select_is_woken_by_a_send_on_either_channel() {
+        check("select_is_woken_by_a_send_on_either_channel", || {
+            let (a_tx, a) = channel::unbounded::<u32>();
+            let (b_tx, b) = channel::unbounded::<u32>();
+            let sender = thread::spawn(move || {
+                b_tx.send(2).unwrap();
+                b_tx
+            });
+            assert_eq!(channel::select(&[&a, &b]), Ok((1, 2)));
+            drop(sender.join().unwrap());
+            drop(a_tx);
+        });
+    }
+
+    #[test]
+    fn closing_wakes_a_pending_async_send() {
+        check("closing_wakes_a_pending_async_send", || {
+            let (tx, rx) = channel::bounded::<u32>(1);
+            tx.send(1).unwrap();
+            let closer = thread::spawn(move || {
+                rx.close();
+                rx
+            });
+            assert!(loom::future::block_on(tx.send_async(2)).is_err());
+            drop(closer.join().unwrap());
+        });
+    }
 }
