@@ -693,3 +693,142 @@ mod pings {
         });
     }
 }
+
+/// The channel's wait protocol (`channel/shared.rs`): a waiter registers,
+/// fences and looks again before it sleeps, and every push or pop notifies
+/// one waiter of the other side; loom checks that no wake-up is lost, that
+/// a cancelled async receive passes its wake-up on, that closing wakes every
+/// waiter, and that the last receiver going drops every queued message,
+/// even one pushed while it went. The queue under loom is a locked deque
+/// (`sync::MessageQueue`).
+mod channel_waits {
+    use super::*;
+    use crate::channel::{self, RecvError};
+    use std::future::Future;
+    use std::task::{Context, Poll};
+
+    /// Polls `future` once with a waker that does nothing.
+    fn poll_once<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+        let mut cx = Context::from_waker(futures::task::noop_waker_ref());
+        std::pin::Pin::new(future).poll(&mut cx)
+    }
+
+    #[test]
+    fn a_blocked_receive_is_woken_by_a_send() {
+        check("a_blocked_receive_is_woken_by_a_send", || {
+            let (tx, rx) = channel::bounded::<u32>(1);
+            let sender = thread::spawn(move || tx.send(1).unwrap());
+            assert_eq!(rx.recv(), Ok(1));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn a_send_into_a_full_channel_is_woken_by_a_receive() {
+        check("a_send_into_a_full_channel_is_woken_by_a_receive", || {
+            let (tx, rx) = channel::bounded::<u32>(1);
+            tx.send(1).unwrap();
+            let sender = thread::spawn(move || tx.send(2).unwrap());
+            // Lets the sender find the channel full first.
+            thread::yield_now();
+            assert_eq!(rx.recv(), Ok(1));
+            assert_eq!(rx.recv(), Ok(2));
+            sender.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn the_last_sender_going_wakes_a_blocked_receiver() {
+        check("the_last_sender_going_wakes_a_blocked_receiver", || {
+            let (tx, rx) = channel::unbounded::<u32>();
+            let closer = thread::spawn(move || drop(tx));
+            assert_eq!(rx.recv(), Err(RecvError));
+            closer.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn an_async_receive_is_woken_by_a_blocking_send() {
+        check("an_async_receive_is_woken_by_a_blocking_send", || {
+            let (tx, rx) = channel::bounded::<u32>(1);
+            let sender = thread::spawn(move || {
+                tx.send(1).unwrap();
+                tx
+            });
+            assert_eq!(loom::future::block_on(rx.recv_async()), Ok(1));
+            drop(sender.join().unwrap());
+        });
+    }
+
+    #[test]
+    fn a_dropped_pending_receive_passes_its_wake_up_on() {
+        check("a_dropped_pending_receive_passes_its_wake_up_on", || {
+            let (tx, rx) = channel::unbounded::<u32>();
+            let other = rx.clone();
+            let mut pending = Box::pin(rx.recv_async());
+            assert!(poll_once(&mut pending).is_pending());
+            let blocked = thread::spawn(move || other.recv());
+            // Lets the receiver block first (loom's first schedule runs
+            // this thread on).
+            thread::yield_now();
+            tx.send(7).unwrap();
+            drop(pending);
+            // The sender is still alive: only the send can wake it.
+            assert_eq!(blocked.join().unwrap(), Ok(7));
+            drop(tx);
+        });
+    }
+
+    #[test]
+    fn the_last_receiver_going_drops_a_message_sent_meanwhile() {
+        check(
+            "the_last_receiver_going_drops_a_message_sent_meanwhile",
+            || {
+                let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+                let (tx, rx) = channel::unbounded::<Counted>();
+                let sender = {
+                    let dropped = dropped.clone();
+                    thread::spawn(move || {
+                        // Queued, handed back, or pushed as the receiver goes:
+                        // dropped before the sender is, in every case.
+                        drop(tx.send(Counted(dropped)));
+                        tx
+                    })
+                };
+                drop(rx);
+                let tx = sender.join().unwrap();
+                assert_eq!(dropped.load(StdOrdering::SeqCst), 1);
+                drop(tx);
+            },
+        );
+    }
+
+    #[test]
+    fn select_is_woken_by_a_send_on_either_channel() {
+        check("select_is_woken_by_a_send_on_either_channel", || {
+            let (a_tx, a) = channel::unbounded::<u32>();
+            let (b_tx, b) = channel::unbounded::<u32>();
+            let sender = thread::spawn(move || {
+                b_tx.send(2).unwrap();
+                b_tx
+            });
+            assert_eq!(channel::select(&[&a, &b]), Ok((1, 2)));
+            drop(sender.join().unwrap());
+            drop(a_tx);
+        });
+    }
+
+    #[test]
+    fn closing_wakes_a_pending_async_send() {
+        check("closing_wakes_a_pending_async_send", || {
+            let (tx, rx) = channel::bounded::<u32>(1);
+            tx.send(1).unwrap();
+            let closer = thread::spawn(move || {
+                rx.close();
+                rx
+            });
+            assert!(loom::future::block_on(tx.send_async(2)).is_err());
+            drop(closer.join().unwrap());
+        });
+    }
+}

@@ -74,6 +74,82 @@ mod imp {
     pub(crate) fn spun_for(start: std::time::Instant, limit: std::time::Duration) -> bool {
         start.elapsed() >= limit
     }
+
+    /// The largest memory, in bytes, that a bounded channel's queue takes
+    /// up front: below it the queue is crossbeam's preallocated ring (the
+    /// fastest), above it crossbeam's list of blocks, which grows with what
+    /// is queued, so that a capacity is a limit and not a reservation.
+    const RING_BYTES_MAX: usize = 64 * 1024;
+
+    /// A channel's message queue: crossbeam-channel's lock-free ring or
+    /// list, used through its non-blocking calls only (the channel waits in
+    /// its own protocol, see `channel/mod.rs`). This side holds both of
+    /// crossbeam's ends, so crossbeam never sees a disconnection.
+    pub(crate) struct MessageQueue<T> {
+        tx: crossbeam_channel::Sender<T>,
+        rx: crossbeam_channel::Receiver<T>,
+        /// For a large capacity on the list: how many messages are queued
+        /// or being pushed (counted before the push, so it never passes the
+        /// capacity), and the capacity.
+        counted: Option<(AtomicUsize, usize)>,
+    }
+
+    impl<T> MessageQueue<T> {
+        /// A queue of at most `capacity` messages (at least 1), or without
+        /// a limit.
+        pub(crate) fn new(capacity: Option<usize>) -> Self {
+            let slot = std::mem::size_of::<T>().max(1) + std::mem::size_of::<usize>();
+            let (tx, rx, counted) = match capacity {
+                Some(capacity) if capacity.saturating_mul(slot) <= RING_BYTES_MAX => {
+                    let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
+                    (tx, rx, None)
+                }
+                Some(capacity) => {
+                    let (tx, rx) = crossbeam_channel::unbounded();
+                    (tx, rx, Some((AtomicUsize::new(0), capacity)))
+                }
+                None => {
+                    let (tx, rx) = crossbeam_channel::unbounded();
+                    (tx, rx, None)
+                }
+            };
+            MessageQueue { tx, rx, counted }
+        }
+
+        /// Pushes `message`, or hands it back when the queue is full. A
+        /// successful push is a sequentially consistent read-modify-write
+        /// of crossbeam's tail (both flavours), which the channel's
+        /// wake-up check relies on.
+        #[inline]
+        pub(crate) fn push(&self, message: T) -> Result<(), T> {
+            if let Some((queued, capacity)) = &self.counted {
+                if queued.fetch_add(1, Ordering::SeqCst) >= *capacity {
+                    queued.fetch_sub(1, Ordering::SeqCst);
+                    return Err(message);
+                }
+            }
+            self.tx.try_send(message).map_err(|error| {
+                if let Some((queued, _)) = &self.counted {
+                    queued.fetch_sub(1, Ordering::SeqCst);
+                }
+                error.into_inner()
+            })
+        }
+
+        /// Takes the oldest message, if any.
+        #[inline]
+        pub(crate) fn pop(&self) -> Option<T> {
+            let message = self.rx.try_recv().ok()?;
+            if let Some((queued, _)) = &self.counted {
+                queued.fetch_sub(1, Ordering::SeqCst);
+            }
+            Some(message)
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.rx.len()
+        }
+    }
 }
 
 #[cfg(loom)]
@@ -134,6 +210,49 @@ mod imp {
     /// Under loom there is no clock: a spin is one look.
     pub(crate) fn spun_for(_: std::time::Instant, _: std::time::Duration) -> bool {
         true
+    }
+
+    /// A channel's message queue: a locked deque, whose every interleaving
+    /// loom sees. A push ends with a sequentially consistent
+    /// read-modify-write, as crossbeam's does (the channel's wake-up check
+    /// relies on it).
+    pub(crate) struct MessageQueue<T> {
+        queue: loom::sync::Mutex<std::collections::VecDeque<T>>,
+        pushes: AtomicUsize,
+        capacity: Option<usize>,
+    }
+
+    impl<T> MessageQueue<T> {
+        pub(crate) fn new(capacity: Option<usize>) -> Self {
+            MessageQueue {
+                queue: loom::sync::Mutex::new(std::collections::VecDeque::new()),
+                pushes: AtomicUsize::new(0),
+                capacity: capacity.map(|capacity| capacity.max(1)),
+            }
+        }
+
+        pub(crate) fn push(&self, message: T) -> Result<(), T> {
+            {
+                let mut queue = super::lock(&self.queue);
+                if self
+                    .capacity
+                    .is_some_and(|capacity| queue.len() >= capacity)
+                {
+                    return Err(message);
+                }
+                queue.push_back(message);
+            }
+            self.pushes.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            super::lock(&self.queue).pop_front()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            super::lock(&self.queue).len()
+        }
     }
 }
 

@@ -6,9 +6,19 @@
 //! timeout, non-blocking, and async (any executor); a [`Receiver`] is also an
 //! [`Iterator`] source and a `futures_core::Stream`. The channel closes when
 //! every sender or every receiver is gone, or on `close()`; a closed channel
-//! still delivers what it holds. Built on `async-channel`, with a short spin
-//! before a blocking receive parks, which keeps a busy worker's round trip
-//! near a microsecond.
+//! still delivers what it holds; when the last receiver goes, the queued
+//! messages are dropped at once. A capacity is a limit, not a reservation:
+//! memory grows with what is queued.
+//!
+//! Messages travel through crossbeam-channel's lock-free queues; the
+//! waiting (a short spin, then a park or a pending future) is this module's
+//! own, one protocol for threads and tasks (see `shared.rs`), so a blocking
+//! send and an async receive meet on the same channel.
+//!
+//! To wait on several receivers at once, use [`select`] (blocking), or, in
+//! async code, race their [`Receiver::recv_async`] futures (for example with
+//! `futures::select!` or `futures::future::select_all`): a receive future
+//! that loses the race is dropped and takes no message.
 //!
 //! # Examples
 //!
@@ -24,7 +34,11 @@
 //! ```
 
 mod error;
+mod futures;
+mod select;
+mod shared;
 mod wait;
+mod waiters;
 
 use std::fmt;
 use std::pin::Pin;
@@ -33,18 +47,20 @@ use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
+use crate::sync::{Arc, Ordering};
+
 pub use error::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
+pub use select::{select, select_deadline, select_timeout};
 
-/// How many times a blocking receive looks for a message before it parks,
-/// spinning, then yielding its core: a round trip with a busy worker then
-/// costs no park and wake-up (tens of microseconds on a virtual machine).
-/// The same schedule as joining an isolate.
-const SPIN_ROUNDS: u32 = 10;
+use self::futures::{poll_op, withdraw, ClosedFuture, RecvFuture, SendFuture};
+use self::shared::Shared;
+use self::waiters::Key;
 
 /// Creates a channel that holds at most `capacity` messages; a send waits
-/// while it is full. A `capacity` of 0 is taken as 1.
+/// while it is full. A `capacity` of 0 is taken as 1. The capacity is a
+/// limit: any value is accepted, and memory grows with what is queued.
 ///
 /// # Examples
 ///
@@ -54,9 +70,12 @@ const SPIN_ROUNDS: u32 = 10;
 /// tx.send('b').unwrap();
 /// assert!(tx.try_send('c').unwrap_err().is_full());
 /// assert_eq!(rx.recv().unwrap(), 'a');
+///
+/// let (huge, _rx) = isolate::channel::bounded::<u64>(usize::MAX); // takes no memory yet
+/// assert_eq!(huge.capacity(), Some(usize::MAX));
 /// ```
 pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    wrap(async_channel::bounded(capacity.max(1)))
+    ends(Shared::new(Some(capacity)))
 }
 
 /// Creates a channel without a capacity limit: a send never waits.
@@ -71,16 +90,18 @@ pub fn bounded<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.len(), 1000);
 /// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
-    wrap(async_channel::unbounded())
+    ends(Shared::new(None))
 }
 
-fn wrap<T>(
-    (tx, rx): (async_channel::Sender<T>, async_channel::Receiver<T>),
-) -> (Sender<T>, Receiver<T>) {
+fn ends<T>(shared: Shared<T>) -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(shared);
     (
-        Sender { inner: tx },
+        Sender {
+            shared: shared.clone(),
+        },
         Receiver {
-            inner: Box::pin(rx),
+            shared,
+            stream: None,
         },
     )
 }
@@ -98,7 +119,7 @@ fn wrap<T>(
 /// assert_eq!(rx.iter().collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct Sender<T> {
-    inner: async_channel::Sender<T>,
+    shared: Arc<Shared<T>>,
 }
 
 impl<T> Sender<T> {
@@ -116,17 +137,11 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv().unwrap(), "hello");
     /// ```
     pub fn send(&self, message: T) -> Result<(), SendError<T>> {
-        match self.try_send(message) {
+        match self.send_until(message, None) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Closed(message)) => Err(SendError(message)),
-            // A pool thread waiting for room must keep the pool going.
-            Err(TrySendError::Full(message)) if crate::pool::on_pool_worker() => {
-                wait::wait(self.inner.send(message)).map_err(|error| SendError(error.into_inner()))
+            Err(SendTimeoutError::Closed(message) | SendTimeoutError::Timeout(message)) => {
+                Err(SendError(message))
             }
-            Err(TrySendError::Full(message)) => self
-                .inner
-                .send_blocking(message)
-                .map_err(|error| SendError(error.into_inner())),
         }
     }
 
@@ -146,10 +161,7 @@ impl<T> Sender<T> {
     /// assert!(tx.try_send(3).unwrap_err().is_closed());
     /// ```
     pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
-        self.inner.try_send(message).map_err(|error| match error {
-            async_channel::TrySendError::Full(message) => TrySendError::Full(message),
-            async_channel::TrySendError::Closed(message) => TrySendError::Closed(message),
-        })
+        self.shared.try_send(message)
     }
 
     /// Sends `message`, waiting at most `timeout` for room.
@@ -170,38 +182,54 @@ impl<T> Sender<T> {
     /// # drop(rx);
     /// ```
     pub fn send_timeout(&self, message: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        let deadline = Instant::now().checked_add(timeout);
-        let mut message = message;
-        let mut pause = Duration::from_micros(10);
-        // A pool thread counts as blocked, and keeps the pool going at each
-        // longest pause (see `wait.rs`).
-        let blocked = crate::pool::enter_blocked();
-        // async-channel's send future owns the message and drops it with the
-        // future, so a timed send retries `try_send` to be able to hand the
-        // message back; the pauses grow to a millisecond.
-        loop {
-            message = match self.try_send(message) {
-                Ok(()) => return Ok(()),
-                Err(TrySendError::Closed(message)) => {
-                    return Err(SendTimeoutError::Closed(message))
-                }
-                Err(TrySendError::Full(message)) => message,
-            };
-            let now = Instant::now();
-            let left = match deadline {
-                Some(deadline) if now >= deadline => {
-                    return Err(SendTimeoutError::Timeout(message))
-                }
-                Some(deadline) => deadline - now,
-                None => pause,
-            };
-            std::thread::park_timeout(pause.min(left));
-            if pause == Duration::from_millis(1) {
-                if let Some(blocked) = &blocked {
-                    blocked.keep_pool_going();
+        self.send_until(message, Instant::now().checked_add(timeout))
+    }
+
+    /// Sends `message`, waiting for room until `deadline` at the latest.
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] or [`SendTimeoutError::Closed`], with
+    /// the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use isolate::channel::SendTimeoutError;
+    ///
+    /// let (tx, _rx) = isolate::channel::bounded(1);
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// tx.send_deadline('a', deadline).unwrap();
+    /// assert_eq!(tx.send_deadline('b', deadline), Err(SendTimeoutError::Timeout('b')));
+    /// ```
+    pub fn send_deadline(&self, message: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.send_until(message, Some(deadline))
+    }
+
+    fn send_until(&self, message: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
+        let message = match self.shared.try_send(message) {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(message)) => return Err(SendTimeoutError::Closed(message)),
+            Err(TrySendError::Full(message)) => message,
+        };
+        let mut slot = Some(message);
+        let shared = &*self.shared;
+        let sent = wait::block(&shared.send_waiters, deadline, || {
+            let message = slot.take()?;
+            match shared.try_send(message) {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Closed(message)) => Some(Err(SendTimeoutError::Closed(message))),
+                Err(TrySendError::Full(message)) => {
+                    slot = Some(message);
+                    None
                 }
             }
-            pause = (pause * 2).min(Duration::from_millis(1));
+        });
+        match (sent, slot) {
+            (Some(result), _) => result,
+            (None, Some(message)) => Err(SendTimeoutError::Timeout(message)),
+            (None, None) => unreachable!("a timed-out send holds its message"),
         }
     }
 
@@ -220,10 +248,12 @@ impl<T> Sender<T> {
     /// assert_eq!(rx.recv().unwrap(), 7);
     /// ```
     pub async fn send_async(&self, message: T) -> Result<(), SendError<T>> {
-        self.inner
-            .send(message)
-            .await
-            .map_err(|error| SendError(error.into_inner()))
+        SendFuture {
+            shared: &self.shared,
+            message: Some(message),
+            key: None,
+        }
+        .await
     }
 
     /// Closes the channel: further sends fail, receivers still get what is
@@ -240,7 +270,7 @@ impl<T> Sender<T> {
     /// assert!(rx.recv().is_err());
     /// ```
     pub fn close(&self) -> bool {
-        self.inner.close()
+        self.shared.close()
     }
 
     /// Returns `true` if the channel is closed.
@@ -253,7 +283,27 @@ impl<T> Sender<T> {
     /// assert!(tx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.shared.is_closed()
+    }
+
+    /// Waits until the channel is closed (every receiver gone, or `close()`
+    /// called); works on any executor. A producer can race it against its
+    /// work to stop when nobody listens any more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = isolate::channel::unbounded::<u8>();
+    /// isolate::run(move || drop(rx)).detach();
+    /// futures::executor::block_on(tx.closed());
+    /// assert!(tx.is_closed());
+    /// ```
+    pub async fn closed(&self) {
+        ClosedFuture {
+            shared: &self.shared,
+            key: None,
+        }
+        .await;
     }
 
     /// Returns `true` if both senders send into the same channel: a
@@ -269,7 +319,7 @@ impl<T> Sender<T> {
     /// assert!(!tx.same_channel(&other));
     /// ```
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
-        self.inner.same_channel(&other.inner)
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// How many messages are queued.
@@ -282,7 +332,7 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.shared.len()
     }
 
     /// Returns `true` if no message is queued.
@@ -294,7 +344,22 @@ impl<T> Sender<T> {
     /// assert!(tx.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
+    }
+
+    /// Returns `true` if the channel holds as many messages as its capacity
+    /// (never for an unbounded channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = isolate::channel::bounded(1);
+    /// assert!(!tx.is_full());
+    /// tx.send(()).unwrap();
+    /// assert!(tx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.shared.is_full()
     }
 
     /// The channel's capacity, `None` if unbounded.
@@ -306,14 +371,52 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.capacity(), Some(8));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
-        self.inner.capacity()
+        self.shared.capacity()
+    }
+
+    /// How many senders of this channel exist, this one included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = isolate::channel::unbounded::<()>();
+    /// let tx2 = tx.clone();
+    /// assert_eq!(tx.sender_count(), 2);
+    /// drop(tx2);
+    /// assert_eq!(tx.sender_count(), 1);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.shared.senders.load(Ordering::SeqCst)
+    }
+
+    /// How many receivers of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = isolate::channel::unbounded::<()>();
+    /// assert_eq!(tx.receiver_count(), 1);
+    /// drop(rx);
+    /// assert_eq!(tx.receiver_count(), 0);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.shared.receivers.load(Ordering::SeqCst)
     }
 }
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
         Sender {
-            inner: self.inner.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.shared.close();
         }
     }
 }
@@ -343,9 +446,9 @@ impl<T> fmt::Debug for Sender<T> {
 /// assert_eq!(all, [0, 1, 2]);
 /// ```
 pub struct Receiver<T> {
-    // Boxed and pinned so that this type is `Unpin` and a `Stream` without
-    // any unsafe projection: async-channel's receiver is `!Unpin`.
-    inner: Pin<Box<async_channel::Receiver<T>>>,
+    shared: Arc<Shared<T>>,
+    /// The `Stream`'s registration while it is pending.
+    stream: Option<Key>,
 }
 
 impl<T> Receiver<T> {
@@ -363,24 +466,18 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.recv().unwrap(), 42);
     /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
-        for round in 0..SPIN_ROUNDS {
-            match self.inner.try_recv() {
-                Ok(message) => return Ok(message),
-                Err(async_channel::TryRecvError::Closed) => return Err(RecvError),
-                Err(async_channel::TryRecvError::Empty) => {}
-            }
-            for _ in 0..(1 << round) {
-                std::hint::spin_loop();
-            }
-            if round >= SPIN_ROUNDS / 2 {
-                std::thread::yield_now();
-            }
-        }
-        // A pool thread waiting for a message must keep the pool going.
-        if crate::pool::on_pool_worker() {
-            return wait::wait(self.inner.recv()).map_err(|_| RecvError);
-        }
-        self.inner.recv_blocking().map_err(|_| RecvError)
+        self.recv_until(None).map_err(|_| RecvError)
+    }
+
+    fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
+        let shared = &*self.shared;
+        let attempt = || match shared.try_recv() {
+            Ok(message) => Some(Ok(message)),
+            Err(TryRecvError::Closed) => Some(Err(RecvTimeoutError::Closed)),
+            Err(TryRecvError::Empty) => None,
+        };
+        wait::block(&shared.recv_waiters, deadline, attempt)
+            .unwrap_or(Err(RecvTimeoutError::Timeout))
     }
 
     /// Takes a message if one is queued, without waiting.
@@ -398,10 +495,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.try_recv().unwrap(), 1);
     /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.inner.try_recv().map_err(|error| match error {
-            async_channel::TryRecvError::Empty => TryRecvError::Empty,
-            async_channel::TryRecvError::Closed => TryRecvError::Closed,
-        })
+        self.shared.try_recv()
     }
 
     /// Waits at most `timeout` for the next message.
@@ -422,19 +516,30 @@ impl<T> Receiver<T> {
     /// assert!(rx.recv_timeout(Duration::from_secs(1)).is_ok());
     /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        match self.try_recv() {
-            Ok(message) => return Ok(message),
-            Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
-            Err(TryRecvError::Empty) => {}
-        }
-        let Some(deadline) = Instant::now().checked_add(timeout) else {
-            return self.recv().map_err(|_| RecvTimeoutError::Closed);
-        };
-        match wait::wait_until(self.inner.recv(), deadline) {
-            Some(Ok(message)) => Ok(message),
-            Some(Err(_)) => Err(RecvTimeoutError::Closed),
-            None => Err(RecvTimeoutError::Timeout),
-        }
+        self.recv_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Waits for the next message until `deadline` at the latest.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`] when none came in time,
+    /// [`RecvTimeoutError::Closed`] once the channel is empty and closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use isolate::channel::RecvTimeoutError;
+    ///
+    /// let (tx, rx) = isolate::channel::unbounded();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// tx.send(1).unwrap();
+    /// assert_eq!(rx.recv_deadline(deadline), Ok(1)); // a queued message is taken even late
+    /// ```
+    pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
+        self.recv_until(Some(deadline))
     }
 
     /// Awaits the next message; works on any executor.
@@ -451,7 +556,11 @@ impl<T> Receiver<T> {
     /// assert_eq!(futures::executor::block_on(rx.recv_async()).unwrap(), "hi");
     /// ```
     pub async fn recv_async(&self) -> Result<T, RecvError> {
-        self.inner.recv().await.map_err(|_| RecvError)
+        RecvFuture {
+            shared: &self.shared,
+            key: None,
+        }
+        .await
     }
 
     /// A blocking iterator over the messages; it ends once the channel is
@@ -470,6 +579,21 @@ impl<T> Receiver<T> {
         Iter { receiver: self }
     }
 
+    /// An iterator over the messages queued now; it never waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = isolate::channel::unbounded();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().next(), None); // tx is still alive: no wait
+    /// ```
+    pub fn try_iter(&self) -> TryIter<'_, T> {
+        TryIter { receiver: self }
+    }
+
     /// Closes the channel: further sends fail, what is queued can still be
     /// received. Returns `false` if it was closed already.
     ///
@@ -481,7 +605,7 @@ impl<T> Receiver<T> {
     /// assert!(tx.send(1).is_err());
     /// ```
     pub fn close(&self) -> bool {
-        self.inner.close()
+        self.shared.close()
     }
 
     /// Returns `true` if the channel is closed.
@@ -494,7 +618,26 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
-        self.inner.is_closed()
+        self.shared.is_closed()
+    }
+
+    /// Waits until the channel is closed (every sender gone, or `close()`
+    /// called); works on any executor. Messages may still be queued then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = isolate::channel::unbounded();
+    /// isolate::run(move || tx.send(1).unwrap()).detach(); // tx dropped after
+    /// futures::executor::block_on(rx.closed());
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub async fn closed(&self) {
+        ClosedFuture {
+            shared: &self.shared,
+            key: None,
+        }
+        .await;
     }
 
     /// Returns `true` if both receivers receive from the same channel.
@@ -509,7 +652,7 @@ impl<T> Receiver<T> {
     /// # worker.send(()).unwrap();
     /// ```
     pub fn same_channel(&self, other: &Receiver<T>) -> bool {
-        self.inner.same_channel(&other.inner)
+        Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// How many messages are queued.
@@ -522,7 +665,7 @@ impl<T> Receiver<T> {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.len()
+        self.shared.len()
     }
 
     /// Returns `true` if no message is queued.
@@ -534,14 +677,82 @@ impl<T> Receiver<T> {
     /// assert!(rx.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.inner.is_empty()
+        self.len() == 0
+    }
+
+    /// Returns `true` if the channel holds as many messages as its capacity
+    /// (never for an unbounded channel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = isolate::channel::bounded(1);
+    /// tx.send(()).unwrap();
+    /// assert!(rx.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.shared.is_full()
+    }
+
+    /// The channel's capacity, `None` if unbounded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = isolate::channel::bounded::<()>(8);
+    /// assert_eq!(rx.capacity(), Some(8));
+    /// ```
+    pub fn capacity(&self) -> Option<usize> {
+        self.shared.capacity()
+    }
+
+    /// How many senders of this channel exist.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = isolate::channel::unbounded::<()>();
+    /// assert_eq!(rx.sender_count(), 1);
+    /// drop(tx);
+    /// assert_eq!(rx.sender_count(), 0);
+    /// ```
+    pub fn sender_count(&self) -> usize {
+        self.shared.senders.load(Ordering::SeqCst)
+    }
+
+    /// How many receivers of this channel exist, this one included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = isolate::channel::unbounded::<()>();
+    /// let rx2 = rx.clone();
+    /// assert_eq!(rx.receiver_count(), 2);
+    /// # drop(rx2);
+    /// ```
+    pub fn receiver_count(&self) -> usize {
+        self.shared.receivers.load(Ordering::SeqCst)
     }
 }
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
+        self.shared.receivers.fetch_add(1, Ordering::Relaxed);
         Receiver {
-            inner: Box::pin((*self.inner).clone()),
+            shared: self.shared.clone(),
+            stream: None,
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        withdraw(&self.shared.recv_waiters, &mut self.stream);
+        if self.shared.receivers.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shared.close();
+            // Nobody will take them: drop them now, as crossbeam does, so
+            // that what they own (a reply handle, a buffer) goes too.
+            self.shared.discard();
         }
     }
 }
@@ -559,11 +770,43 @@ impl<T> Stream for Receiver<T> {
     type Item = T;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.inner.as_mut().poll_next(cx)
+        let this = &mut *self;
+        let shared = &*this.shared;
+        poll_op(
+            &shared.recv_waiters,
+            &mut this.stream,
+            cx,
+            || match shared.try_recv() {
+                Ok(message) => Some(Some(message)),
+                Err(TryRecvError::Closed) => Some(None),
+                Err(TryRecvError::Empty) => None,
+            },
+        )
     }
+}
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.inner.size_hint()
+/// A non-blocking iterator over the messages queued now, from
+/// [`Receiver::try_iter`].
+///
+/// # Examples
+///
+/// ```
+/// let (tx, rx) = isolate::channel::unbounded();
+/// tx.send(3).unwrap();
+/// let mut queued = rx.try_iter();
+/// assert_eq!(queued.next(), Some(3));
+/// assert_eq!(queued.next(), None);
+/// ```
+#[derive(Debug)]
+pub struct TryIter<'a, T> {
+    receiver: &'a Receiver<T>,
+}
+
+impl<T> Iterator for TryIter<'_, T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.receiver.try_recv().ok()
     }
 }
 

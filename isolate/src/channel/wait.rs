@@ -1,80 +1,159 @@
-//! Blocking on a channel future with an optional deadline: the thread parks
-//! and the future's waker unparks it. Used for the `_timeout` methods, which
-//! the async channel underneath does not offer, and for every blocking wait
-//! of a pool thread, which must keep the pool going (see `wait.rs`).
+//! Blocking waits on a channel: retry briefly, spinning, then register,
+//! yield twice, and park until notified or until a deadline (see the protocol in
+//! `shared.rs`). A pool thread's wait counts as blocked, and while the pool
+//! is stalled with isolates queued (one of which may be what this channel
+//! waits for) it looks again in slices, giving the oldest a thread beside
+//! the pool each time (see the crate's `wait.rs`).
 
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
-use std::thread::{self, Thread};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
+use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, yield_now, Ordering};
 
-struct Unpark(Thread);
+use super::waiters::{WaitList, Waiter};
 
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
+/// Spin rounds before a waiter registers: round `n` spins `2^n` times, 15
+/// spins in all (a fraction of a microsecond): a partner that is running
+/// answers within that time.
+#[cfg(not(loom))]
+pub(super) const SPIN_ROUNDS: u32 = 4;
+/// Under loom the spin is not part of the protocol: the model starts at
+/// the registration.
+#[cfg(loom)]
+pub(super) const SPIN_ROUNDS: u32 = 0;
+/// Times a registered waiter yields its core, looking again after each,
+/// before it parks. The partner may be waiting for this very core; and a
+/// notifier that comes meanwhile finds the waiter not yet parked, so its
+/// unpark is a flag, not a kernel wake-up.
+#[cfg(not(loom))]
+const YIELD_ROUNDS: u32 = 2;
+/// Under loom one registered look is enough to model.
+#[cfg(loom)]
+const YIELD_ROUNDS: u32 = 1;
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
+/// A yield that gives the core away this long means other threads (of this
+/// process or not) are waiting for the cores: a scheduler time slice went to
+/// one of them, where a park would have let the partner's wake-up preempt
+/// it. The waits on that list then skip their yields for a while.
+const SLOW_YIELD: Duration = Duration::from_micros(100);
 
-/// Polls `future` on this thread until it is ready or `deadline` passes;
-/// `None` means the deadline passed, and the future is dropped (which, for a
-/// channel operation, withdraws it).
-pub(super) fn wait_until<F: Future>(future: F, deadline: Instant) -> Option<F::Output> {
-    poll_until(pin!(future), Some(deadline))
-}
-
-/// Polls `future` on this thread until it is ready.
-pub(super) fn wait<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    loop {
-        if let Some(output) = poll_until(future.as_mut(), None) {
-            return output;
-        }
-    }
-}
-
-/// Polls until ready, or until `deadline` passes (never, with `None`).
+/// Calls `attempt` until it gives a result, waiting on `waiters` between
+/// tries; `None` once `deadline` has passed. `attempt` returns `None` to go
+/// on waiting.
 ///
-/// On a pool thread the wait counts as blocked, and while the pool is
-/// stalled with isolates queued (one of which may be what this channel waits
-/// for), it looks again in slices, giving the oldest a thread beside the
-/// pool each time (see `wait.rs`).
-fn poll_until<F: Future>(mut future: Pin<&mut F>, deadline: Option<Instant>) -> Option<F::Output> {
-    let waker = Waker::from(Arc::new(Unpark(thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let blocked = crate::pool::threads::enter_blocked();
-    let mut slice = HELP_SLICE;
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
+/// The schedule was chosen on `--bin channels` (see the bench's README
+/// section): a long spin (crossbeam's 127 spins, then yields, before it
+/// registers) loses up to 2x on a loaded machine in the lock-step patterns
+/// (ping-pong, capacity 1), where parking at once wins, while parking at once
+/// loses 3-6x on the streaming ones (capacity 64). A short spin, then
+/// registering, then two yields, then the park, was within 1.2x of the best
+/// peer on both at a load of 3 on 2 cores; at a load of 5-6, the yields
+/// gave the core to a busy neighbour for a whole time slice, so a yield
+/// that takes long turns them off for the next waits on that list.
+pub(super) fn block<R>(
+    waiters: &WaitList,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    for round in 0..SPIN_ROUNDS {
+        if let Some(result) = attempt() {
+            return Some(result);
         }
-        let left = match deadline {
+        spin(round);
+    }
+    let mut parker = Parker::new(deadline);
+    loop {
+        let key = waiters.register(Waiter::Thread(current()));
+        fence(Ordering::SeqCst);
+        if let Some(result) = attempt() {
+            leave(waiters, key);
+            return Some(result);
+        }
+        for _ in 0..waiters.yield_rounds(YIELD_ROUNDS) {
+            let started = Instant::now();
+            yield_now();
+            if spun_for(started, SLOW_YIELD) {
+                waiters.yield_was_slow();
+            }
+            if let Some(result) = attempt() {
+                leave(waiters, key);
+                return Some(result);
+            }
+        }
+        if !parker.park() {
+            leave(waiters, key);
+            return None;
+        }
+        // Woken or not, the next round registers afresh after one more try
+        // (a failed try means nothing was there for anyone).
+        let notified = !waiters.cancel(key);
+        if let Some(result) = attempt() {
+            if notified {
+                waiters.notify_one();
+            }
+            return Some(result);
+        }
+    }
+}
+
+/// Parks a registered waiter until it is woken or its deadline passes; on a
+/// pool thread the wait counts as blocked and keeps the pool going.
+pub(super) struct Parker {
+    deadline: Option<Instant>,
+    blocked: Option<crate::pool::threads::BlockedWorker>,
+    slice: Duration,
+}
+
+impl Parker {
+    pub(super) fn new(deadline: Option<Instant>) -> Self {
+        Parker {
+            deadline,
+            blocked: crate::pool::threads::enter_blocked(),
+            slice: HELP_SLICE,
+        }
+    }
+
+    /// Parks once (a spurious or early wake-up only costs another look);
+    /// `false`, without parking, once the deadline has passed.
+    pub(super) fn park(&mut self) -> bool {
+        let left = match self.deadline {
             Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                 Some(left) if !left.is_zero() => Some(left),
-                _ => return None,
+                _ => return false,
             },
             None => None,
         };
-        let stalled = blocked
+        let stalled = self
+            .blocked
             .as_ref()
             .is_some_and(crate::pool::threads::BlockedWorker::keep_pool_going);
-        // A spurious or early wake-up only costs another poll.
         match (stalled, left) {
-            (true, Some(left)) => thread::park_timeout(left.min(slice)),
-            (true, None) => thread::park_timeout(slice),
-            (false, Some(left)) => thread::park_timeout(left),
-            (false, None) => thread::park(),
+            (true, Some(left)) => park_timeout(left.min(self.slice)),
+            (true, None) => park_timeout(self.slice),
+            (false, Some(left)) => park_timeout(left),
+            (false, None) => park(),
         }
         if stalled {
-            slice = (slice * 2).min(HELP_SLICE_MAX);
+            self.slice = (self.slice * 2).min(HELP_SLICE_MAX);
         }
+        true
+    }
+}
+
+/// Takes a waiter that is done out of the list; if it had been notified,
+/// the notification may have been meant for a change it did not act on, so
+/// it is passed on to the next waiter (a spare wake-up costs one more look).
+pub(super) fn leave(waiters: &WaitList, key: super::waiters::Key) {
+    if !waiters.cancel(key) {
+        waiters.notify_one();
+    }
+}
+
+thread_local! { static LIM: u64 = std::env::var("CH_LIM").ok().and_then(|v| v.parse().ok()).unwrap_or(20); }
+
+/// Spin round `round` of a waiter: `2^round` spin hints.
+pub(super) fn spin(round: u32) {
+    for _ in 0..1_u32 << round {
+        spin_loop();
     }
 }

@@ -14,6 +14,3 @@ pub(crate) mod contention;
 mod global;
 pub(crate) mod threads;
 pub(crate) mod wait;
-
-// The channel's blocking waits ask the pool about the calling thread.
-pub(crate) use threads::{enter_blocked, on_pool_worker};

@@ -215,13 +215,6 @@ pub(crate) struct BlockedWorker {
     activity: Arc<Activity>,
 }
 
-/// Whether this thread is one of the pool's workers.
-pub(crate) fn on_pool_worker() -> bool {
-    POOL_WORKER
-        .try_with(|slot| slot.borrow().is_some())
-        .unwrap_or(false)
-}
-
 /// Counts this thread as blocked until the guard is dropped, if it is a pool
 /// worker (and is not counted already); `None` elsewhere.
 pub(crate) fn enter_blocked() -> Option<BlockedWorker> {

@@ -1,0 +1,469 @@
+//! `isolate::channel` against crossbeam-channel, flume, async-channel (its
+//! blocking calls) and tokio's mpsc, on crossbeam-channel's own benchmark
+//! patterns, in one process.
+//!
+//! `cargo run --release -p isolate-bench --bin channels`
+//!
+//! Every round runs every pattern on every system, one after the other, so
+//! a noisy neighbour hits them all alike; the median round is kept, and each
+//! row prints isolate's time over the best peer's (the target is at most
+//! 1.2). u64 messages; threads are started inside the timed region for every
+//! system alike.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Rounds of every pattern on every system.
+const ROUNDS: usize = 7;
+/// Messages a round in the throughput patterns.
+const MESSAGES: u64 = 500_000;
+/// Round trips a round over two bounded(1) channels.
+const TRIPS: u64 = 20_000;
+/// Messages a round through one bounded(1) channel.
+const NARROW: u64 = 100_000;
+/// Messages a round in the async patterns.
+const ASYNC_MESSAGES: u64 = 200_000;
+
+/// One blocking channel implementation, as the patterns use it.
+trait Chan: 'static {
+    type Tx: Send + Clone + 'static;
+    type Rx: Send + 'static;
+    const NAME: &'static str;
+    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx);
+    fn unbounded() -> (Self::Tx, Self::Rx);
+    fn send(tx: &Self::Tx, value: u64);
+    fn recv(rx: &Self::Rx) -> Option<u64>;
+    /// Another consumer end, where the channel has several.
+    fn clone_rx(rx: &Self::Rx) -> Option<Self::Rx>;
+}
+
+struct Isolate;
+impl Chan for Isolate {
+    type Tx = isolate::channel::Sender<u64>;
+    type Rx = isolate::channel::Receiver<u64>;
+    const NAME: &'static str = "isolate";
+    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
+        isolate::channel::bounded(capacity)
+    }
+    fn unbounded() -> (Self::Tx, Self::Rx) {
+        isolate::channel::unbounded()
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).unwrap();
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Option<Self::Rx> {
+        Some(rx.clone())
+    }
+}
+
+struct Crossbeam;
+impl Chan for Crossbeam {
+    type Tx = crossbeam_channel::Sender<u64>;
+    type Rx = crossbeam_channel::Receiver<u64>;
+    const NAME: &'static str = "crossbeam";
+    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
+        crossbeam_channel::bounded(capacity)
+    }
+    fn unbounded() -> (Self::Tx, Self::Rx) {
+        crossbeam_channel::unbounded()
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).unwrap();
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Option<Self::Rx> {
+        Some(rx.clone())
+    }
+}
+
+struct Flume;
+impl Chan for Flume {
+    type Tx = flume::Sender<u64>;
+    type Rx = flume::Receiver<u64>;
+    const NAME: &'static str = "flume";
+    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
+        flume::bounded(capacity)
+    }
+    fn unbounded() -> (Self::Tx, Self::Rx) {
+        flume::unbounded()
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send(value).unwrap();
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv().ok()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Option<Self::Rx> {
+        Some(rx.clone())
+    }
+}
+
+struct AsyncChannel;
+impl Chan for AsyncChannel {
+    type Tx = async_channel::Sender<u64>;
+    type Rx = async_channel::Receiver<u64>;
+    const NAME: &'static str = "async-channel";
+    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
+        async_channel::bounded(capacity)
+    }
+    fn unbounded() -> (Self::Tx, Self::Rx) {
+        async_channel::unbounded()
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        tx.send_blocking(value).unwrap();
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        rx.recv_blocking().ok()
+    }
+    fn clone_rx(rx: &Self::Rx) -> Option<Self::Rx> {
+        Some(rx.clone())
+    }
+}
+
+/// tokio's mpsc from plain threads; its unbounded and bounded ends are
+/// different types, so both live in one enum.
+struct Tokio;
+#[derive(Clone)]
+enum TokioTx {
+    Bounded(tokio::sync::mpsc::Sender<u64>),
+    Unbounded(tokio::sync::mpsc::UnboundedSender<u64>),
+}
+enum TokioRx {
+    Bounded(std::sync::Mutex<tokio::sync::mpsc::Receiver<u64>>),
+    Unbounded(std::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<u64>>),
+}
+impl Chan for Tokio {
+    type Tx = TokioTx;
+    type Rx = TokioRx;
+    const NAME: &'static str = "tokio mpsc";
+    fn bounded(capacity: usize) -> (Self::Tx, Self::Rx) {
+        let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+        (TokioTx::Bounded(tx), TokioRx::Bounded(rx.into()))
+    }
+    fn unbounded() -> (Self::Tx, Self::Rx) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        (TokioTx::Unbounded(tx), TokioRx::Unbounded(rx.into()))
+    }
+    fn send(tx: &Self::Tx, value: u64) {
+        match tx {
+            TokioTx::Bounded(tx) => tx.blocking_send(value).unwrap(),
+            TokioTx::Unbounded(tx) => tx.send(value).unwrap(),
+        }
+    }
+    fn recv(rx: &Self::Rx) -> Option<u64> {
+        // The lock is never contended: tokio's receiver has one consumer.
+        match rx {
+            TokioRx::Bounded(rx) => rx.lock().unwrap().blocking_recv(),
+            TokioRx::Unbounded(rx) => rx.lock().unwrap().blocking_recv(),
+        }
+    }
+    fn clone_rx(_: &Self::Rx) -> Option<Self::Rx> {
+        None
+    }
+}
+
+/// `senders` threads send `MESSAGES` in all, `receivers` threads take them;
+/// `None` where the channel has one consumer only.
+fn flow<C: Chan>(capacity: Option<usize>, senders: u64, receivers: usize) -> Option<Duration> {
+    let (tx, rx) = match capacity {
+        Some(capacity) => C::bounded(capacity),
+        None => C::unbounded(),
+    };
+    let mut rxs = vec![rx];
+    for _ in 1..receivers {
+        rxs.push(C::clone_rx(&rxs[0])?);
+    }
+    let start = Instant::now();
+    let sum = std::thread::scope(|scope| {
+        for s in 0..senders {
+            let tx = tx.clone();
+            scope.spawn(move || {
+                for i in 0..MESSAGES / senders {
+                    C::send(&tx, s + i);
+                }
+            });
+        }
+        drop(tx);
+        let takers: Vec<_> = rxs
+            .into_iter()
+            .map(|rx| {
+                scope.spawn(move || {
+                    let mut sum = 0_u64;
+                    while let Some(value) = C::recv(&rx) {
+                        sum = sum.wrapping_add(value);
+                    }
+                    sum
+                })
+            })
+            .collect();
+        takers
+            .into_iter()
+            .map(|taker| taker.join().unwrap())
+            .fold(0_u64, u64::wrapping_add)
+    });
+    std::hint::black_box(sum);
+    Some(start.elapsed())
+}
+
+/// `count` messages through one channel of capacity 1 (crossbeam's
+/// `stress_iter` shape: every send meets a full channel).
+fn narrow<C: Chan>(count: u64) -> Duration {
+    let (tx, rx) = C::bounded(1);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for i in 0..count {
+                C::send(&tx, i);
+            }
+        });
+        let mut n = 0;
+        while C::recv(&rx).is_some() {
+            n += 1;
+        }
+        assert_eq!(n, count);
+    });
+    start.elapsed()
+}
+
+/// `TRIPS` round trips over two bounded(1) channels.
+fn ping_pong<C: Chan>() -> Duration {
+    let (ping_tx, ping_rx) = C::bounded(1);
+    let (pong_tx, pong_rx) = C::bounded(1);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            while let Some(value) = C::recv(&ping_rx) {
+                C::send(&pong_tx, value + 1);
+            }
+        });
+        for i in 0..TRIPS {
+            C::send(&ping_tx, i);
+            assert_eq!(C::recv(&pong_rx), Some(i + 1));
+        }
+        drop(ping_tx);
+    });
+    start.elapsed()
+}
+
+/// Runs `producer` and `consumer` as two tasks on a two-thread tokio
+/// runtime and times them to the end of both.
+fn on_tokio<P, Q>(runtime: &tokio::runtime::Runtime, producer: P, consumer: Q) -> Duration
+where
+    P: Future<Output = ()> + Send + 'static,
+    Q: Future<Output = u64> + Send + 'static,
+{
+    let start = Instant::now();
+    runtime.block_on(async move {
+        let producer = tokio::spawn(producer);
+        let consumer = tokio::spawn(consumer);
+        producer.await.unwrap();
+        assert_eq!(consumer.await.unwrap(), ASYNC_MESSAGES);
+    });
+    start.elapsed()
+}
+
+/// An async spsc over bounded(64) on tokio: `None` for systems that are not
+/// async peers.
+fn async_spsc(name: &str, runtime: &tokio::runtime::Runtime) -> Option<Duration> {
+    Some(match name {
+        "isolate" => {
+            let (tx, rx) = isolate::channel::bounded(64);
+            on_tokio(
+                runtime,
+                async move {
+                    for i in 0..ASYNC_MESSAGES {
+                        tx.send_async(i).await.unwrap();
+                    }
+                },
+                async move {
+                    let mut n = 0;
+                    while rx.recv_async().await.is_ok() {
+                        n += 1;
+                    }
+                    n
+                },
+            )
+        }
+        "flume" => {
+            let (tx, rx) = flume::bounded(64);
+            on_tokio(
+                runtime,
+                async move {
+                    for i in 0..ASYNC_MESSAGES {
+                        tx.send_async(i).await.unwrap();
+                    }
+                },
+                async move {
+                    let mut n = 0;
+                    while rx.recv_async().await.is_ok() {
+                        n += 1;
+                    }
+                    n
+                },
+            )
+        }
+        "async-channel" => {
+            let (tx, rx) = async_channel::bounded(64);
+            on_tokio(
+                runtime,
+                async move {
+                    for i in 0..ASYNC_MESSAGES {
+                        tx.send(i).await.unwrap();
+                    }
+                },
+                async move {
+                    let mut n = 0;
+                    while rx.recv().await.is_ok() {
+                        n += 1;
+                    }
+                    n
+                },
+            )
+        }
+        "tokio mpsc" => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+            on_tokio(
+                runtime,
+                async move {
+                    for i in 0..ASYNC_MESSAGES {
+                        tx.send(i).await.unwrap();
+                    }
+                },
+                async move {
+                    let mut n = 0;
+                    while rx.recv().await.is_some() {
+                        n += 1;
+                    }
+                    n
+                },
+            )
+        }
+        _ => return None,
+    })
+}
+
+/// One pattern's timed run for every system, in the order of `SYSTEMS`.
+type Row = fn(&str, &tokio::runtime::Runtime) -> Option<Duration>;
+
+const SYSTEMS: [&str; 5] = [
+    Isolate::NAME,
+    Crossbeam::NAME,
+    Flume::NAME,
+    AsyncChannel::NAME,
+    Tokio::NAME,
+];
+
+/// Dispatches a blocking pattern over the systems by name.
+macro_rules! blocking_row {
+    ($pattern:expr) => {
+        |name: &str, _: &tokio::runtime::Runtime| -> Option<Duration> {
+            fn run<C: Chan>() -> Option<Duration> {
+                $pattern
+            }
+            match name {
+                "isolate" => run::<Isolate>(),
+                "crossbeam" => run::<Crossbeam>(),
+                "flume" => run::<Flume>(),
+                "async-channel" => run::<AsyncChannel>(),
+                "tokio mpsc" => run::<Tokio>(),
+                _ => None,
+            }
+        }
+    };
+}
+
+fn main() {
+    let rows: Vec<(String, Row)> = vec![
+        (
+            format!("ping-pong over two bounded(1), {TRIPS} round trips"),
+            blocking_row!(Some(ping_pong::<C>())),
+        ),
+        (
+            format!("spsc bounded(64), {MESSAGES}"),
+            blocking_row!(flow::<C>(Some(64), 1, 1)),
+        ),
+        (
+            format!("mpsc 4 -> 1 bounded(64), {MESSAGES}"),
+            blocking_row!(flow::<C>(Some(64), 4, 1)),
+        ),
+        (
+            format!("mpmc 2 -> 2 bounded(64), {MESSAGES}"),
+            blocking_row!(flow::<C>(Some(64), 2, 2)),
+        ),
+        (
+            format!("spsc bounded(1), {NARROW}"),
+            blocking_row!(Some(narrow::<C>(NARROW))),
+        ),
+        (
+            format!("spsc unbounded, {MESSAGES}"),
+            blocking_row!(flow::<C>(None, 1, 1)),
+        ),
+        (
+            format!("mpsc 4 -> 1 unbounded, {MESSAGES}"),
+            blocking_row!(flow::<C>(None, 4, 1)),
+        ),
+        (
+            format!("async spsc bounded(64) on tokio, {ASYNC_MESSAGES}"),
+            async_spsc,
+        ),
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+
+    let mut times = vec![vec![Vec::new(); SYSTEMS.len()]; rows.len()];
+    for _ in 0..ROUNDS {
+        for (r, (_, row)) in rows.iter().enumerate() {
+            for (s, system) in SYSTEMS.iter().enumerate() {
+                if let Some(time) = row(system, &runtime) {
+                    times[r][s].push(time);
+                }
+            }
+        }
+    }
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!("channels, {cores} cores, u64 messages, median of {ROUNDS} interleaved rounds, ms; ratio = isolate / best peer");
+    println!();
+    print!("| pattern |");
+    for system in SYSTEMS {
+        print!(" {system} |");
+    }
+    println!(" ratio |");
+    println!("|{}", " --- |".repeat(SYSTEMS.len() + 2));
+    let mut worst = 0.0_f64;
+    for (r, (name, _)) in rows.iter().enumerate() {
+        let medians: Vec<Option<f64>> = times[r]
+            .iter_mut()
+            .map(|samples| {
+                samples.sort();
+                samples
+                    .get(samples.len() / 2)
+                    .map(|median| median.as_secs_f64() * 1e3)
+            })
+            .collect();
+        print!("| {name} |");
+        for median in &medians {
+            match median {
+                Some(ms) => print!(" {ms:.1} |"),
+                None => print!(" n/a |"),
+            }
+        }
+        let best_peer = medians[1..]
+            .iter()
+            .flatten()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
+        let ratio = medians[0].unwrap_or(f64::NAN) / best_peer;
+        worst = worst.max(ratio);
+        println!(" {ratio:.2} |");
+    }
+    println!();
+    println!("worst ratio to the best peer: {worst:.2} (target <= 1.20)");
+}

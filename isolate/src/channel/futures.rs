@@ -1,0 +1,145 @@
+//! The async side of the wait protocol (see `shared.rs`): a pending future
+//! is registered in its side's wait list with its task's waker, and takes
+//! its entry out (passing a notification on if it had one) when it
+//! completes or is dropped.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::sync::{fence, Ordering};
+
+use super::shared::Shared;
+use super::wait::leave;
+use super::waiters::{Key, WaitList, Waiter};
+use super::{RecvError, SendError, TryRecvError, TrySendError};
+
+/// Polls `attempt` (`None`: not yet) as one step of a future registered in
+/// `waiters` under `key`.
+pub(super) fn poll_op<R>(
+    waiters: &WaitList,
+    key: &mut Option<Key>,
+    cx: &mut Context<'_>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Poll<R> {
+    loop {
+        if let Some(result) = attempt() {
+            if let Some(key) = key.take() {
+                leave(waiters, key);
+            }
+            return Poll::Ready(result);
+        }
+        match *key {
+            Some(registered) => {
+                if waiters.update(registered, cx.waker()) {
+                    return Poll::Pending;
+                }
+                // Notified: look again.
+                *key = None;
+            }
+            None => {
+                *key = Some(waiters.register(Waiter::Task(cx.waker().clone())));
+                fence(Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+/// Takes a dropped future's entry out, passing on a notification it had.
+pub(super) fn withdraw(waiters: &WaitList, key: &mut Option<Key>) {
+    if let Some(key) = key.take() {
+        leave(waiters, key);
+    }
+}
+
+/// A receive in progress.
+pub(super) struct RecvFuture<'a, T> {
+    pub(super) shared: &'a Shared<T>,
+    pub(super) key: Option<Key>,
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let shared = this.shared;
+        poll_op(&shared.recv_waiters, &mut this.key, cx, || {
+            match shared.try_recv() {
+                Ok(message) => Some(Ok(message)),
+                Err(TryRecvError::Closed) => Some(Err(RecvError)),
+                Err(TryRecvError::Empty) => None,
+            }
+        })
+    }
+}
+
+impl<T> Drop for RecvFuture<'_, T> {
+    fn drop(&mut self) {
+        withdraw(&self.shared.recv_waiters, &mut self.key);
+    }
+}
+
+/// A send in progress; holds the message until it is queued.
+pub(super) struct SendFuture<'a, T> {
+    pub(super) shared: &'a Shared<T>,
+    pub(super) message: Option<T>,
+    pub(super) key: Option<Key>,
+}
+
+// The message is only ever moved, never pinned.
+impl<T> Unpin for SendFuture<'_, T> {}
+
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let shared = this.shared;
+        let message = &mut this.message;
+        poll_op(&shared.send_waiters, &mut this.key, cx, || {
+            let Some(taken) = message.take() else {
+                // Polled after completion: there is nothing left to send.
+                return Some(Ok(()));
+            };
+            match shared.try_send(taken) {
+                Ok(()) => Some(Ok(())),
+                Err(TrySendError::Closed(taken)) => Some(Err(SendError(taken))),
+                Err(TrySendError::Full(taken)) => {
+                    *message = Some(taken);
+                    None
+                }
+            }
+        })
+    }
+}
+
+impl<T> Drop for SendFuture<'_, T> {
+    fn drop(&mut self) {
+        withdraw(&self.shared.send_waiters, &mut self.key);
+    }
+}
+
+/// A wait for the channel to close.
+pub(super) struct ClosedFuture<'a, T> {
+    pub(super) shared: &'a Shared<T>,
+    pub(super) key: Option<Key>,
+}
+
+impl<T> Future for ClosedFuture<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let shared = this.shared;
+        poll_op(&shared.close_waiters, &mut this.key, cx, || {
+            shared.is_closed().then_some(())
+        })
+    }
+}
+
+impl<T> Drop for ClosedFuture<'_, T> {
+    fn drop(&mut self) {
+        withdraw(&self.shared.close_waiters, &mut self.key);
+    }
+}

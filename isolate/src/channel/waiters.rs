@@ -1,0 +1,171 @@
+//! A list of parties waiting on one side of a channel (for a message, for
+//! room, or for the close): blocked threads and async tasks alike, woken one
+//! at a time in arrival order, or all at once.
+//!
+//! A waiter is *registered* while its entry is in the list; a notifier takes
+//! the entry out before waking it, so a waiter that finds its entry gone
+//! knows it was *notified*. `waiting` mirrors the list's length so that a
+//! notifier with nobody to wake (the common case) reads one atomic and
+//! takes no lock.
+
+use std::collections::VecDeque;
+use std::task::Waker;
+
+use crate::sync::{lock, AtomicUsize, Mutex, Ordering, Thread};
+
+/// Who to wake: a thread parked in a blocking call, or an async task.
+pub(super) enum Waiter {
+    /// A thread parked in a blocking send or receive.
+    Thread(Thread),
+    /// A task whose future was polled and is pending.
+    Task(Waker),
+}
+
+impl Waiter {
+    fn wake(self) {
+        match self {
+            Waiter::Thread(thread) => thread.unpark(),
+            Waiter::Task(waker) => waker.wake(),
+        }
+    }
+}
+
+/// The key a waiter is registered under.
+pub(super) type Key = u64;
+
+struct Entries {
+    next: Key,
+    list: VecDeque<(Key, Waiter)>,
+}
+
+/// How many waits skip their yields after a slow one; the next wait after
+/// them probes again.
+const SKIP_YIELDS_AFTER_SLOW: usize = 64;
+
+/// Parties waiting on one side of a channel.
+pub(super) struct WaitList {
+    /// While non-zero, how many more waits skip their yields (see
+    /// `wait::block`); a heuristic, read and written relaxed.
+    skip_yields: AtomicUsize,
+    /// How many entries `entries` holds; written under its lock, read
+    /// without it by notifiers.
+    waiting: AtomicUsize,
+    entries: Mutex<Entries>,
+}
+
+impl WaitList {
+    pub(super) fn new() -> Self {
+        WaitList {
+            skip_yields: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            entries: Mutex::new(Entries {
+                next: 0,
+                list: VecDeque::new(),
+            }),
+        }
+    }
+
+    /// Adds `waiter` at the back of the list. The caller then looks at the
+    /// channel again (after a `SeqCst` fence) before it sleeps: a change
+    /// made before the registration is seen by that look, one made after it
+    /// finds the waiter in the list.
+    pub(super) fn register(&self, waiter: Waiter) -> Key {
+        let mut entries = lock(&self.entries);
+        let key = entries.next;
+        entries.next += 1;
+        entries.list.push_back((key, waiter));
+        self.waiting.store(entries.list.len(), Ordering::SeqCst);
+        key
+    }
+
+    /// Replaces the waker of a registered task. Returns `false` if the
+    /// entry is gone: the waiter was notified.
+    pub(super) fn update(&self, key: Key, waker: &Waker) -> bool {
+        let mut entries = lock(&self.entries);
+        match entries.list.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, Waiter::Task(old))) => {
+                if !old.will_wake(waker) {
+                    old.clone_from(waker);
+                }
+                true
+            }
+            Some((_, waiter)) => {
+                *waiter = Waiter::Task(waker.clone());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes the entry out of the list. Returns `false` if it was gone
+    /// already: the waiter was notified, and if it gives up without acting
+    /// on the notification it must pass it on ([`notify_one`](Self::notify_one)).
+    pub(super) fn cancel(&self, key: Key) -> bool {
+        let mut entries = lock(&self.entries);
+        match entries.list.iter().position(|(k, _)| *k == key) {
+            Some(index) => {
+                entries.list.remove(index);
+                self.waiting.store(entries.list.len(), Ordering::SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// How many times a registered blocking waiter yields before it parks:
+    /// `rounds`, or none for a while after a slow yield.
+    pub(super) fn yield_rounds(&self, rounds: u32) -> u32 {
+        let skip = self.skip_yields.load(Ordering::Relaxed);
+        if skip == 0 {
+            return rounds;
+        }
+        self.skip_yields.store(skip - 1, Ordering::Relaxed);
+        0
+    }
+
+    /// A yield gave the core away for long: skip the yields for a while.
+    pub(super) fn yield_was_slow(&self) {
+        self.skip_yields
+            .store(SKIP_YIELDS_AFTER_SLOW, Ordering::Relaxed);
+    }
+
+    /// Wakes the oldest waiter, if any. The fast path is one `SeqCst` load:
+    /// the caller's change to the channel (a push or pop, itself a `SeqCst`
+    /// read-modify-write) comes before it in the single total order, so a
+    /// waiter that registered after this load sees that change when it
+    /// looks again.
+    #[inline]
+    pub(super) fn notify_one(&self) {
+        if self.waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        self.notify_one_slow();
+    }
+
+    #[cold]
+    fn notify_one_slow(&self) {
+        let waiter = {
+            let mut entries = lock(&self.entries);
+            let waiter = entries.list.pop_front();
+            self.waiting.store(entries.list.len(), Ordering::SeqCst);
+            waiter
+        };
+        if let Some((_, waiter)) = waiter {
+            waiter.wake();
+        }
+    }
+
+    /// Wakes every waiter (the channel closed). Always takes the lock, so a
+    /// waiter registering at the same time either is in the list or, taking
+    /// the lock after this, sees the change the caller made before.
+    pub(super) fn notify_all(&self) {
+        let waiters = {
+            let mut entries = lock(&self.entries);
+            self.waiting.store(0, Ordering::SeqCst);
+            std::mem::take(&mut entries.list)
+        };
+        for (_, waiter) in waiters {
+            waiter.wake();
+        }
+    }
+}
