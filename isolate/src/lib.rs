@@ -193,7 +193,7 @@
 // - `task/`: one isolate. `header` (state bits, `Runnable`) < `context`
 //   (what code inside an isolate can ask) < `panic`, `error` < `state` (the
 //   single-allocation protocol) < `deadline`, `handle`, `promise`.
-// - `pool/`: `contention` (whether spinning still pays), `config` <
+// - `pool/`: `config` <
 //   `threads` (the elastic pool; one concept, kept in one file) < `global`
 //   (installing a configuration), `wait` (a waiter's last resort),
 //   `block_on` (an async isolate's executor).

@@ -260,7 +260,7 @@ pub(crate) use imp::*;
 
 /// std's own primitives, the same under loom, for what no loom model can hold:
 /// process-wide statics (the shared pool, the deadline timer, the panic hook
-/// and its switches, listener ids, the contention note), which outlive any one model, and a
+/// and its switches, listener ids), which outlive any one model, and a
 /// caught panic's payload, which may be dropped after its model ends. Each
 /// use is named here so that the seam stays the one place that says which
 /// primitives a model sees and which it does not.

@@ -1,8 +1,7 @@
 //! The shared pool of threads that runs isolates (`threads`), its
 //! configuration (`config`), and how a thread waits for an isolate without
 //! starving the pool: the last resort of a waiter (`wait`) and the executor
-//! that drives an async isolate (`block_on`), and when spinning stops paying
-//! because the cores are oversubscribed (`contention`).
+//! that drives an async isolate (`block_on`).
 //!
 //! `threads` is one concept (the pool: queue, growth, sleep, retirement),
 //! kept in one file past 600 lines of code; its comments call a pool
@@ -10,7 +9,6 @@
 
 pub(crate) mod block_on;
 pub(crate) mod config;
-pub(crate) mod contention;
 mod global;
 pub(crate) mod threads;
 pub(crate) mod wait;

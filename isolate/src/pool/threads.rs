@@ -48,11 +48,10 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 
 use crate::pool::config::Config;
-use crate::pool::contention::{oversubscribed, yield_core};
 use crate::sync::process::OnceLock;
 use crate::sync::{
-    fence, lock, spawn_thread, spin_loop, spun_for, Arc, AtomicBool, AtomicUsize, Condvar, Mutex,
-    Ordering, Queue,
+    fence, lock, spawn_thread, spin_loop, spun_for, yield_now, Arc, AtomicBool, AtomicUsize,
+    Condvar, Mutex, Ordering, Queue,
 };
 use crate::task::header::Runnable;
 use crate::task::state::run_quietly;
@@ -572,7 +571,7 @@ impl Pool {
         }
         // Beside busy neighbours a spinner loses its core and delays the
         // job it spins for; a sleeper is woken at once.
-        if self.spinning.load(Ordering::Relaxed) >= self.max_spinners || oversubscribed() {
+        if self.spinning.load(Ordering::Relaxed) >= self.max_spinners {
             return None;
         }
         self.spinning.fetch_add(1, Ordering::SeqCst);
@@ -601,8 +600,8 @@ impl Pool {
                 }
                 round += 1;
             } else {
-                yield_core();
-                if spun_for(start, SPIN_TIME) || oversubscribed() {
+                yield_now();
+                if spun_for(start, SPIN_TIME) {
                     return None;
                 }
             }

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use crate::channel::Sender;
 use crate::name::Name;
-use crate::pool::contention::oversubscribed;
 use crate::sync::{
     fence, lock, spin_loop, spun_for, Arc, AtomicBool, AtomicUsize, Mutex, Ordering,
 };
@@ -202,14 +201,13 @@ impl Permits {
     /// Takes a token, looking again for a few microseconds if none is left:
     /// with a bound near the number of cores, the caller gives one back
     /// about as soon as it takes a result, and a runner that ended would
-    /// have to be started again for it. Not beside busy neighbours, where
-    /// the look would only keep the caller from its core.
+    /// have to be started again for it.
     fn take_soon(&self) -> bool {
         if self.take() {
             return true;
         }
         let start = Instant::now();
-        while !oversubscribed() && !spun_for(start, TOKEN_SPIN) {
+        while !spun_for(start, TOKEN_SPIN) {
             for _ in 0..32 {
                 spin_loop();
             }

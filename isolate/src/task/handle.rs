@@ -8,13 +8,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::pool::contention::{oversubscribed, yield_core};
 use crate::pool::threads as pool;
 use crate::pool::wait::{
     escalate, help_as_last_resort, may_need_help, note_awaited, park_slice, HELP_SLICE,
     HELP_SLICE_MAX,
 };
-use crate::sync::{current, park, park_timeout, spin_loop, Arc};
+use crate::sync::{current, park, park_timeout, spin_loop, yield_now, Arc};
 use crate::task::error::IsolateError;
 use crate::task::state::{drop_quietly, Completion, Waiter};
 
@@ -409,12 +408,7 @@ fn wait_complete<T, E>(task: &Arc<dyn Completion<T, E>>, deadline: Option<Instan
             spin_loop();
         }
         if round >= SPIN_ROUNDS / 2 {
-            // Beside busy neighbours the yield would give the core away for
-            // a time slice; a parked joiner is woken at once.
-            if oversubscribed() {
-                break;
-            }
-            yield_core();
+            yield_now();
         }
     }
     let how = match deadline {
