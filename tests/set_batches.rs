@@ -1,5 +1,5 @@
-//! Batches (`IsolateSet::spawn_iter`) in bounded sets, which runners run:
-//! every way of taking results × every place it is called from × small
+//! Batches (`IsolateSet::spawn_iter`) in bounded sets: every way of taking
+//! results × every place it is called from × small
 //! bounds, each item once; what an item sees (its panic, `exit()`, error,
 //! name, the bound); a panic of the batch's iterator; `cancel_all` and drop
 //! mid-batch; a pool capped at one thread.
@@ -292,7 +292,7 @@ fn a_set_dropped_mid_batch_drops_every_item_once_and_makes_no_more() {
         set.join_next().unwrap().1.unwrap();
     }
     drop(set);
-    // The runners see the set gone at their next result at the latest.
+    // The started items see the set gone (cancelled) and end.
     let deadline = std::time::Instant::now() + WATCHDOG;
     while counter.created() != counter.dropped() && std::time::Instant::now() < deadline {
         std::thread::yield_now();

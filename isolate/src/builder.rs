@@ -317,13 +317,6 @@ impl Builder {
         self.name.clone().unwrap_or_default()
     }
 
-    /// Whether these options hold nothing that is per isolate (a time
-    /// limit, a thread or stack of its own), so that a set may run a batch's
-    /// items one after another on a few isolates of these options.
-    pub(crate) fn is_plain(&self) -> bool {
-        self.timeout.is_none() && !self.dedicated && self.stack_size.is_none()
-    }
-
     /// Whether a long-running isolate built from this starts paused.
     pub(crate) fn paused(&self) -> bool {
         self.paused

@@ -23,17 +23,12 @@
 //!   100,000-item batch queues `limit` isolates in the pool, not 100,000.
 //!   Items of a lazy source ([`IsolateSet::spawn_iter`]) are not even made
 //!   until there is room: the source is pulled as slots free up.
-//! - A batch in a bounded set with plain options is run by a few
-//!   long-lived isolates instead of one isolate per item (see `feed.rs`):
-//!   each *runner* holds a slot, and sends each item's result on the same
-//!   channel ([`Done::Item`]) as it ends; its own end frees its slot.
 //! - A blocking wait goes through the crate's channel, so a pool thread
 //!   waiting on a set counts as blocked; from inside an isolate it waits in
 //!   slices and applies the last resort of `wait.rs` to the set's queued
 //!   isolates, as a `join` does.
 
 pub(crate) mod batch;
-mod feed;
 pub(crate) mod join;
 
 use std::collections::VecDeque;
@@ -50,15 +45,12 @@ use futures_core::Stream;
 use crate::body::Body;
 use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvTimeoutError, Sender};
-use crate::name::Name;
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
-use crate::sync::{Arc, AtomicBool};
+use crate::sync::Arc;
 use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
 use crate::task::state::Outcome;
-
-use feed::{Feed, Permits};
 
 /// What a set yields for each isolate: the key it was added with, and its
 /// result.
@@ -144,84 +136,17 @@ pub struct IsolateSet<K, T, E = Infallible> {
     /// A slot that sent its index whose outcome was not stored yet when
     /// the async path polled it.
     finishing: Option<usize>,
-    /// Batches run by runners, with how many runners each has, until the
-    /// set has settled with their end.
-    feeding: Vec<Feeding<K, T, E>>,
-    /// Slots whose isolate ended, and [`ITEM`] for each result a runner
-    /// sent on `items`.
     done_tx: Sender<usize>,
     done_rx: Receiver<usize>,
-    /// The results runners send, made with the first batch: a channel of
-    /// keys, which only a batch requires to be `Send`.
-    items: Option<ItemChannel<K, T, E>>,
-    /// One token per item a runner may pull and the caller has not taken
-    /// (`limit` in all), made with the first batch: so a batch holds at
-    /// most `limit` items, run or waiting to be taken, as one isolate per
-    /// item would.
-    permits: Option<Arc<Permits>>,
-    /// Set while the caller waits on `done` (see `feed.rs`), made with the
-    /// first batch.
-    caller_waiting: Option<Arc<AtomicBool>>,
     /// How many isolates were added, and how many results were taken.
     total: usize,
     taken: usize,
 }
 
-enum Slot<K, T, E> {
-    /// An isolate of its own: its result is the item's.
-    Isolate { key: K, handle: IsolateHandle<T, E> },
-    /// A runner of a batch: its items' results come on their own.
-    Runner {
-        handle: IsolateHandle<(), Infallible>,
-        feed: Arc<Feed<K, T, E>>,
-    },
+struct Slot<K, T, E> {
+    key: K,
+    handle: IsolateHandle<T, E>,
 }
-
-impl<K, T, E> Slot<K, T, E> {
-    fn cancel(&self) {
-        match self {
-            Slot::Isolate { handle, .. } => handle.cancel(),
-            Slot::Runner { handle, .. } => handle.cancel(),
-        }
-    }
-
-    fn help_as_last_resort(&self) -> bool {
-        match self {
-            Slot::Isolate { handle, .. } => handle.help_as_last_resort(),
-            Slot::Runner { handle, .. } => handle.help_as_last_resort(),
-        }
-    }
-
-    fn escalate(&self) -> bool {
-        match self {
-            Slot::Isolate { handle, .. } => handle.escalate(),
-            Slot::Runner { handle, .. } => handle.escalate(),
-        }
-    }
-
-    fn note_awaited(&self) -> bool {
-        match self {
-            Slot::Isolate { handle, .. } => handle.note_awaited(),
-            Slot::Runner { handle, .. } => handle.note_awaited(),
-        }
-    }
-}
-
-/// An outcome the async path took from a slot's handle.
-enum Ended<T, E> {
-    Isolate(Outcome<T, E>),
-    Runner(Outcome<(), Infallible>),
-}
-
-/// A batch being run, with how many runners it has.
-type Feeding<K, T, E> = (Arc<Feed<K, T, E>>, usize);
-
-/// Where runners send each item's result.
-type ItemChannel<K, T, E> = (Sender<Joined<K, T, E>>, Receiver<Joined<K, T, E>>);
-
-/// Sent on a set's `done` channel for each result a runner sent: no slot
-/// has this index.
-const ITEM: usize = usize::MAX;
 
 /// What waits in the set for room: one isolate, or a lazy source of them.
 enum Waiting<K, T, E> {
@@ -235,17 +160,7 @@ struct Source<K, T, E> {
     /// Items counted in `total` in advance (the iterator's size hint) and
     /// not pulled yet.
     counted: usize,
-    /// How a runner of this batch is made, for a batch that may be run by
-    /// runners (made where the key is known to be `Send`).
-    runner: Option<MakeRunner<K, T, E>>,
 }
-
-/// Makes a runner's job for a batch's feed, under the set's isolate name.
-type MakeRunner<K, T, E> = Arc<
-    dyn Fn(Arc<Feed<K, T, E>>, Name) -> Box<dyn FnOnce() -> Outcome<(), Infallible> + Send>
-        + Send
-        + Sync,
->;
 
 /// An isolate waiting in the set for its start.
 enum Start<T, E> {
@@ -388,12 +303,8 @@ where
             waiting: VecDeque::new(),
             ready: VecDeque::new(),
             finishing: None,
-            feeding: Vec::new(),
             done_tx,
             done_rx,
-            items: None,
-            permits: None,
-            caller_waiting: None,
             total: 0,
             taken: 0,
         }
@@ -528,7 +439,7 @@ where
                 self.ready.push_back((key, result));
             }
             Poll::Pending => {
-                self.slots[index] = Some(Slot::Isolate { key, handle });
+                self.slots[index] = Some(Slot { key, handle });
                 self.running += 1;
             }
         }
@@ -657,16 +568,7 @@ where
     /// ```
     pub fn cancel_all(&mut self) {
         for slot in self.slots.iter().flatten() {
-            slot.cancel();
-        }
-        // What no runner pulled yet is cancelled unstarted, as is what
-        // waits in the set.
-        for (feed, _) in std::mem::take(&mut self.feeding) {
-            let settled = feed.settle_now();
-            self.total = self.total.saturating_add_signed(settled.total_change);
-            if let Some(source) = feed.take_rest() {
-                self.waiting.push_front(Waiting::Many(source));
-            }
+            slot.handle.cancel();
         }
         for waiting in std::mem::take(&mut self.waiting) {
             match waiting {
@@ -712,43 +614,13 @@ where
             let _notify = notify;
             job()
         });
-        self.slots[index] = Some(Slot::Isolate { key, handle });
+        self.slots[index] = Some(Slot { key, handle });
         self.running += 1;
     }
 
-    /// Starts waiting isolates while there is room: first more runners for
-    /// the batches being run, then what waits, in order.
+    /// Starts waiting isolates while there is room.
     fn start_waiting(&mut self) {
-        if !self.has_room() {
-            return;
-        }
-        for index in 0..self.feeding.len() {
-            let (feed, runners) = (Arc::clone(&self.feeding[index].0), self.feeding[index].1);
-            for _ in 0..self.runners_to_start(&feed, runners) {
-                if !self.has_room() {
-                    return;
-                }
-                self.start_runner(&feed);
-            }
-        }
         while self.has_room() {
-            if self.runs_next_batch() {
-                let Some(Waiting::Many(mut source)) = self.waiting.pop_front() else {
-                    unreachable!("the front of the queue changed");
-                };
-                let Some(make_runner) = source.runner.take() else {
-                    unreachable!("a batch without runners was given runners");
-                };
-                let feed = Feed::new(source, make_runner);
-                self.feeding.push((Arc::clone(&feed), 0));
-                for _ in 0..self.runners_to_start(&feed, 0) {
-                    if !self.has_room() {
-                        return;
-                    }
-                    self.start_runner(&feed);
-                }
-                continue;
-            }
             let Some(waiting) = self.waiting.front_mut() else {
                 return;
             };
@@ -781,87 +653,40 @@ where
         }
     }
 
-    /// Frees slot `index`.
-    fn free_slot(&mut self, index: usize) -> Slot<K, T, E> {
+    /// Frees slot `index` and counts its result as taken.
+    fn finish(&mut self, index: usize) -> Slot<K, T, E> {
         let slot = self.slots[index]
             .take()
             .expect("an isolate of a set reported its end twice");
         self.free.push(index);
         self.running -= 1;
+        self.taken += 1;
         slot
-    }
-
-    /// Takes one message's result: an item's, or an ended isolate's; `None`
-    /// for a runner's end, which carries none.
-    fn take_done(&mut self, index: usize) -> Option<Joined<K, T, E>> {
-        match index {
-            // A wake-up: the result, if not taken already, is on `items`.
-            ITEM => self.try_item(),
-            index => self.slot_ended(index, None),
-        }
-    }
-
-    /// The isolate in slot `index` ended; `polled` is its outcome when the
-    /// async path already took it, else it is joined (stored, or a moment
-    /// from it).
-    fn slot_ended(&mut self, index: usize, polled: Option<Ended<T, E>>) -> Option<Joined<K, T, E>> {
-        self.settle_feeds();
-        match (self.free_slot(index), polled) {
-            (Slot::Isolate { key, handle }, None) => Some((key, handle.join())),
-            (Slot::Isolate { key, .. }, Some(Ended::Isolate(result))) => Some((key, result)),
-            (Slot::Runner { handle, feed }, polled) => {
-                let result = match polled {
-                    Some(Ended::Runner(result)) => result,
-                    _ => handle.join(),
-                };
-                self.runner_ended(&feed, result);
-                self.settle_feeds();
-                None
-            }
-            (Slot::Isolate { .. }, Some(Ended::Runner(_))) => {
-                unreachable!("a slot's outcome was taken for another kind of slot")
-            }
-        }
     }
 
     fn join_next_until(
         &mut self,
         deadline: Option<Instant>,
     ) -> Result<Option<Joined<K, T, E>>, Elapsed> {
-        loop {
-            self.start_waiting();
-            if let Some(joined) = self.ready.pop_front() {
-                self.taken += 1;
-                return Ok(Some(joined));
-            }
-            if let Some(joined) = self.try_item() {
-                self.taken += 1;
-                self.start_waiting();
-                return Ok(Some(joined));
-            }
-            if self.running == 0 {
-                return Ok(None);
-            }
-            let done = match self.finishing.take() {
-                Some(index) => index,
-                None => match self.announce_wait() {
-                    Some(joined) => {
-                        self.taken += 1;
-                        self.start_waiting();
-                        return Ok(Some(joined));
-                    }
-                    None => self.recv(deadline)?,
-                },
-            };
-            if let Some(joined) = self.take_done(done) {
-                self.taken += 1;
-                self.start_waiting();
-                return Ok(Some(joined));
-            }
+        self.start_waiting();
+        if let Some(joined) = self.ready.pop_front() {
+            self.taken += 1;
+            return Ok(Some(joined));
         }
+        if self.running == 0 {
+            return Ok(None);
+        }
+        let index = match self.finishing.take() {
+            Some(index) => index,
+            None => self.recv(deadline)?,
+        };
+        let Slot { key, handle } = self.finish(index);
+        let result = handle.join();
+        self.start_waiting();
+        Ok(Some((key, result)))
     }
 
-    /// Receives what ended: a slot's isolate, or a runner's item.
+    /// Receives the index of a slot whose isolate ended.
     fn recv(&self, deadline: Option<Instant>) -> Result<usize, Elapsed> {
         let left = || deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
         if !context::in_isolate() {
@@ -885,13 +710,13 @@ where
         loop {
             let mut queued = self.slots.iter().flatten();
             let helped = match deadline {
-                None => queued.any(Slot::help_as_last_resort),
-                Some(_) => queued.any(Slot::escalate),
+                None => queued.any(|slot| slot.handle.help_as_last_resort()),
+                Some(_) => queued.any(|slot| slot.handle.escalate()),
             };
             let left = left();
             let wait = left.map_or(slice, |left| left.min(slice));
             match self.done_rx.recv_timeout(wait) {
-                Ok(done) => return Ok(done),
+                Ok(index) => return Ok(index),
                 Err(RecvTimeoutError::Timeout) if left.is_some_and(|left| left <= slice) => {
                     return Err(Elapsed)
                 }
@@ -905,71 +730,54 @@ where
 
     /// The async path of taking a result.
     fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Joined<K, T, E>>> {
-        loop {
-            self.start_waiting();
-            if self.finishing.is_none() {
-                if let Some(joined) = self.ready.pop_front() {
-                    self.taken += 1;
-                    return Poll::Ready(Some(joined));
-                }
-                if let Some(joined) = self.try_item().or_else(|| self.announce_wait()) {
-                    self.taken += 1;
-                    self.start_waiting();
-                    return Poll::Ready(Some(joined));
-                }
-                if self.running == 0 {
-                    return Poll::Ready(None);
-                }
-                match Pin::new(&mut self.done_rx).poll_next(cx) {
-                    Poll::Ready(Some(ITEM)) => {
-                        if let Some(joined) = self.take_done(ITEM) {
-                            self.taken += 1;
-                            self.start_waiting();
-                            return Poll::Ready(Some(joined));
-                        }
-                        continue;
-                    }
-                    Poll::Ready(Some(index)) => self.finishing = Some(index),
-                    Poll::Ready(None) => {
-                        unreachable!("a set's channel closed while the set holds its sender")
-                    }
-                    Poll::Pending => {
-                        // Never run here: the first queued isolate of the set is
-                        // noted for an async isolate's executor, and given a
-                        // thread beside a stalled pool (see `wait.rs`).
-                        let _ = self.slots.iter().flatten().any(Slot::note_awaited);
-                        return Poll::Pending;
-                    }
-                }
-            }
-            let Some(index) = self.finishing else {
-                return Poll::Pending;
-            };
-            // Polled, not joined: the outcome may be a moment from stored.
-            let polled = match self.slots[index]
-                .as_mut()
-                .expect("an isolate of a set reported its end twice")
-            {
-                Slot::Isolate { handle, .. } => Pin::new(handle).poll(cx).map(Ended::Isolate),
-                Slot::Runner { handle, .. } => Pin::new(handle).poll(cx).map(Ended::Runner),
-            };
-            let Poll::Ready(polled) = polled else {
-                return Poll::Pending;
-            };
-            self.finishing = None;
-            if let Some(joined) = self.slot_ended(index, Some(polled)) {
+        self.start_waiting();
+        if self.finishing.is_none() {
+            if let Some(joined) = self.ready.pop_front() {
                 self.taken += 1;
-                self.start_waiting();
                 return Poll::Ready(Some(joined));
             }
+            if self.running == 0 {
+                return Poll::Ready(None);
+            }
+            match Pin::new(&mut self.done_rx).poll_next(cx) {
+                Poll::Ready(Some(index)) => self.finishing = Some(index),
+                Poll::Ready(None) => {
+                    unreachable!("a set's channel closed while the set holds its sender")
+                }
+                Poll::Pending => {
+                    // Never run here: the first queued isolate of the set is
+                    // noted for an async isolate's executor, and given a
+                    // thread beside a stalled pool (see `wait.rs`).
+                    let _ = self
+                        .slots
+                        .iter()
+                        .flatten()
+                        .any(|slot| slot.handle.note_awaited());
+                    return Poll::Pending;
+                }
+            }
+        }
+        let Some(index) = self.finishing else {
+            return Poll::Pending;
+        };
+        let slot = self.slots[index]
+            .as_mut()
+            .expect("an isolate of a set reported its end twice");
+        match Pin::new(&mut slot.handle).poll(cx) {
+            Poll::Ready(result) => {
+                self.finishing = None;
+                let Slot { key, handle } = self.finish(index);
+                // Awaited to completion: dropping it cancels nothing.
+                drop(handle);
+                self.start_waiting();
+                Poll::Ready(Some((key, result)))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 
-    fn add_source(
-        &mut self,
-        items: impl Iterator<Item = (K, Start<T, E>)> + Send + 'static,
-        runner: Option<MakeRunner<K, T, E>>,
-    ) where
+    fn add_source(&mut self, items: impl Iterator<Item = (K, Start<T, E>)> + Send + 'static)
+    where
         K: 'static,
     {
         let (lower, upper) = items.size_hint();
@@ -978,7 +786,6 @@ where
         self.waiting.push_back(Waiting::Many(Source {
             items: Box::new(items),
             counted,
-            runner,
         }));
         self.start_waiting();
     }
@@ -1024,23 +831,11 @@ where
     }
 
     /// Adds a batch from an iterator of `(key, function)` pairs, pulled
-    /// lazily: an item is made only when the set has room for it, so a
-    /// bounded set holds `limit` items of the batch at a time (running, or
-    /// finished and not taken yet), not the whole batch. The iterator's size
-    /// hint counts in [`total`](Self::total) at once (its upper bound, else
-    /// its lower one), corrected as it runs out.
-    ///
-    /// In a bounded set whose options give each isolate nothing of its own
-    /// (no [`timeout`](Builder::timeout), no dedicated thread or stack
-    /// size), the batch is run by at most `limit` isolates that each take
-    /// the next item as they finish one, instead of an isolate per item: a
-    /// batch of tiny items then costs about what `rayon`'s `par_iter` does
-    /// (`--bin batch` in `bench/`). Each item is still on its own: its panic,
-    /// `exit()` and error are its result, `is_cancelled()` turns true on
-    /// [`cancel_all`](Self::cancel_all) and on drop, and no more than
-    /// `limit` run at once. The iterator then runs on those isolates, one
-    /// `next()` at a time, and a panic in it is raised where results are
-    /// taken.
+    /// lazily: an item is made only when the set has room to start it, so a
+    /// bounded set holds `limit` items of the batch at a time, not the
+    /// whole batch. The iterator's size hint counts in [`total`](Self::total)
+    /// at once (its upper bound, else its lower one), corrected as it runs
+    /// out.
     ///
     /// # Examples
     ///
@@ -1062,17 +857,15 @@ where
         I: IntoIterator<Item = (K, B)>,
         I::IntoIter: Send + 'static,
         B: Body<(), Output = T, Error = E>,
-        K: Send + 'static,
+        K: 'static,
     {
-        let items = items.into_iter().map(|(key, body)| {
+        self.add_source(items.into_iter().map(|(key, body)| {
             let job = move || body.__run(());
             (
                 key,
                 Start::Job(Box::new(job) as Box<dyn FnOnce() -> Outcome<T, E> + Send>),
             )
-        });
-        let runner = self.runner_maker();
-        self.add_source(items, Some(runner));
+        }));
     }
 }
 
