@@ -12,11 +12,15 @@ use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, yield
 
 use super::waiters::{WaitList, Waiter};
 
-/// Spin rounds before a waiter registers: round `n` spins `2^n` times, 15
-/// spins in all (a fraction of a microsecond): a partner that is running
-/// answers within that time.
+/// Spin rounds before a waiter registers: round `n` spins `2^n` times, 127
+/// spins in all (a microsecond or two), as crossbeam-channel's backoff does:
+/// a partner that is running answers within that time, and on an idle
+/// machine a park is costly to wake from (an idle virtual core must be woken
+/// too). 15 spins, chosen under a load of 3-6, were 2-3x behind
+/// crossbeam-channel on the streaming and capacity-1 rows on the idle
+/// machine (worst row 2.8-3.2x, against 1.5-1.7x with 127 spins).
 #[cfg(not(loom))]
-pub(super) const SPIN_ROUNDS: u32 = 4;
+pub(super) const SPIN_ROUNDS: u32 = 7;
 /// Under loom the spin is not part of the protocol: the model starts at
 /// the registration.
 #[cfg(loom)]
@@ -42,14 +46,14 @@ const SLOW_YIELD: Duration = Duration::from_micros(100);
 /// on waiting.
 ///
 /// The schedule was chosen on `--bin channels` (see the bench's README
-/// section): a long spin (crossbeam's 127 spins, then yields, before it
-/// registers) loses up to 2x on a loaded machine in the lock-step patterns
-/// (ping-pong, capacity 1), where parking at once wins, while parking at once
-/// loses 3-6x on the streaming ones (capacity 64). A short spin, then
-/// registering, then two yields, then the park, was within 1.2x of the best
-/// peer on both at a load of 3 on 2 cores; at a load of 5-6, the yields
-/// gave the core to a busy neighbour for a whole time slice, so a yield
-/// that takes long turns them off for the next waits on that list.
+/// section): parking at once loses 3-6x on the streaming patterns (capacity
+/// 64); a spin, then registering, then two yields, then the park, stays
+/// close to the best peer. Under a load of 3-6 on 2 cores a long spin lost
+/// up to 2x in the lock-step patterns (ping-pong, capacity 1), and on the
+/// idle machine a short one lost 2-3x (see [`SPIN_ROUNDS`]); the idle
+/// machine's figures decided. At a load of 5-6, the yields gave the core to
+/// a busy neighbour for a whole time slice, so a yield that takes long turns
+/// them off for the next waits on that list.
 pub(super) fn block<R>(
     waiters: &WaitList,
     deadline: Option<Instant>,
