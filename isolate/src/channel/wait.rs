@@ -12,15 +12,18 @@ use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, yield
 
 use super::waiters::{WaitList, Waiter};
 
-/// Spin rounds before a waiter registers: round `n` spins `2^n` times, 127
-/// spins in all (a microsecond or two), as crossbeam-channel's backoff does:
-/// a partner that is running answers within that time, and on an idle
-/// machine a park is costly to wake from (an idle virtual core must be woken
-/// too). 15 spins, chosen under a load of 3-6, were 2-3x behind
-/// crossbeam-channel on the streaming and capacity-1 rows on the idle
-/// machine (worst row 2.8-3.2x, against 1.5-1.7x with 127 spins).
+/// Spin rounds before a waiter registers: round `n` spins `2^n` times,
+/// 1023 spins in all (a few microseconds), the schedule the crate's
+/// receives had before this protocol: a partner that is running answers
+/// within that time, and on an idle virtual machine a park costs 10-20 µs
+/// to wake from. Measured on the idle 2-core VM (`--bin ports`, `--bin
+/// channels`): with 15 spins (chosen under a load of 3-6) a worker's round
+/// trip took 4.8-15 µs and an awaited service request 28-44 µs, and the
+/// channel was 2-3x behind crossbeam-channel in the streaming rows; with
+/// 127 spins the worker still took 5-15 µs; with 1023 it takes 0.6-1.1 µs
+/// and the awaited request 6 µs, as before the rework.
 #[cfg(not(loom))]
-pub(super) const SPIN_ROUNDS: u32 = 7;
+pub(super) const SPIN_ROUNDS: u32 = 10;
 /// Under loom the spin is not part of the protocol: the model starts at
 /// the registration.
 #[cfg(loom)]
@@ -50,8 +53,8 @@ const SLOW_YIELD: Duration = Duration::from_micros(100);
 /// 64); a spin, then registering, then two yields, then the park, stays
 /// close to the best peer. Under a load of 3-6 on 2 cores a long spin lost
 /// up to 2x in the lock-step patterns (ping-pong, capacity 1), and on the
-/// idle machine a short one lost 2-3x (see [`SPIN_ROUNDS`]); the idle
-/// machine's figures decided. At a load of 5-6, the yields gave the core to
+/// idle machine a short one lost 5-20x in a worker's round trip (see
+/// [`SPIN_ROUNDS`]); the idle machine's figures decided. At a load of 5-6, the yields gave the core to
 /// a busy neighbour for a whole time slice, so a yield that takes long turns
 /// them off for the next waits on that list.
 pub(super) fn block<R>(
