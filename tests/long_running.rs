@@ -826,7 +826,7 @@ fn a_service_whose_threads_cannot_start_tells_its_listeners_and_callers() {
         .service()
         .threads(2)
         .spawn(|| (), |_: &mut (), n: u8| n);
-    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::FailedToStart);
+    assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Spawn);
     assert_eq!(service.threads(), 0);
     assert!(service.request(1).join_timeout(WATCHDOG).is_err());
     assert!(matches!(

@@ -262,7 +262,7 @@ fn a_worker_whose_thread_cannot_start_reports_it() {
         .spawn(|_: Port<(), ()>| ());
     let (exits_tx, exits) = mpsc::channel();
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
-    assert_eq!(exits.try_recv().unwrap(), Exit::FailedToStart);
+    assert_eq!(exits.try_recv().unwrap(), Exit::Spawn);
     // The body, and the port with it, was dropped unrun.
     assert!(worker.send(()).is_err());
     assert!(matches!(worker.join(), Err(IsolateError::Spawn { .. })));

@@ -14,7 +14,7 @@
 //! - the job is dropped unrun, because the isolate was killed before its
 //!   thread took the job, or because no thread could be started: the
 //!   `ThreadEnd` is dropped with it, and its `Drop` reports
-//!   [`Exit::Cancelled`] or [`Exit::FailedToStart`]. The two are told apart
+//!   [`Exit::Cancelled`] or [`Exit::Spawn`]. The two are told apart
 //!   by the `starting` flag, raised by the spawner only while it starts the
 //!   thread: a job dropped unrun then was dropped by the failed start, since
 //!   no handle that could kill the isolate exists yet.
@@ -67,8 +67,9 @@ pub enum Exit {
     Cancelled,
     /// It called [`exit`](crate::exit).
     EndedWithoutResult,
-    /// No thread could be started for it.
-    FailedToStart,
+    /// No thread could be started for it: [`IsolateError::Spawn`], by the
+    /// same name.
+    Spawn,
 }
 
 impl Exit {
@@ -77,9 +78,13 @@ impl Exit {
             Ok(_) => Exit::Completed,
             Err(IsolateError::Failed { .. }) => Exit::Failed,
             Err(IsolateError::Panicked(_)) => Exit::Panicked,
+            // A long-running isolate takes no time limit (`Builder::timeout`
+            // is ignored for workers and services), so only a cancel ends
+            // one this way; a `TimedOut` from a wait is the waiter's, not
+            // the isolate's end.
             Err(IsolateError::Cancelled { .. } | IsolateError::TimedOut { .. }) => Exit::Cancelled,
             Err(IsolateError::EndedWithoutResult { .. }) => Exit::EndedWithoutResult,
-            Err(IsolateError::Spawn { .. }) => Exit::FailedToStart,
+            Err(IsolateError::Spawn { .. }) => Exit::Spawn,
             // Workers and services run on threads; a crash is a panic's kin.
             #[cfg(feature = "process")]
             Err(IsolateError::Crashed(_)) => Exit::Panicked,
@@ -283,7 +288,7 @@ impl<E> Drop for ThreadEnd<E> {
         // The job was dropped unrun.
         if let Some(listeners) = self.listeners.take() {
             let exit = if self.starting.load(Ordering::Acquire) {
-                Exit::FailedToStart
+                Exit::Spawn
             } else {
                 Exit::Cancelled
             };
