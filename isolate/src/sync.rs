@@ -260,11 +260,15 @@ pub(crate) use imp::*;
 
 /// std's own primitives, the same under loom, for what no loom model can hold:
 /// process-wide statics (the shared pool, the deadline timer, the panic hook
-/// and its switches, listener ids), which outlive any one model, and a
-/// caught panic's payload, which may be dropped after its model ends. Each
+/// and its switches, listener ids), which outlive any one model; a caught
+/// panic's payload, which may be dropped after its model ends; and the
+/// process isolates' pool of children, whose other side is an OS process
+/// that no model can hold (it is not compiled under loom). Each
 /// use is named here so that the seam stays the one place that says which
 /// primitives a model sees and which it does not.
 pub(crate) mod process {
+    #[cfg(feature = "process")]
+    pub(crate) use std::sync::atomic::AtomicUsize;
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     pub(crate) use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
 }

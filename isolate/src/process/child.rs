@@ -11,10 +11,10 @@
 //! Before `main`, the standard library has not installed its stack
 //! overflow handler, so a stack overflow in a child is a plain `SIGSEGV`.
 
+use crate::sync::process::{Mutex, OnceLock};
 use std::fs::File;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Mutex, OnceLock};
 
 use super::limits::Applied;
 use super::registry::{find, Served};

@@ -24,14 +24,15 @@
 //!   reaps its child first), which matters on Linux: `PR_SET_PDEATHSIG`
 //!   fires when the *thread* that started the child ends.
 
+use crate::sync::process::{
+    AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, OnceLock, Ordering,
+};
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
