@@ -361,15 +361,21 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
                         backtrace,
                     },
                     ReplyHead::Refused(why) => {
-                        return child_failed(pool, slot, CrashReason::Refused(why), limits, killed);
-                    }
-                    ReplyHead::Hello { .. } => {
-                        return child_failed(
+                        return child_ended(
                             pool,
                             slot,
-                            CrashReason::Protocol(ProtocolError::Garbled(
+                            Some(CrashReason::Refused(why)),
+                            limits,
+                            killed,
+                        );
+                    }
+                    ReplyHead::Hello { .. } => {
+                        return child_ended(
+                            pool,
+                            slot,
+                            Some(CrashReason::Protocol(ProtocolError::Garbled(
                                 "a second hello instead of a reply".to_owned(),
-                            )),
+                            ))),
                             limits,
                             killed,
                         );
@@ -392,54 +398,27 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
             }
             reply
         }
-        Err(protocol) => {
-            let reason = protocol.map(CrashReason::Protocol);
-            match reason {
-                Some(reason) => child_failed(pool, slot, reason, limits, killed),
-                None => child_died(pool, slot, limits, killed),
-            }
-        }
+        // A protocol error is what the child answered; none means its pipe
+        // closed: it died.
+        Err(protocol) => child_ended(
+            pool,
+            slot,
+            protocol.map(CrashReason::Protocol),
+            limits,
+            killed,
+        ),
     }
 }
 
-/// The child answered something unusable: it is killed and replaced.
-fn child_failed(
+/// Reaps the child in `slot` (it is replaced) and says why the call ended:
+/// the kill the parent sent; else `reported`, what the child answered that
+/// was unusable, unless it was a truncated message from a child that died
+/// (its death is the news); else, its pipe having closed, what its exit
+/// status says.
+fn child_ended(
     pool: &'static Pool,
     slot: &mut Option<ChildProcess>,
-    reason: CrashReason,
-    limits: &Builder,
-    killed: Option<Kill>,
-) -> Reply {
-    let Some(child) = slot.take() else {
-        return Reply::Spawn(io::Error::other("no child process"));
-    };
-    let pid = child.pid;
-    let (status, (tail, allocation_failed)) = child.reap(pool);
-    pool.crashed.fetch_add(1, Ordering::Relaxed);
-    match (killed, status) {
-        (Some(Kill::Cancelled), _) => Reply::Cancelled,
-        (Some(Kill::TimedOut), _) => Reply::TimedOut,
-        // A truncated message from a child that died: the death is the news.
-        (None, Some(status))
-            if matches!(
-                reason,
-                CrashReason::Protocol(ProtocolError::Truncated { .. })
-            ) && !status.success() =>
-        {
-            Reply::Crashed(crash(
-                pid,
-                reason_of(status, limits, allocation_failed),
-                tail,
-            ))
-        }
-        _ => Reply::Crashed(crash(pid, reason, tail)),
-    }
-}
-
-/// The child's pipe closed: it died. Reaps it and says how.
-fn child_died(
-    pool: &'static Pool,
-    slot: &mut Option<ChildProcess>,
+    reported: Option<CrashReason>,
     limits: &Builder,
     killed: Option<Kill>,
 ) -> Reply {
@@ -450,16 +429,26 @@ fn child_died(
     let (status, (tail, allocation_failed)) = child.reap(pool);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     match killed {
-        Some(Kill::Cancelled) => Reply::Cancelled,
-        Some(Kill::TimedOut) => Reply::TimedOut,
-        None => {
-            let reason = match status {
-                Some(status) => reason_of(status, limits, allocation_failed),
-                None => CrashReason::Signal(9),
-            };
-            Reply::Crashed(crash(pid, reason, tail))
-        }
+        Some(Kill::Cancelled) => return Reply::Cancelled,
+        Some(Kill::TimedOut) => return Reply::TimedOut,
+        None => {}
     }
+    let from_status = status.map(|status| {
+        (
+            status.success(),
+            reason_of(status, limits, allocation_failed),
+        )
+    });
+    let reason = match (reported, from_status) {
+        (None, Some((_, from_status))) => from_status,
+        (None, None) => CrashReason::Signal(9),
+        (
+            Some(CrashReason::Protocol(ProtocolError::Truncated { .. })),
+            Some((false, from_status)),
+        ) => from_status,
+        (Some(reported), _) => reported,
+    };
+    Reply::Crashed(crash(pid, reason, tail))
 }
 
 fn crash(pid: u32, reason: CrashReason, stderr_tail: String) -> Crash {
