@@ -10,12 +10,6 @@ pub(crate) fn print(results: &Results) {
     println!("\n## targets\n");
     let value = |scenario, system| results.get(scenario, system).map(|m| m.value);
     let ratio = |scenario, peer| Some(value(scenario, Isolate)? / value(scenario, peer)?);
-    let check = |what: &str, measured: Option<f64>, met: &dyn Fn(f64) -> bool| {
-        if let Some(measured) = measured {
-            let verdict = if met(measured) { "met" } else { "MISSED" };
-            println!("- {verdict}: {what} (measured {measured:.2})");
-        }
-    };
     check(
         "round trip ≤ 1.0× rayon::spawn + channel",
         ratio(RoundTrip, RayonSpawn),
@@ -99,12 +93,6 @@ pub(crate) fn print_contended(results: &Results) {
     let value = |scenario, system| results.get(scenario, system).map(|m| m.value);
     let share = |scenario, system| results.get(scenario, system)?.neighbour_share;
     let ratio = |scenario, peer| Some(value(scenario, Isolate)? / value(scenario, peer)?);
-    let check = |what: &str, measured: Option<f64>, met: &dyn Fn(f64) -> bool| {
-        if let Some(measured) = measured {
-            let verdict = if met(measured) { "met" } else { "MISSED" };
-            println!("- {verdict}: {what} (measured {measured:.2})");
-        }
-    };
     check(
         "round trip ≤ 0.2× tokio spawn_blocking (Handle::block_on)",
         ratio(RoundTrip, SpawnBlocking),
@@ -146,5 +134,13 @@ pub(crate) fn print_contended(results: &Results) {
                 .map(|(a, b)| a / b),
             &|r| r >= 1.0,
         );
+    }
+}
+
+/// Prints whether a target was met, when this run measured its figure.
+fn check(what: &str, measured: Option<f64>, met: &dyn Fn(f64) -> bool) {
+    if let Some(measured) = measured {
+        let verdict = if met(measured) { "met" } else { "MISSED" };
+        println!("- {verdict}: {what} (measured {measured:.2})");
     }
 }
