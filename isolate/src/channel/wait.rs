@@ -156,8 +156,6 @@ pub(super) fn leave(waiters: &WaitList, key: super::waiters::Key) {
     }
 }
 
-thread_local! { static LIM: u64 = std::env::var("CH_LIM").ok().and_then(|v| v.parse().ok()).unwrap_or(20); }
-
 /// Spin round `round` of a waiter: `2^round` spin hints.
 pub(super) fn spin(round: u32) {
     for _ in 0..1_u32 << round {
