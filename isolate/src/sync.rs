@@ -271,6 +271,12 @@ pub(crate) mod process {
     pub(crate) use std::sync::atomic::AtomicUsize;
     pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     pub(crate) use std::sync::{Condvar, Mutex, MutexGuard, Once, OnceLock, PoisonError};
+
+    /// Locks `mutex`, ignoring poisoning, as [`lock`](super::lock) does.
+    #[cfg(all(feature = "process", unix))]
+    pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+        mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Ignores a lock's poisoning, for `Condvar::wait` results (see [`lock`]).

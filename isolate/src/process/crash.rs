@@ -240,3 +240,44 @@ fn signal_name(signal: i32) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+impl Crash {
+    /// A crash of the child `pid`, named after its isolate later.
+    #[cfg(unix)]
+    pub(super) fn new(pid: u32, reason: CrashReason, stderr_tail: String) -> Crash {
+        Crash {
+            reason,
+            stderr_tail,
+            pid,
+            isolate: String::new(),
+        }
+    }
+}
+
+impl CrashReason {
+    /// What a child's exit status says, given the call's limits and
+    /// whether the child's stderr reported a failed allocation.
+    #[cfg(unix)]
+    pub(super) fn of_exit(
+        status: std::process::ExitStatus,
+        limits: &super::builder::Builder,
+        allocation_failed: bool,
+    ) -> CrashReason {
+        use std::os::unix::process::ExitStatusExt;
+        // The same numbers on Linux, macOS and the BSDs.
+        const SIGABRT: i32 = 6;
+        const SIGXCPU: i32 = 24;
+        if let Some(signal) = status.signal() {
+            if let (Some(cpu), SIGXCPU) = (limits.cpu, signal) {
+                return CrashReason::LimitExceeded(Limit::CpuTime(cpu));
+            }
+            if let (Some(memory), SIGABRT) = (limits.memory, signal) {
+                if allocation_failed {
+                    return CrashReason::LimitExceeded(Limit::Memory(memory));
+                }
+            }
+            return CrashReason::Signal(signal);
+        }
+        CrashReason::Exit(status.code().unwrap_or(-1))
+    }
+}

@@ -59,11 +59,17 @@
 mod builder;
 #[cfg(unix)]
 mod child;
+#[cfg(unix)]
+mod child_process;
 mod crash;
 mod limits;
 #[cfg(unix)]
 mod pool;
 mod registry;
+#[cfg(unix)]
+mod stderr_tail;
+#[cfg(unix)]
+mod watch;
 mod wire;
 
 pub use builder::Builder;

@@ -23,40 +23,33 @@
 //! - The driver thread starts its child and outlives it (a retiring driver
 //!   reaps its child first), which matters on Linux: `PR_SET_PDEATHSIG`
 //!   fires when the *thread* that started the child ends.
+//!
+//! One child's start, pipes and reaping are `child_process.rs`; its stderr
+//! tail, `stderr_tail.rs`; the watcher, `watch.rs`; what an exit status
+//! means, [`CrashReason`]'s constructor in `crash.rs`.
 
-use crate::sync::process::{
-    AtomicU64, AtomicUsize, Condvar, Mutex, MutexGuard, OnceLock, Ordering,
-};
+use crate::sync::process::{lock, AtomicU64, AtomicUsize, Condvar, Mutex, OnceLock, Ordering};
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::AsFd;
-use std::os::fd::OwnedFd;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{ChildStdin, Command, ExitStatus, Stdio};
-use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::thread;
+use std::time::Instant;
 
 use serde::de::DeserializeOwned;
 
 use super::builder::Builder;
+use super::child_process::ChildProcess;
 use super::crash::{Crash, CrashReason};
-use super::limits::Limit;
 use super::registry::{DecodeError, Entry, ProcessTask};
+use super::watch::{Kill, Watch};
 use super::wire::{self, ProtocolError, ReadError, ReplyHead, Request};
-use super::{AlreadyStarted, PoolBuilder, PoolStats, CHILD_VAR};
+use super::{AlreadyStarted, PoolBuilder, PoolStats};
 use crate::name::Name;
 use crate::sync::Arc;
 use crate::task::error::IsolateError;
 use crate::task::header::Runnable;
 use crate::task::panic::Panic;
 use crate::task::state::Remote;
-
-/// How long a new child may take to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
-/// How much of a child's stderr is kept for a [`Crash`].
-const TAIL_BYTES: usize = 4096;
-/// How long a crash report waits for the rest of a dead child's stderr.
-const TAIL_WAIT: Duration = Duration::from_millis(500);
 
 static POOL: OnceLock<Pool> = OnceLock::new();
 
@@ -88,13 +81,7 @@ pub(crate) fn stats() -> PoolStats {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-struct Pool {
+pub(super) struct Pool {
     config: PoolBuilder,
     state: Mutex<State>,
     work: Condvar,
@@ -288,7 +275,8 @@ fn drive(pool: &'static Pool) {
                     drop(state);
                     if let Some(child) = child.take() {
                         pool.retired.fetch_add(1, Ordering::Relaxed);
-                        child.retire(pool);
+                        child.retire();
+                        pool.children.fetch_sub(1, Ordering::Relaxed);
                     }
                     return;
                 }
@@ -307,8 +295,12 @@ fn drive(pool: &'static Pool) {
 fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pending) -> Reply {
     let task = pending.call.runnable();
     if slot.is_none() {
-        match ChildProcess::start(pool) {
-            Ok(child) => *slot = Some(child),
+        match ChildProcess::start(pool.config.forward_stderr, &pool.watch) {
+            Ok(child) => {
+                pool.children.fetch_add(1, Ordering::Relaxed);
+                pool.started.fetch_add(1, Ordering::Relaxed);
+                *slot = Some(child);
+            }
             Err(error) => return Reply::Spawn(error),
         }
     }
@@ -393,7 +385,8 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
                 // The value arrived as the watcher killed the child: the value
                 // wins, and the dead child is replaced.
                 if let Some(child) = slot.take() {
-                    let _ = child.reap(pool);
+                    let _ = child.reap();
+                    pool.children.fetch_sub(1, Ordering::Relaxed);
                 }
             }
             reply
@@ -426,7 +419,8 @@ fn child_ended(
         return Reply::Spawn(io::Error::other("no child process"));
     };
     let pid = child.pid;
-    let (status, (tail, allocation_failed)) = child.reap(pool);
+    let (status, (tail, allocation_failed)) = child.reap();
+    pool.children.fetch_sub(1, Ordering::Relaxed);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     match killed {
         Some(Kill::Cancelled) => return Reply::Cancelled,
@@ -436,7 +430,7 @@ fn child_ended(
     let from_status = status.map(|status| {
         (
             status.success(),
-            reason_of(status, limits, allocation_failed),
+            CrashReason::of_exit(status, limits, allocation_failed),
         )
     });
     let reason = match (reported, from_status) {
@@ -448,350 +442,5 @@ fn child_ended(
         ) => from_status,
         (Some(reported), _) => reported,
     };
-    Reply::Crashed(crash(pid, reason, tail))
-}
-
-fn crash(pid: u32, reason: CrashReason, stderr_tail: String) -> Crash {
-    Crash {
-        reason,
-        stderr_tail,
-        pid,
-        isolate: String::new(),
-    }
-}
-
-/// What an exit status says, given the call's limits.
-fn reason_of(status: ExitStatus, limits: &Builder, allocation_failed: bool) -> CrashReason {
-    // The same numbers on Linux, macOS and the BSDs.
-    const SIGABRT: i32 = 6;
-    const SIGXCPU: i32 = 24;
-    if let Some(signal) = status.signal() {
-        if let (Some(cpu), SIGXCPU) = (limits.cpu, signal) {
-            return CrashReason::LimitExceeded(Limit::CpuTime(cpu));
-        }
-        if let (Some(memory), SIGABRT) = (limits.memory, signal) {
-            if allocation_failed {
-                return CrashReason::LimitExceeded(Limit::Memory(memory));
-            }
-        }
-        return CrashReason::Signal(signal);
-    }
-    CrashReason::Exit(status.code().unwrap_or(-1))
-}
-
-/// One child process and the parent's ends of its pipes.
-struct ChildProcess {
-    process: std::process::Child,
-    stdin: ChildStdin,
-    /// The child's stdout, as a `File` so that it can be read through `&`
-    /// while its descriptor is polled.
-    stdout: std::fs::File,
-    pid: u32,
-    tail: Arc<Tail>,
-}
-
-impl ChildProcess {
-    fn start(pool: &'static Pool) -> io::Result<ChildProcess> {
-        // The start hook must be in the executable the child runs: this
-        // reference keeps the linker from leaving it out.
-        std::hint::black_box(&super::child::START_HOOK);
-        let exe = std::env::current_exe()?;
-        let mut process = Command::new(exe)
-            .env(CHILD_VAR, std::process::id().to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let pid = process.id();
-        let (Some(stdin), Some(stdout), Some(stderr)) = (
-            process.stdin.take(),
-            process.stdout.take(),
-            process.stderr.take(),
-        ) else {
-            let _ = process.kill();
-            let _ = process.wait();
-            return Err(io::Error::other("the child's pipes were not set up"));
-        };
-        let tail = Arc::new(Tail::default());
-        let forward = pool.config.forward_stderr;
-        let reader_tail = tail.clone();
-        let reader = thread::Builder::new()
-            .name("isolate-process-stderr".to_owned())
-            .spawn(move || reader_tail.drain(stderr, forward));
-        if let Err(error) = reader {
-            let _ = process.kill();
-            let _ = process.wait();
-            return Err(error);
-        }
-        pool.children.fetch_add(1, Ordering::Relaxed);
-        pool.started.fetch_add(1, Ordering::Relaxed);
-        let child = ChildProcess {
-            process,
-            stdin,
-            stdout: std::fs::File::from(OwnedFd::from(stdout)),
-            pid,
-            tail,
-        };
-        let ticket = pool
-            .watch
-            .add(pid, None, Instant::now().checked_add(HELLO_TIMEOUT));
-        let fd = child.stdout.as_fd();
-        let hello = wire::read_frame(&mut &child.stdout, 1 << 10, &mut || {
-            wire::readable_in_time(fd)
-        });
-        let killed = pool.watch.remove(ticket);
-        let ok = match &hello {
-            Ok(body) => matches!(
-                wire::split::<ReplyHead>(body),
-                Ok((
-                    ReplyHead::Hello {
-                        version: wire::VERSION,
-                        ..
-                    },
-                    _
-                ))
-            ),
-            Err(_) => false,
-        };
-        if ok && killed.is_none() {
-            return Ok(child);
-        }
-        let (status, tail) = child.reap(pool);
-        let status = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
-        Err(io::Error::other(format!(
-            "the child process did not start serving calls (exit status: {status}; stderr: {:?}): \
-             its executable must link the `isolates` crate with the `process` feature, whose start hook runs before `main`",
-            tail.0.trim()
-        )))
-    }
-
-    /// Kills and reaps the child; its stderr tail, and its exit status if
-    /// it reached one on its own (it had ended before the kill, or ended
-    /// some other way than by `SIGKILL`).
-    fn reap(mut self, pool: &'static Pool) -> (Option<ExitStatus>, (String, bool)) {
-        let ended = self.process.try_wait().ok().flatten();
-        let status = match ended {
-            Some(status) => Some(status),
-            None => {
-                let _ = self.process.kill();
-                self.process
-                    .wait()
-                    .ok()
-                    .filter(|status| status.signal() != Some(9))
-            }
-        };
-        drop(self.stdin);
-        pool.children.fetch_sub(1, Ordering::Relaxed);
-        let tail = self.tail.text(TAIL_WAIT);
-        (status, tail)
-    }
-
-    /// Retires an idle child: closing its stdin ends it; it is reaped.
-    fn retire(self, pool: &'static Pool) {
-        let _ = self.reap(pool);
-    }
-}
-
-/// The end of a child's stderr, kept for a crash report, and whether the
-/// standard library's allocation-failure message went by since the call
-/// began (a backtrace after it may push it out of the tail).
-#[derive(Default)]
-struct Tail {
-    state: Mutex<TailState>,
-    done: Condvar,
-}
-
-#[derive(Default)]
-struct TailState {
-    bytes: VecDeque<u8>,
-    closed: bool,
-    allocation_failed: bool,
-}
-
-/// What the standard library prints before it aborts on a failed allocation.
-const ALLOCATION_FAILED: &[u8] = b"memory allocation of ";
-
-impl Tail {
-    fn drain(&self, mut stderr: impl Read, forward: bool) {
-        let mut buffer = [0_u8; 8192];
-        loop {
-            let n = match stderr.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            };
-            if forward {
-                let _ = io::stderr().write_all(&buffer[..n]);
-            }
-            let mut state = lock(&self.state);
-            // Look for the marker across the chunk boundary too.
-            let kept = state.bytes.len().min(ALLOCATION_FAILED.len());
-            let mut window: Vec<u8> = state
-                .bytes
-                .range(state.bytes.len() - kept..)
-                .copied()
-                .collect();
-            window.extend_from_slice(&buffer[..n]);
-            if window
-                .windows(ALLOCATION_FAILED.len())
-                .any(|w| w == ALLOCATION_FAILED)
-            {
-                state.allocation_failed = true;
-            }
-            state.bytes.extend(&buffer[..n]);
-            let excess = state.bytes.len().saturating_sub(TAIL_BYTES);
-            state.bytes.drain(..excess);
-        }
-        lock(&self.state).closed = true;
-        self.done.notify_all();
-    }
-
-    fn clear(&self) {
-        let mut state = lock(&self.state);
-        state.bytes.clear();
-        state.allocation_failed = false;
-    }
-
-    /// The tail and whether an allocation failed, once the pipe closed or
-    /// after `wait` at most.
-    fn text(&self, wait: Duration) -> (String, bool) {
-        let deadline = Instant::now() + wait;
-        let mut state = lock(&self.state);
-        while !state.closed {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            state = self
-                .done
-                .wait_timeout(state, left)
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .0;
-        }
-        let (front, back) = state.bytes.as_slices();
-        let mut bytes = front.to_vec();
-        bytes.extend_from_slice(back);
-        (
-            String::from_utf8_lossy(&bytes).into_owned(),
-            state.allocation_failed,
-        )
-    }
-}
-
-/// Why the watcher killed a child.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kill {
-    Cancelled,
-    TimedOut,
-}
-
-/// The children running a call, for the watcher.
-#[derive(Default)]
-struct Watch {
-    list: Mutex<WatchList>,
-    thread: OnceLock<Option<Thread>>,
-}
-
-#[derive(Default)]
-struct WatchList {
-    next: u64,
-    watched: Vec<Watched>,
-}
-
-struct Watched {
-    ticket: u64,
-    pid: u32,
-    task: Option<Arc<dyn Runnable>>,
-    deadline: Option<Instant>,
-    killed: Option<Kill>,
-}
-
-impl Watch {
-    fn watcher(&'static self) -> Option<&'static Thread> {
-        self.thread
-            .get_or_init(|| {
-                thread::Builder::new()
-                    .name("isolate-process-watch".to_owned())
-                    .spawn(move || self.run())
-                    .ok()
-                    .map(|handle| handle.thread().clone())
-            })
-            .as_ref()
-    }
-
-    /// Watches a child running a call (or starting); returns its ticket.
-    fn add(
-        &'static self,
-        pid: u32,
-        task: Option<Arc<dyn Runnable>>,
-        deadline: Option<Instant>,
-    ) -> u64 {
-        let watcher = self.watcher();
-        let cancelled = task.as_ref().is_some_and(|task| {
-            task.header().set_async_runner(watcher.cloned());
-            task.header().is_cancelled()
-        });
-        let ticket = {
-            let mut list = lock(&self.list);
-            list.next += 1;
-            let ticket = list.next;
-            list.watched.push(Watched {
-                ticket,
-                pid,
-                task,
-                deadline,
-                killed: None,
-            });
-            ticket
-        };
-        if cancelled || deadline.is_some() {
-            if let Some(watcher) = watcher {
-                watcher.unpark();
-            }
-        }
-        ticket
-    }
-
-    /// Stops watching; says whether (and why) the watcher killed the child.
-    fn remove(&self, ticket: u64) -> Option<Kill> {
-        let mut list = lock(&self.list);
-        let index = list.watched.iter().position(|w| w.ticket == ticket)?;
-        list.watched.swap_remove(index).killed
-    }
-
-    fn run(&self) {
-        loop {
-            let next = {
-                let mut list = lock(&self.list);
-                let now = Instant::now();
-                let mut next: Option<Instant> = None;
-                for watched in list.watched.iter_mut().filter(|w| w.killed.is_none()) {
-                    let cancelled = watched
-                        .task
-                        .as_ref()
-                        .is_some_and(|task| task.header().is_cancelled());
-                    let expired = watched.deadline.is_some_and(|deadline| deadline <= now);
-                    if cancelled || expired {
-                        if let Some(pid) = rustix::process::Pid::from_raw(watched.pid as i32) {
-                            let _ =
-                                rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                        }
-                        watched.killed = Some(if cancelled {
-                            Kill::Cancelled
-                        } else {
-                            Kill::TimedOut
-                        });
-                    } else if let Some(deadline) = watched.deadline {
-                        next = Some(next.map_or(deadline, |next| next.min(deadline)));
-                    }
-                }
-                next
-            };
-            match next {
-                Some(next) => thread::park_timeout(next.saturating_duration_since(Instant::now())),
-                None => thread::park(),
-            }
-        }
-    }
+    Reply::Crashed(Crash::new(pid, reason, tail))
 }

@@ -1,0 +1,129 @@
+//! The parent's side of one child process: starting it (and waiting for
+//! its hello), the ends of its pipes, and reaping it. The child's own side
+//! is `child.rs`.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::stderr_tail::Tail;
+use super::watch::Watch;
+use super::wire::{self, ReplyHead};
+use super::CHILD_VAR;
+use crate::sync::Arc;
+
+/// How long a new child may take to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a crash report waits for the rest of a dead child's stderr.
+const TAIL_WAIT: Duration = Duration::from_millis(500);
+
+/// One child process and the parent's ends of its pipes.
+pub(super) struct ChildProcess {
+    process: std::process::Child,
+    pub(super) stdin: ChildStdin,
+    /// The child's stdout, as a `File` so that it can be read through `&`
+    /// while its descriptor is polled.
+    pub(super) stdout: std::fs::File,
+    pub(super) pid: u32,
+    pub(super) tail: Arc<Tail>,
+}
+
+impl ChildProcess {
+    pub(super) fn start(forward_stderr: bool, watch: &'static Watch) -> io::Result<ChildProcess> {
+        // The start hook must be in the executable the child runs: this
+        // reference keeps the linker from leaving it out.
+        std::hint::black_box(&super::child::START_HOOK);
+        let exe = std::env::current_exe()?;
+        let mut process = Command::new(exe)
+            .env(CHILD_VAR, std::process::id().to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let pid = process.id();
+        let (Some(stdin), Some(stdout), Some(stderr)) = (
+            process.stdin.take(),
+            process.stdout.take(),
+            process.stderr.take(),
+        ) else {
+            let _ = process.kill();
+            let _ = process.wait();
+            return Err(io::Error::other("the child's pipes were not set up"));
+        };
+        let tail = Arc::new(Tail::default());
+        let forward = forward_stderr;
+        let reader_tail = tail.clone();
+        let reader = thread::Builder::new()
+            .name("isolate-process-stderr".to_owned())
+            .spawn(move || reader_tail.drain(stderr, forward));
+        if let Err(error) = reader {
+            let _ = process.kill();
+            let _ = process.wait();
+            return Err(error);
+        }
+        let child = ChildProcess {
+            process,
+            stdin,
+            stdout: std::fs::File::from(OwnedFd::from(stdout)),
+            pid,
+            tail,
+        };
+        let ticket = watch.add(pid, None, Instant::now().checked_add(HELLO_TIMEOUT));
+        let fd = child.stdout.as_fd();
+        let hello = wire::read_frame(&mut &child.stdout, 1 << 10, &mut || {
+            wire::readable_in_time(fd)
+        });
+        let killed = watch.remove(ticket);
+        let ok = match &hello {
+            Ok(body) => matches!(
+                wire::split::<ReplyHead>(body),
+                Ok((
+                    ReplyHead::Hello {
+                        version: wire::VERSION,
+                        ..
+                    },
+                    _
+                ))
+            ),
+            Err(_) => false,
+        };
+        if ok && killed.is_none() {
+            return Ok(child);
+        }
+        let (status, tail) = child.reap();
+        let status = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+        Err(io::Error::other(format!(
+            "the child process did not start serving calls (exit status: {status}; stderr: {:?}): \
+             its executable must link the `isolates` crate with the `process` feature, whose start hook runs before `main`",
+            tail.0.trim()
+        )))
+    }
+
+    /// Kills and reaps the child; its stderr tail, and its exit status if
+    /// it reached one on its own (it had ended before the kill, or ended
+    /// some other way than by `SIGKILL`).
+    pub(super) fn reap(mut self) -> (Option<ExitStatus>, (String, bool)) {
+        let ended = self.process.try_wait().ok().flatten();
+        let status = match ended {
+            Some(status) => Some(status),
+            None => {
+                let _ = self.process.kill();
+                self.process
+                    .wait()
+                    .ok()
+                    .filter(|status| status.signal() != Some(9))
+            }
+        };
+        drop(self.stdin);
+        let tail = self.tail.text(TAIL_WAIT);
+        (status, tail)
+    }
+
+    /// Retires an idle child: closing its stdin ends it; it is reaped.
+    pub(super) fn retire(self) {
+        let _ = self.reap();
+    }
+}
