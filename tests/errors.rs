@@ -95,7 +95,7 @@ fn every_variant_displays_one_readable_line_that_names_the_isolate() {
             "isolate 'loader' returned an error: no input",
             "isolate 'loader' was cancelled before it produced a value",
             "isolate 'loader' timed out",
-            "no thread could be started for isolate 'loader': no threads",
+            "isolate 'loader' could not be started: no threads",
             "isolate 'loader' ended without producing a value",
         ]
     );

@@ -349,7 +349,7 @@ impl<E: fmt::Display> fmt::Display for IsolateError<E> {
             Self::TimedOut { isolate } => write!(f, "{} timed out", Subject(isolate)),
             Self::Spawn { isolate, error } => write!(
                 f,
-                "no thread could be started for {}: {error}",
+                "{} could not be started: {error}",
                 Subject(isolate)
             ),
             Self::EndedWithoutResult { isolate } => {
