@@ -9,7 +9,7 @@
 //! main thread until its stdin closes, then exits.
 //!
 //! Before `main`, the standard library has not installed its stack
-//! overflow handler, so a stack overflow in a child is a plain `SIGSEGV`.
+//! overflow handler; the child installs its own (see `overflow.rs`).
 
 use crate::sync::process::{Mutex, OnceLock};
 use std::fs::File;
@@ -67,6 +67,7 @@ fn serve(parent: Option<i32>) -> ! {
     // environment.)
     std::env::remove_var(CHILD_VAR);
     dies_with_parent(parent);
+    super::overflow::report_stack_overflows();
     let (mut input, output) = match take_protocol_pipes() {
         Ok(pipes) => pipes,
         Err(_) => std::process::exit(101),

@@ -9,7 +9,7 @@ use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::stderr_tail::Tail;
+use super::stderr_tail::{Seen, Tail};
 use super::watch::Watch;
 use super::wire::{self, ReplyHead};
 use super::CHILD_VAR;
@@ -105,7 +105,7 @@ impl ChildProcess {
     /// Kills and reaps the child; its stderr tail, and its exit status if
     /// it reached one on its own (it had ended before the kill, or ended
     /// some other way than by `SIGKILL`).
-    pub(super) fn reap(mut self) -> (Option<ExitStatus>, (String, bool)) {
+    pub(super) fn reap(mut self) -> (Option<ExitStatus>, (String, Seen)) {
         let ended = self.process.try_wait().ok().flatten();
         let status = match ended {
             Some(status) => Some(status),

@@ -56,8 +56,12 @@ pub struct Crash {
 #[non_exhaustive]
 pub enum CrashReason {
     /// The child was ended by this signal (`SIGSEGV`, `SIGABRT` for an
-    /// abort or a stack overflow, `SIGKILL`, ...).
+    /// abort, `SIGKILL`, ...).
     Signal(i32),
+    /// The call overflowed the child's stack (Linux; elsewhere this is a
+    /// [`Signal`](Self::Signal), `SIGSEGV` or `SIGBUS`). The child died of
+    /// the `SIGSEGV`, as a thread's overflow would have ended the process.
+    StackOverflow,
     /// The child exited with this code before it answered.
     Exit(i32),
     /// The child went over one of the call's limits and was stopped.
@@ -180,6 +184,7 @@ impl fmt::Display for CrashReason {
                 None => write!(f, "killed by signal {signal}"),
             },
             CrashReason::Exit(code) => write!(f, "exited with code {code}"),
+            CrashReason::StackOverflow => f.write_str("overflowed its stack"),
             CrashReason::LimitExceeded(limit) => write!(f, "went over its {limit}"),
             CrashReason::Protocol(error) => write!(f, "broke the protocol: {error}"),
             CrashReason::Refused(why) => write!(f, "could not run the call: {why}"),
@@ -261,18 +266,22 @@ impl CrashReason {
     pub(super) fn of_exit(
         status: std::process::ExitStatus,
         limits: &super::builder::Builder,
-        allocation_failed: bool,
+        seen: super::stderr_tail::Seen,
     ) -> CrashReason {
         use std::os::unix::process::ExitStatusExt;
         // The same numbers on Linux, macOS and the BSDs.
         const SIGABRT: i32 = 6;
+        const SIGSEGV: i32 = 11;
         const SIGXCPU: i32 = 24;
         if let Some(signal) = status.signal() {
+            if seen.stack_overflowed && matches!(signal, SIGSEGV | libc::SIGBUS) {
+                return CrashReason::StackOverflow;
+            }
             if let (Some(cpu), SIGXCPU) = (limits.cpu, signal) {
                 return CrashReason::LimitExceeded(Limit::CpuTime(cpu));
             }
             if let (Some(memory), SIGABRT) = (limits.memory, signal) {
-                if allocation_failed {
+                if seen.allocation_failed {
                     return CrashReason::LimitExceeded(Limit::Memory(memory));
                 }
             }

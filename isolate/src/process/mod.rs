@@ -64,6 +64,8 @@ mod child_process;
 mod crash;
 mod limits;
 #[cfg(unix)]
+mod overflow;
+#[cfg(unix)]
 mod pool;
 mod registry;
 #[cfg(unix)]

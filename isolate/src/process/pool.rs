@@ -419,7 +419,7 @@ fn child_ended(
         return Reply::Spawn(io::Error::other("no child process"));
     };
     let pid = child.pid;
-    let (status, (tail, allocation_failed)) = child.reap();
+    let (status, (tail, seen)) = child.reap();
     pool.children.fetch_sub(1, Ordering::Relaxed);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     match killed {
@@ -427,12 +427,8 @@ fn child_ended(
         Some(Kill::TimedOut) => return Reply::TimedOut,
         None => {}
     }
-    let from_status = status.map(|status| {
-        (
-            status.success(),
-            CrashReason::of_exit(status, limits, allocation_failed),
-        )
-    });
+    let from_status =
+        status.map(|status| (status.success(), CrashReason::of_exit(status, limits, seen)));
     let reason = match (reported, from_status) {
         (None, Some((_, from_status))) => from_status,
         (None, None) => CrashReason::Signal(9),

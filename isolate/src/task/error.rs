@@ -347,11 +347,9 @@ impl<E: fmt::Display> fmt::Display for IsolateError<E> {
                 Subject(isolate)
             ),
             Self::TimedOut { isolate } => write!(f, "{} timed out", Subject(isolate)),
-            Self::Spawn { isolate, error } => write!(
-                f,
-                "{} could not be started: {error}",
-                Subject(isolate)
-            ),
+            Self::Spawn { isolate, error } => {
+                write!(f, "{} could not be started: {error}", Subject(isolate))
+            }
             Self::EndedWithoutResult { isolate } => {
                 write!(f, "{} ended without producing a value", Subject(isolate))
             }
