@@ -283,7 +283,7 @@ fn an_expired_join_timeout_kills_the_child() {
     let handle = pid_then_spin_isolated(path.clone());
     wait_until("the child's pid", || std::fs::metadata(&path).is_ok());
     let err = handle.join_timeout(Duration::from_millis(50)).unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(err, IsolateError::TimedOut { .. }), "{err:?}");
     let child: u32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     let _ = std::fs::remove_file(&path);
     wait_until("the child to be reaped", || {
@@ -307,7 +307,10 @@ fn cancel_and_drop_kill_the_child() {
             drop(handle);
         } else {
             handle.cancel();
-            assert!(handle.join().unwrap_err().is_cancelled());
+            assert!(matches!(
+                handle.join().unwrap_err(),
+                IsolateError::Cancelled { .. }
+            ));
         }
         wait_until("the child to be reaped", || {
             let pid = rustix::process::Pid::from_raw(child as i32).unwrap();

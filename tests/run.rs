@@ -209,7 +209,7 @@ fn join_timeout_times_out_and_cancels() {
         isolate::exit()
     });
     let err = handle.join_timeout(Duration::from_millis(20)).unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(err, IsolateError::TimedOut { .. }), "{err:?}");
 }
 
 #[test]

@@ -269,7 +269,7 @@ fn cancel_all_mid_batch_reports_every_item_once() {
     for (key, result) in set.join_all() {
         assert!(keys.insert(key), "key {key} twice");
         // Cancelled before it started, or it saw `is_cancelled` and returned.
-        assert!(result.is_ok() || result.unwrap_err().is_cancelled());
+        assert!(result.is_ok() || matches!(result.unwrap_err(), IsolateError::Cancelled { .. }));
     }
     assert_eq!(keys.len(), 1_000);
     counter.assert_balanced();

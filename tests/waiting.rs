@@ -565,7 +565,10 @@ fn scenario_small_cap_waits() {
         });
         stuck.join_timeout(Duration::from_millis(10))
     });
-    assert!(timed.join().unwrap().unwrap_err().is_timeout());
+    assert!(matches!(
+        timed.join().unwrap().unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     // A non-consuming timed wait makes progress too.
     let waited = isolate::run(|| {
         let handle = isolate::run(|| 1);
@@ -625,7 +628,10 @@ fn scenario_small_cap_waits() {
         std::thread::yield_now();
     }
     outer.cancel();
-    assert!(outer.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+    assert!(matches!(
+        outer.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     assert_eq!(isolate::run(|| 7).join_timeout(WATCHDOG).unwrap(), 7);
 }
 
@@ -766,7 +772,10 @@ fn scenario_sets_and_services_at_small_caps() {
     started.recv_timeout(WATCHDOG).unwrap();
     let queued = service.request(false);
     service.kill();
-    assert!(queued.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        queued.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     release.open();
     let _ = first.join();
 }

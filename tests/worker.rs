@@ -177,7 +177,10 @@ fn kill_closes_both_directions_and_cancels() {
     // The loop ended normally because of the kill: the worker still ended
     // `Cancelled`, and its value ("killed") was dropped.
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-    assert!(worker.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        worker.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 }
 
 #[test]
@@ -225,7 +228,9 @@ fn try_spawn_folds_the_bodys_error_and_tells_the_error_listener() {
     }));
     let (errors_tx, errors) = mpsc::channel();
     worker.on_error(move |error: &IsolateError<String>| {
-        errors_tx.send(error.is_failed()).unwrap();
+        errors_tx
+            .send(matches!(error, IsolateError::Failed { .. }))
+            .unwrap();
     });
     gate.open();
     worker.send("not a number".to_owned()).unwrap();

@@ -204,7 +204,7 @@ impl Builder {
     ///             std::thread::yield_now(); // a long computation that checks now and then
     ///         }
     ///     });
-    /// assert!(slow.join().unwrap_err().is_timeout());
+    /// assert!(matches!(slow.join().unwrap_err(), isolate::IsolateError::TimedOut { .. }));
     ///
     /// let quick = isolate::Builder::new().timeout(Duration::from_secs(60)).run(|| 7);
     /// assert_eq!(quick.join().unwrap(), 7);

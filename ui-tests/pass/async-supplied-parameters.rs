@@ -1,6 +1,6 @@
 use std::rc::Rc;
 
-use isolate::{isolated, Port, Progress, ProgressHandle, Worker};
+use isolate::{isolated, IsolateError, Port, Progress, ProgressHandle, Worker};
 
 // An async function with a progress sender: the future runs on the isolate
 // and need not be `Send`.
@@ -46,7 +46,7 @@ fn main() {
     assert_eq!(handle.join().unwrap(), 3);
 
     let handle: ProgressHandle<(), u32, std::num::ParseIntError> = checked_isolated("x".to_owned());
-    assert!(handle.join().unwrap_err().is_failed());
+    assert!(matches!(handle.join().unwrap_err(), IsolateError::Failed { .. }));
 
     let worker: Worker<u32, u32, u32> = doubler_isolated();
     worker.send(21).unwrap();

@@ -157,7 +157,7 @@ impl Builder {
     /// assert_eq!(summer.join().unwrap(), 2);
     ///
     /// let strict = Builder::new().spawn(Fold(|_: Port<(), ()>| Err::<(), _>("no config")));
-    /// assert!(strict.join().unwrap_err().is_failed());
+    /// assert!(matches!(strict.join().unwrap_err(), isolate::IsolateError::Failed { .. }));
     /// ```
     pub fn spawn<In, Out, B>(self, body: B) -> Worker<In, Out, B::Output, B::Error>
     where
@@ -393,7 +393,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// worker.kill();
-    /// assert!(worker.join().unwrap_err().is_cancelled());
+    /// assert!(matches!(worker.join().unwrap_err(), isolate::IsolateError::Cancelled { .. }));
     /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Cancelled);
     /// ```
     pub fn kill(&self) {

@@ -123,7 +123,7 @@ pub(crate) struct ExitSignal;
 /// // unless it was cancelled before it even started.
 /// match handle.join() {
 ///     Ok(steps) => assert!(steps <= 1_000_000_000),
-///     Err(err) => assert!(err.is_cancelled()),
+///     Err(err) => assert!(matches!(err, isolate::IsolateError::Cancelled { .. })),
 /// }
 /// assert!(!isolate::is_cancelled());
 /// ```
