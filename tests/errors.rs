@@ -3,6 +3,7 @@
 //! it, and `?` into `anyhow` and boxed errors from a handle whose own error
 //! is a concrete type, `anyhow::Error` or `Box<dyn Error + Send + Sync>`.
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -310,17 +311,21 @@ fn into_failed_unwraps_only_a_failure() {
 }
 
 #[test]
-fn the_current_name_borrowed_like_std_thread_name() {
-    let name = isolate::Builder::new()
+fn the_current_name_borrowed_when_static_owned_when_built() {
+    let built = isolate::Builder::new()
         .name(String::from("indexer"))
-        .run(|| isolate::with_current_name(|name| format!("[{}]", name.unwrap_or("?"))));
-    assert_eq!(name.join().unwrap(), "[indexer]");
-    assert_eq!(
-        isolate::with_current_name(|name| name.unwrap_or("?").len()),
-        1
-    );
+        .run(|| format!("[{}]", isolate::current_name().as_deref().unwrap_or("?")));
+    assert_eq!(built.join().unwrap(), "[indexer]");
+    assert_eq!(isolate::current_name().as_deref().unwrap_or("?"), "?");
     let owned = isolate::Builder::new()
+        .name(String::from("indexer"))
+        .run(isolate::current_name);
+    assert!(matches!(owned.join().unwrap(), Some(Cow::Owned(name)) if name == "indexer"));
+    let borrowed = isolate::Builder::new()
         .name("indexer")
         .run(isolate::current_name);
-    assert_eq!(owned.join().unwrap().as_deref(), Some("indexer"));
+    assert!(matches!(
+        borrowed.join().unwrap(),
+        Some(Cow::Borrowed("indexer"))
+    ));
 }

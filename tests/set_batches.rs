@@ -192,10 +192,10 @@ fn an_item_panics_fails_and_exits_on_its_own_under_the_sets_name() {
                     0 => panic!("item {i} panicked"),
                     1 => Err(format!("item {i} failed")),
                     2 => isolate::exit(),
-                    _ => Ok(isolate::with_current_name(|name| {
-                        assert_eq!(name, Some("batch"));
-                        i
-                    })),
+                    _ => {
+                        assert_eq!(isolate::current_name().as_deref(), Some("batch"));
+                        Ok(i)
+                    }
                 }
             }),
         )

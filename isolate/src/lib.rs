@@ -251,7 +251,7 @@ pub use progress::{run_with_progress, Progress, ProgressHandle, Updates};
 pub use set::batch::{BatchProgress, BatchProgressIter};
 pub use set::join::{join_all, join_any, JoinNext};
 pub use set::{Elapsed, Finished, IsolateSet, Joined};
-pub use task::context::{current_name, exit, is_cancelled, with_current_name};
+pub use task::context::{current_name, exit, is_cancelled};
 pub use task::error::{IsolateError, IsolateName};
 pub use task::handle::IsolateHandle;
 pub use task::panic::{print_panics, Location, Panic};
