@@ -129,7 +129,7 @@ fn scenario_backtrace() {
         .unwrap_err()
         .into_panic()
         .unwrap();
-    assert!(panic.backtrace().is_some());
+    assert!(panic.backtrace_text().is_some());
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn scenario_no_backtrace() {
         .unwrap_err()
         .into_panic()
         .unwrap();
-    assert!(panic.backtrace().is_none());
+    assert!(panic.backtrace_text().is_none());
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //!
 //! No test sleeps: waits are joins, or bounded spins on a condition.
 
+mod support;
+
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -254,6 +256,30 @@ fn a_panic_keeps_its_message_and_location() {
     let before = isolate::process::pool_stats().crashed;
     pool_serves();
     assert!(isolate::process::pool_stats().crashed >= before);
+}
+
+#[test]
+fn a_childs_backtrace_comes_back_as_text_when_rust_backtrace_asks() {
+    support::run_child(
+        "scenario_child_backtrace",
+        &[("RUST_BACKTRACE", "1"), ("EXPECT_BACKTRACE", "1")],
+    );
+    support::run_child("scenario_child_backtrace", &[]);
+}
+
+#[test]
+fn scenario_child_backtrace() {
+    if !support::in_child() {
+        return;
+    }
+    isolate::print_panics(false);
+    let panic = boom_isolated("deep".into())
+        .join()
+        .unwrap_err()
+        .into_panic()
+        .expect("a panic");
+    let expected = std::env::var_os("EXPECT_BACKTRACE").is_some();
+    assert_eq!(panic.backtrace_text().is_some(), expected);
 }
 
 #[test]

@@ -71,10 +71,13 @@ fn a_panic_payload_can_be_taken_back_and_reraised() {
     let err = isolate::run(|| std::panic::panic_any(7_i32))
         .join()
         .unwrap_err();
-    let mut panic = err.into_panic().unwrap();
+    let panic = err.into_panic().unwrap();
     assert_eq!(panic.message(), None);
-    assert_eq!(panic.payload().downcast_ref::<i32>(), Some(&7));
-    let reraised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| panic.resume_unwind()));
+    let payload = panic.into_payload();
+    assert_eq!(payload.downcast_ref::<i32>(), Some(&7));
+    let reraised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        std::panic::resume_unwind(payload)
+    }));
     assert_eq!(reraised.unwrap_err().downcast_ref::<i32>(), Some(&7));
 }
 
