@@ -126,7 +126,7 @@ fn wait_blocking(way: Way) -> u64 {
         }
         Way::ProgressIter => {
             let handle = nested_with_progress();
-            let sum = handle.iter().sum();
+            let sum = handle.updates().iter().sum();
             assert_eq!(handle.join().unwrap(), ANSWER);
             sum
         }

@@ -177,7 +177,7 @@ fn the_attribute_sets_the_limit() {
     // With a `Progress` parameter too: the updates end, then the timeout.
     let reporting = reports_until_cancelled_isolated();
     assert!(
-        reporting.iter().count() >= 1,
+        reporting.updates().iter().count() >= 1,
         "it reports before its first check"
     );
     assert!(matches!(

@@ -183,11 +183,11 @@ fn scenario_nested_progress() {
     let read = isolate::run(move || {
         let by_recv = isolate::run_with_progress(steps);
         let first = by_recv.recv();
-        let rest: u32 = by_recv.iter().sum();
+        let rest: u32 = by_recv.updates().iter().sum();
         assert_eq!(by_recv.join().unwrap(), "done");
 
         let by_timeout = isolate::run_with_progress(steps);
-        let timed = by_timeout.recv_timeout(WATCHDOG).unwrap();
+        let timed = by_timeout.updates().recv_timeout(WATCHDOG).unwrap();
         assert_eq!(by_timeout.join().unwrap(), "done");
 
         let by_stream = isolate::run_with_progress(steps);

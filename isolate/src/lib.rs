@@ -247,7 +247,7 @@ pub use long_running::worker::{Port, Worker};
 pub use message::Message;
 pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
 pub use pool::threads::PoolStats;
-pub use progress::{run_with_progress, Progress, ProgressHandle, Updates};
+pub use progress::{run_with_progress, Progress, ProgressHandle};
 pub use set::batch::{BatchProgress, BatchProgressIter};
 pub use set::join::{join_all, join_any, JoinNext};
 pub use set::{Elapsed, Finished, IsolateSet, Joined};
@@ -318,7 +318,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// }
 ///
 /// let handle = compress_isolated(vec![0; 6]);
-/// assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2, 3]);
+/// assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2, 3]);
 /// assert_eq!(handle.join().unwrap(), 3);
 /// ```
 ///

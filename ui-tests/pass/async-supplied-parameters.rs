@@ -42,7 +42,7 @@ async fn strict(port: Port<String, ()>) -> Result<u8, String> {
 
 fn main() {
     let handle: ProgressHandle<u8, usize> = download_isolated(3);
-    assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(handle.join().unwrap(), 3);
 
     let handle: ProgressHandle<(), u32, std::num::ParseIntError> = checked_isolated("x".to_owned());

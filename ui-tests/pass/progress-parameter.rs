@@ -44,7 +44,7 @@ fn generic<T: Clone + Send + 'static>(item: T, progress: Progress<T>) -> T {
 
 fn main() {
     let handle: ProgressHandle<usize, usize> = count_lines_isolated("a\nb".to_owned());
-    assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2]);
     assert_eq!(handle.join().unwrap(), 2);
 
     let handle: ProgressHandle<f32, Vec<u32>, std::num::ParseIntError> =
