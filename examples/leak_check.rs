@@ -77,14 +77,15 @@ fn main() {
 /// Every way a long-running isolate can end, and every way a request can.
 fn long_running(outcomes: &mut Vec<String>) {
     let echo = Worker::spawn(|port: Port<String, String>| {
-        port.receiver().iter().try_for_each(|m| port.send(m)).ok();
+        let (inbox, outbox) = port.into_parts();
+        inbox.iter().try_for_each(|m| outbox.send(m)).ok();
     });
     echo.send("message".to_owned()).unwrap();
     echo.send("left unread".to_owned()).unwrap();
     outcomes.push(format!("{:?}", echo.recv()));
     outcomes.push(format!("{:?}", echo.join()));
 
-    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.receiver().iter().count());
+    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.into_parts().0.iter().count());
     killed.send(vec![0; 64]).unwrap();
     killed.kill();
     outcomes.push(format!(

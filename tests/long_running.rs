@@ -40,7 +40,7 @@ fn exit_probe() -> (
 #[test]
 fn a_worker_killed_right_after_spawn_tells_every_exit_listener_once() {
     for _ in 0..TRIES {
-        let worker = Worker::spawn(|port: Port<u8, ()>| port.receiver().iter().count());
+        let worker = Worker::spawn(|port: Port<u8, ()>| port.into_parts().0.iter().count());
         let (first, first_rx, first_calls) = exit_probe();
         let (second, second_rx, second_calls) = exit_probe();
         worker.on_exit(first);
@@ -163,8 +163,9 @@ fn a_killed_worker_whose_loop_returns_ends_cancelled() {
 #[test]
 fn a_killed_async_worker_whose_loop_returns_ends_cancelled() {
     let worker = Worker::spawn(isolate::Async(|port: Port<u8, &'static str>| async move {
-        port.sender().send_async("ready").await.unwrap();
-        while port.recv_async().await.is_ok() {}
+        let (inbox, outbox) = port.into_parts();
+        outbox.send_async("ready").await.unwrap();
+        while inbox.recv_async().await.is_ok() {}
         "the loop ended"
     }));
     let (listener, exits, _) = exit_probe();
@@ -524,7 +525,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
         .start_paused()
         .spawn(move |port: Port<u8, ()>| {
             ran_tx.send(()).unwrap();
-            port.receiver().iter().count()
+            port.into_parts().0.iter().count()
         });
     worker.send(1).unwrap();
     assert!(ran.recv_timeout(Duration::from_millis(20)).is_err());
@@ -548,7 +549,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     // Joined while held: it starts, so the join cannot hang.
     let worker = isolate::Builder::new()
         .start_paused()
-        .spawn(|port: Port<u8, ()>| port.receiver().iter().count());
+        .spawn(|port: Port<u8, ()>| port.into_parts().0.iter().count());
     assert_eq!(worker.into_handle().join_timeout(WATCHDOG).unwrap(), 0);
 }
 
@@ -697,7 +698,7 @@ fn a_handler_can_close_its_own_service_cleanly() {
 
 #[test]
 fn channel_ends_know_whether_they_share_a_channel() {
-    let worker = Worker::spawn(|port: Port<u8, u8>| port.receiver().iter().count());
+    let worker = Worker::spawn(|port: Port<u8, u8>| port.into_parts().0.iter().count());
     let (other_tx, other_rx) = isolate::channel::bounded::<u8>(1);
     assert!(worker.sender().same_channel(worker.sender()));
     assert!(!worker.sender().same_channel(&other_tx));

@@ -239,7 +239,7 @@ impl Builder {
     ///
     /// ```
     /// let worker = isolate::Builder::new().unbounded().spawn(|port: isolate::Port<u32, ()>| {
-    ///     port.receiver().iter().count()
+    ///     port.into_parts().0.iter().count()
     /// });
     /// for i in 0..10_000 {
     ///     worker.send(i).unwrap(); // never waits

@@ -24,10 +24,11 @@ async fn checked(progress: Progress<()>, text: String) -> Result<u32, std::num::
 // An async worker body over its port.
 #[isolated]
 async fn doubler(port: Port<u32, u32>) -> u32 {
+    let (inbox, outbox) = port.into_parts();
     let mut seen = 0;
-    while let Ok(n) = port.recv_async().await {
+    while let Ok(n) = inbox.recv_async().await {
         seen += 1;
-        if port.sender().send_async(n * 2).await.is_err() {
+        if outbox.send_async(n * 2).await.is_err() {
             break;
         }
     }

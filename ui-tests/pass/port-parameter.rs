@@ -33,7 +33,8 @@ fn parse_lines(port: isolate::Port<String, i64>, strict: bool) -> Result<usize, 
 
 #[isolated]
 fn echo<T: Clone + Send + 'static>(port: Port<T, T>) {
-    port.receiver().iter().try_for_each(|m| port.send(m)).ok();
+    let (inbox, outbox) = port.into_parts();
+    inbox.iter().try_for_each(|m| outbox.send(m)).ok();
 }
 
 fn main() {
