@@ -114,7 +114,10 @@ pub type Joined<K, T, E> = (K, Result<T, IsolateError<E>>);
 ///     results.sort_by_key(|(key, _)| *key);
 ///     results
 /// });
-/// assert!(matches!(results[0].1.as_ref().unwrap_err(), isolate::IsolateError::Failed { .. })); // "bad"
+/// assert!(matches!(
+///     results[0].1.as_ref().unwrap_err(),
+///     isolate::IsolateError::Failed { .. }
+/// )); // "bad"
 /// assert_eq!(*results[1].1.as_ref().unwrap(), 42); // "good"
 /// ```
 #[must_use = "dropping an IsolateSet cancels every isolate in it"]
