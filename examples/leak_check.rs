@@ -19,7 +19,7 @@ fn main() {
         "{:?}",
         parse_isolated("x".to_owned())
             .join()
-            .map_err(|e| e.is_failed())
+            .map_err(|e| matches!(e, IsolateError::Failed { .. }))
     ));
     let panic = isolate::run(|| -> Vec<u8> { panic!("planned {}", 1) }).join();
     outcomes.push(format!(
@@ -43,7 +43,9 @@ fn main() {
     // Cancelled before its thread took it, or finished first: either is fine.
     outcomes.push(format!(
         "{:?}",
-        cancelled.join().map_err(|e| e.is_cancelled())
+        cancelled
+            .join()
+            .map_err(|e| matches!(e, IsolateError::Cancelled { .. }))
     ));
     isolate::run(|| vec![1_u8; 1024]).detach();
     drop(isolate::run(|| vec![2_u8; 1024]));
@@ -75,17 +77,23 @@ fn main() {
 /// Every way a long-running isolate can end, and every way a request can.
 fn long_running(outcomes: &mut Vec<String>) {
     let echo = Worker::spawn(|port: Port<String, String>| {
-        port.receiver().iter().try_for_each(|m| port.send(m)).ok();
+        let (inbox, outbox) = port.into_parts();
+        inbox.iter().try_for_each(|m| outbox.send(m)).ok();
     });
     echo.send("message".to_owned()).unwrap();
     echo.send("left unread".to_owned()).unwrap();
     outcomes.push(format!("{:?}", echo.recv()));
     outcomes.push(format!("{:?}", echo.join()));
 
-    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.receiver().iter().count());
+    let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.into_parts().0.iter().count());
     killed.send(vec![0; 64]).unwrap();
     killed.kill();
-    outcomes.push(format!("{:?}", killed.join().map_err(|e| e.is_cancelled())));
+    outcomes.push(format!(
+        "{:?}",
+        killed
+            .join()
+            .map_err(|e| matches!(e, IsolateError::Cancelled { .. }))
+    ));
 
     let panicking = Worker::spawn(|_: Port<(), ()>| -> u8 { panic!("planned") });
     outcomes.push(format!("worker panicked: {}", panicking.join().is_err()));
@@ -102,14 +110,22 @@ fn long_running(outcomes: &mut Vec<String>) {
     drop(service.request(2)); // withdrawn or discarded
     outcomes.push(format!(
         "{:?}",
-        service.request(13).join().map_err(|e| e.is_panic())
+        service
+            .request(13)
+            .join()
+            .map_err(|e| matches!(e, IsolateError::Panicked(_)))
     ));
     outcomes.push(format!("{:?}", service.ping().join()));
     let paused = service.pause();
     let queued = service.request(3);
     service.kill();
     drop(paused);
-    outcomes.push(format!("{:?}", queued.join().map_err(|e| e.is_cancelled())));
+    outcomes.push(format!(
+        "{:?}",
+        queued
+            .join()
+            .map_err(|e| matches!(e, IsolateError::Cancelled { .. }))
+    ));
     outcomes.push(format!("{:?}", service.join().map_err(|e| e.to_string())));
 
     let progress = isolate::run_with_progress(|progress: Progress<String>| {

@@ -50,7 +50,7 @@ fn main() {
     bar.enable_steady_tick(Duration::from_millis(100));
     bar.set_message("counting primes on an isolate");
     // The updates end when the computation does.
-    for done in handle.iter() {
+    for done in handle.updates().iter() {
         bar.set_position(done);
     }
     bar.finish_with_message("done");

@@ -126,7 +126,7 @@ fn wait_blocking(way: Way) -> u64 {
         }
         Way::ProgressIter => {
             let handle = nested_with_progress();
-            let sum = handle.iter().sum();
+            let sum = handle.updates().iter().sum();
             assert_eq!(handle.join().unwrap(), ANSWER);
             sum
         }
@@ -137,7 +137,7 @@ fn wait_blocking(way: Way) -> u64 {
         Way::ServiceAwait => futures::executor::block_on(wait_async(way)),
         Way::WorkerRecv => {
             let worker = Worker::spawn(|port: Port<u64, u64>| {
-                for n in port.receiver().iter() {
+                for n in &port {
                     port.send(n + 1).unwrap();
                 }
             });
@@ -191,7 +191,7 @@ async fn wait_async(way: Way) -> u64 {
         Way::ServiceAwait => doubling_service().request(ANSWER / 2).await.unwrap(),
         Way::WorkerRecv => {
             let worker = Worker::spawn(|port: Port<u64, u64>| {
-                for n in port.receiver().iter() {
+                for n in &port {
                     port.send(n + 1).unwrap();
                 }
             });

@@ -46,11 +46,17 @@ fn an_isolate_within_its_limit_keeps_its_value_and_error() {
     let failed = Builder::new()
         .timeout(WATCHDOG)
         .run(isolate::Fold(|| "x".parse::<u8>()));
-    assert!(failed.join().unwrap_err().is_failed());
+    assert!(matches!(
+        failed.join().unwrap_err(),
+        IsolateError::Failed { .. }
+    ));
     let panicked = Builder::new()
         .timeout(WATCHDOG)
         .run(|| -> u8 { panic!("inside the limit") });
-    assert!(panicked.join().unwrap_err().is_panic());
+    assert!(matches!(
+        panicked.join().unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     // A limit too long for the clock is no limit.
     assert_eq!(
         Builder::new()
@@ -69,17 +75,26 @@ fn a_value_or_exit_after_the_limit_is_a_timeout_and_a_panic_stays_a_panic() {
         spin_until_cancelled();
         "too late"
     });
-    assert!(late_value.join().unwrap_err().is_timeout());
+    assert!(matches!(
+        late_value.join().unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     let late_exit = Builder::new().timeout(LIMIT).run(|| -> u8 {
         spin_until_cancelled();
         isolate::exit()
     });
-    assert!(late_exit.join().unwrap_err().is_timeout());
+    assert!(matches!(
+        late_exit.join().unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     let late_panic = Builder::new().timeout(LIMIT).run(|| -> u8 {
         spin_until_cancelled();
         panic!("after the limit")
     });
-    assert!(late_panic.join().unwrap_err().is_panic());
+    assert!(matches!(
+        late_panic.join().unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
 }
 
 /// A future that never completes and never wakes, holding a tracked value.
@@ -121,7 +136,7 @@ fn a_set_with_a_limit_for_each_isolate() {
     }
     for (i, result) in set.join_all() {
         if i % 2 == 0 {
-            assert!(result.unwrap_err().is_timeout());
+            assert!(matches!(result.unwrap_err(), IsolateError::TimedOut { .. }));
         } else {
             assert_eq!(result.unwrap(), i);
         }
@@ -152,20 +167,23 @@ fn reports_until_cancelled(progress: Progress<u32>) -> u32 {
 #[test]
 fn the_attribute_sets_the_limit() {
     let _watchdog = Watchdog::arm(WATCHDOG, "#[isolated(timeout)]".into());
-    assert!(spins_with_a_literal_limit_isolated()
-        .join()
-        .unwrap_err()
-        .is_timeout());
+    assert!(matches!(
+        spins_with_a_literal_limit_isolated().join().unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     let quick = quick_with_an_expression_limit_isolated(1);
     assert_eq!(quick.name(), "quick");
     assert_eq!(quick.join().unwrap(), 2);
     // With a `Progress` parameter too: the updates end, then the timeout.
     let reporting = reports_until_cancelled_isolated();
     assert!(
-        reporting.iter().count() >= 1,
+        reporting.updates().iter().count() >= 1,
         "it reports before its first check"
     );
-    assert!(reporting.join().unwrap_err().is_timeout());
+    assert!(matches!(
+        reporting.join().unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
 }
 
 // Under a saturated pool (two threads, both held), a queued isolate's clock
@@ -222,6 +240,9 @@ fn scenario_saturated_pool() {
         .map(|_| Builder::new().timeout(LIMIT).run(spin_until_cancelled))
         .collect();
     for handle in overruns {
-        assert!(handle.join().unwrap_err().is_timeout());
+        assert!(matches!(
+            handle.join().unwrap_err(),
+            IsolateError::TimedOut { .. }
+        ));
     }
 }

@@ -3,6 +3,7 @@
 //! it, and `?` into `anyhow` and boxed errors from a handle whose own error
 //! is a concrete type, `anyhow::Error` or `Box<dyn Error + Send + Sync>`.
 
+use std::borrow::Cow;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -300,27 +301,31 @@ fn debug_shows_the_variant_and_its_cause() {
 }
 
 #[test]
-fn helpers_classify_and_unwrap() {
+fn into_failed_unwraps_only_a_failure() {
     let err = failing_io().join().unwrap_err();
-    assert!(err.is_failed() && !err.is_panic() && !err.is_cancelled() && !err.is_timeout());
+    assert!(matches!(err, IsolateError::Failed { .. }));
     assert_eq!(err.into_failed().unwrap().kind(), io::ErrorKind::NotFound);
     let err = isolate::run(|| -> u8 { panic!("x") }).join().unwrap_err();
-    assert!(err.is_panic());
+    assert!(matches!(err, IsolateError::Panicked(_)));
     assert!(err.into_failed().is_none());
 }
 
 #[test]
-fn the_current_name_borrowed_like_std_thread_name() {
-    let name = isolate::Builder::new()
+fn the_current_name_borrowed_when_static_owned_when_built() {
+    let built = isolate::Builder::new()
         .name(String::from("indexer"))
-        .run(|| isolate::with_current_name(|name| format!("[{}]", name.unwrap_or("?"))));
-    assert_eq!(name.join().unwrap(), "[indexer]");
-    assert_eq!(
-        isolate::with_current_name(|name| name.unwrap_or("?").len()),
-        1
-    );
+        .run(|| format!("[{}]", isolate::current_name().as_deref().unwrap_or("?")));
+    assert_eq!(built.join().unwrap(), "[indexer]");
+    assert_eq!(isolate::current_name().as_deref().unwrap_or("?"), "?");
     let owned = isolate::Builder::new()
+        .name(String::from("indexer"))
+        .run(isolate::current_name);
+    assert!(matches!(owned.join().unwrap(), Some(Cow::Owned(name)) if name == "indexer"));
+    let borrowed = isolate::Builder::new()
         .name("indexer")
         .run(isolate::current_name);
-    assert_eq!(owned.join().unwrap().as_deref(), Some("indexer"));
+    assert!(matches!(
+        borrowed.join().unwrap(),
+        Some(Cow::Borrowed("indexer"))
+    ));
 }

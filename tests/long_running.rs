@@ -40,13 +40,16 @@ fn exit_probe() -> (
 #[test]
 fn a_worker_killed_right_after_spawn_tells_every_exit_listener_once() {
     for _ in 0..TRIES {
-        let worker = Worker::spawn(|port: Port<u8, ()>| port.receiver().iter().count());
+        let worker = Worker::spawn(|port: Port<u8, ()>| port.into_parts().0.iter().count());
         let (first, first_rx, first_calls) = exit_probe();
         let (second, second_rx, second_calls) = exit_probe();
         worker.on_exit(first);
         worker.on_exit(second);
         worker.kill();
-        assert!(worker.join().unwrap_err().is_cancelled());
+        assert!(matches!(
+            worker.join().unwrap_err(),
+            IsolateError::Cancelled { .. }
+        ));
         assert_eq!(first_rx.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
         assert_eq!(second_rx.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
         assert_eq!(first_calls.load(Ordering::SeqCst), 1);
@@ -69,7 +72,10 @@ fn an_awaited_worker_killed_right_after_spawn_tells_its_exit_listener() {
                 .await
                 .expect("the killed worker's handle was never completed")
         });
-        assert!(outcome.unwrap_err().is_cancelled());
+        assert!(matches!(
+            outcome.unwrap_err(),
+            IsolateError::Cancelled { .. }
+        ));
         assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
     }
 }
@@ -85,7 +91,10 @@ fn a_service_killed_right_after_spawn_tells_its_exit_listener_once() {
         service.on_exit(listener);
         service.kill();
         assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-        assert!(service.join().unwrap_err().is_cancelled());
+        assert!(matches!(
+            service.join().unwrap_err(),
+            IsolateError::Cancelled { .. }
+        ));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 }
@@ -100,7 +109,7 @@ fn a_request_queued_before_a_kill_is_answered_blocking() {
         service.kill();
         match reply.join_timeout(WATCHDOG) {
             Ok(1) => {} // handled before the kill landed
-            Err(error) => assert!(error.is_cancelled(), "{error:?}"),
+            Err(error) => assert!(matches!(error, IsolateError::Cancelled { .. }), "{error:?}"),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -121,7 +130,10 @@ fn a_request_queued_before_a_kill_is_answered_awaited() {
                 let outcome = tokio::time::timeout(WATCHDOG, reply)
                     .await
                     .expect("a request queued before the kill was never answered");
-                assert!(outcome.is_ok() || outcome.unwrap_err().is_cancelled());
+                assert!(
+                    outcome.is_ok()
+                        || matches!(outcome.unwrap_err(), IsolateError::Cancelled { .. })
+                );
             }
         });
     }
@@ -142,14 +154,18 @@ fn a_killed_worker_whose_loop_returns_ends_cancelled() {
     assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), "ready");
     worker.kill();
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-    assert!(worker.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        worker.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 }
 
 #[test]
 fn a_killed_async_worker_whose_loop_returns_ends_cancelled() {
     let worker = Worker::spawn(isolate::Async(|port: Port<u8, &'static str>| async move {
-        port.sender().send_async("ready").await.unwrap();
-        while port.recv_async().await.is_ok() {}
+        let (inbox, outbox) = port.into_parts();
+        outbox.send_async("ready").await.unwrap();
+        while inbox.recv_async().await.is_ok() {}
         "the loop ended"
     }));
     let (listener, exits, _) = exit_probe();
@@ -161,7 +177,10 @@ fn a_killed_async_worker_whose_loop_returns_ends_cancelled() {
         let outcome = tokio::time::timeout(WATCHDOG, worker.into_handle())
             .await
             .unwrap();
-        assert!(outcome.unwrap_err().is_cancelled());
+        assert!(matches!(
+            outcome.unwrap_err(),
+            IsolateError::Cancelled { .. }
+        ));
     });
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
 }
@@ -174,7 +193,10 @@ fn a_killed_worker_that_fails_on_the_closed_inbox_ends_cancelled() {
     }));
     worker.receiver().recv_timeout(WATCHDOG).unwrap();
     worker.kill();
-    assert!(worker.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        worker.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 }
 
 // Defect 4: a ping never blocks its caller, and is answered while paused.
@@ -269,7 +291,10 @@ fn requests_queued_behind_a_fatal_panic_go_to_the_live_worker_blocking() {
     while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
     let replies: Vec<_> = (1..=6).map(|n| (n, service.request(n))).collect();
     gate.open();
-    assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
+    assert!(matches!(
+        failing.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     for (n, reply) in replies {
         assert_eq!(reply.join_timeout(WATCHDOG).unwrap(), n, "request {n}");
     }
@@ -284,7 +309,10 @@ fn requests_queued_behind_a_fatal_panic_go_to_the_live_worker_awaited() {
         while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
         let replies: Vec<_> = (1..=6).map(|n| (n, service.request(n))).collect();
         gate.open();
-        assert!(failing.await.unwrap_err().is_panic());
+        assert!(matches!(
+            failing.await.unwrap_err(),
+            IsolateError::Panicked(_)
+        ));
         for (n, reply) in replies {
             let outcome = tokio::time::timeout(WATCHDOG, reply).await.unwrap();
             assert_eq!(outcome.unwrap(), n, "request {n}");
@@ -376,7 +404,7 @@ fn cancel_drop_and_an_expired_timeout_reach_the_running_handler() {
     started.recv_timeout(WATCHDOG).unwrap();
     // A value produced in answer to the cancel is still returned.
     match reply.join_timeout(Duration::from_millis(1)) {
-        Err(err) => assert!(err.is_timeout(), "{err:?}"),
+        Err(err) => assert!(matches!(err, IsolateError::TimedOut { .. }), "{err:?}"),
         Ok(saw_the_cancel) => assert!(saw_the_cancel),
     }
     assert!(
@@ -420,7 +448,10 @@ fn a_pool_reports_its_live_members_and_they_answer_pings() {
     let failing = service.request(0);
     while started.recv_timeout(WATCHDOG).unwrap() != 0 {}
     gate.open();
-    assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
+    assert!(matches!(
+        failing.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     assert_eq!(service.threads(), 1);
     service.ping().join_timeout(WATCHDOG).unwrap();
     let runtime = support::tokio_runtime();
@@ -450,7 +481,10 @@ fn builder_exit_listeners_hear_an_immediate_panic() {
             .on_exit(move |exit| tx.send(exit).unwrap())
             .spawn(|_: Port<(), ()>| panic!("at once"));
         assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
-        assert!(worker.join().unwrap_err().is_panic());
+        assert!(matches!(
+            worker.join().unwrap_err(),
+            IsolateError::Panicked(_)
+        ));
     }
     let (tx, exits) = mpsc::channel();
     let builder = isolate::Builder::new()
@@ -478,7 +512,7 @@ fn an_error_listener_added_to_a_worker_started_paused_never_misses_a_panic() {
             .start_paused()
             .spawn(|_: Port<(), ()>| panic!("at once"));
         let (tx, errors) = mpsc::channel();
-        worker.on_error(move |error| tx.send(error.is_panic()).unwrap());
+        worker.on_error(move |error| tx.send(matches!(error, IsolateError::Panicked(_))).unwrap());
         assert!(worker.start());
         assert!(errors.recv_timeout(WATCHDOG).unwrap());
     }
@@ -491,7 +525,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
         .start_paused()
         .spawn(move |port: Port<u8, ()>| {
             ran_tx.send(()).unwrap();
-            port.receiver().iter().count()
+            port.into_parts().0.iter().count()
         });
     worker.send(1).unwrap();
     assert!(ran.recv_timeout(Duration::from_millis(20)).is_err());
@@ -507,12 +541,15 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     worker.on_exit(listener);
     worker.kill();
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-    assert!(worker.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        worker.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 
     // Joined while held: it starts, so the join cannot hang.
     let worker = isolate::Builder::new()
         .start_paused()
-        .spawn(|port: Port<u8, ()>| port.receiver().iter().count());
+        .spawn(|port: Port<u8, ()>| port.into_parts().0.iter().count());
     assert_eq!(worker.into_handle().join_timeout(WATCHDOG).unwrap(), 0);
 }
 
@@ -552,7 +589,10 @@ fn a_service_started_paused_builds_nothing_until_started_and_answers_pings() {
         .spawn(|| (), |_: &mut (), n: u8| n);
     let queued = service.request(1);
     service.kill();
-    assert!(queued.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+    assert!(matches!(
+        queued.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 }
 
 // Parity: removing a listener.
@@ -658,7 +698,7 @@ fn a_handler_can_close_its_own_service_cleanly() {
 
 #[test]
 fn channel_ends_know_whether_they_share_a_channel() {
-    let worker = Worker::spawn(|port: Port<u8, u8>| port.receiver().iter().count());
+    let worker = Worker::spawn(|port: Port<u8, u8>| port.into_parts().0.iter().count());
     let (other_tx, other_rx) = isolate::channel::bounded::<u8>(1);
     assert!(worker.sender().same_channel(worker.sender()));
     assert!(!worker.sender().same_channel(&other_tx));
@@ -693,20 +733,33 @@ fn a_worker_ended_by_a_panic_is_restarted_with_a_fresh_state_and_keeps_its_queue
             },
         );
     let (errors_tx, errors) = mpsc::channel();
-    service.on_error(move |error| errors_tx.send(error.is_panic()).unwrap());
+    service.on_error(move |error| {
+        errors_tx
+            .send(matches!(error, IsolateError::Panicked(_)))
+            .unwrap()
+    });
     assert_eq!(service.request(1).join().unwrap(), 1);
     let failing = service.request(0);
     started.recv_timeout(WATCHDOG).unwrap();
     let queued = service.request(1);
     gate.open();
-    assert!(failing.join_timeout(WATCHDOG).unwrap_err().is_panic());
+    assert!(matches!(
+        failing.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     // The queued request waited for the restarted worker and its new state.
     assert_eq!(queued.join_timeout(WATCHDOG).unwrap(), 1);
     assert!(errors.recv_timeout(WATCHDOG).unwrap());
     assert_eq!(service.threads(), 1);
     // The second restart, then none left: the worker ends with its panic.
-    assert!(service.request(0).join().unwrap_err().is_panic());
-    assert!(service.request(0).join().unwrap_err().is_panic());
+    assert!(matches!(
+        service.request(0).join().unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
+    assert!(matches!(
+        service.request(0).join().unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     assert_eq!(service.threads(), 0);
     let end = service.join().unwrap_err().into_panic().unwrap();
     assert_eq!(end.message(), Some("request zero"));
@@ -735,7 +788,10 @@ fn a_killed_service_is_restarted_behind_the_same_handles() {
         Exit::Cancelled
     );
     assert_eq!(old_exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-    assert!(caller.request(1).join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        caller.request(1).join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     assert_eq!(caller.threads(), 0);
 
     life.store(2, Ordering::SeqCst);
@@ -771,7 +827,10 @@ fn restarting_a_running_service_cancels_what_it_was_doing() {
         "the request in hand saw the restart"
     );
     assert!(running.join_timeout(WATCHDOG).unwrap());
-    assert!(queued.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+    assert!(matches!(
+        queued.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     service.ping().join_timeout(WATCHDOG).unwrap();
 }
 

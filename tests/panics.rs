@@ -4,6 +4,7 @@
 
 mod support;
 
+use isolate::IsolateError;
 use support::{child_output, in_child, run_child};
 
 /// A program's own hook, which prints every panic it is given.
@@ -62,7 +63,7 @@ fn scenario_print() {
     let err = isolate::run(|| panic!("inside the isolate"))
         .join()
         .unwrap_err();
-    assert!(err.is_panic());
+    assert!(matches!(err, IsolateError::Panicked(_)));
 }
 
 #[test]
@@ -128,7 +129,7 @@ fn scenario_backtrace() {
         .unwrap_err()
         .into_panic()
         .unwrap();
-    assert!(panic.backtrace().is_some());
+    assert!(panic.backtrace_text().is_some());
 }
 
 #[test]
@@ -141,7 +142,7 @@ fn scenario_no_backtrace() {
         .unwrap_err()
         .into_panic()
         .unwrap();
-    assert!(panic.backtrace().is_none());
+    assert!(panic.backtrace_text().is_none());
 }
 
 #[test]

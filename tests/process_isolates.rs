@@ -4,6 +4,8 @@
 //!
 //! No test sleeps: waits are joins, or bounded spins on a condition.
 
+mod support;
+
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -281,6 +283,30 @@ fn a_panic_keeps_its_message_and_location() {
 }
 
 #[test]
+fn a_childs_backtrace_comes_back_as_text_when_rust_backtrace_asks() {
+    support::run_child(
+        "scenario_child_backtrace",
+        &[("RUST_BACKTRACE", "1"), ("EXPECT_BACKTRACE", "1")],
+    );
+    support::run_child("scenario_child_backtrace", &[]);
+}
+
+#[test]
+fn scenario_child_backtrace() {
+    if !support::in_child() {
+        return;
+    }
+    isolate::print_panics(false);
+    let panic = boom_isolated("deep".into())
+        .join()
+        .unwrap_err()
+        .into_panic()
+        .expect("a panic");
+    let expected = std::env::var_os("EXPECT_BACKTRACE").is_some();
+    assert_eq!(panic.backtrace_text().is_some(), expected);
+}
+
+#[test]
 fn the_attribute_timeout_kills_a_runaway_loop() {
     let started = Instant::now();
     assert!(matches!(
@@ -307,7 +333,7 @@ fn an_expired_join_timeout_kills_the_child() {
     let handle = pid_then_spin_isolated(path.clone());
     wait_until("the child's pid", || std::fs::metadata(&path).is_ok());
     let err = handle.join_timeout(Duration::from_millis(50)).unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(err, IsolateError::TimedOut { .. }), "{err:?}");
     let child: u32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
     let _ = std::fs::remove_file(&path);
     wait_until("the child to be reaped", || {
@@ -331,7 +357,10 @@ fn cancel_and_drop_kill_the_child() {
             drop(handle);
         } else {
             handle.cancel();
-            assert!(handle.join().unwrap_err().is_cancelled());
+            assert!(matches!(
+                handle.join().unwrap_err(),
+                IsolateError::Cancelled { .. }
+            ));
         }
         wait_until("the child to be reaped", || {
             let pid = rustix::process::Pid::from_raw(child as i32).unwrap();

@@ -34,7 +34,7 @@ fn parse_numbers(progress: Progress<usize>, lines: Vec<String>) -> Result<Vec<i6
 fn updates_arrive_in_order_then_the_result_blocking() {
     let files: Vec<Vec<u8>> = (0..1_000).map(|i| vec![(i % 256) as u8; 3]).collect();
     let handle = checksum_files_isolated(files);
-    let updates: Vec<(usize, usize)> = handle.iter().collect();
+    let updates: Vec<(usize, usize)> = handle.updates().iter().collect();
     assert_eq!(updates.len(), 1_000);
     assert!(updates
         .iter()
@@ -65,7 +65,7 @@ fn updates_arrive_in_order_then_the_result_awaited() {
 fn a_folded_error_arrives_after_the_updates() {
     let handle = parse_numbers_isolated(vec!["1".into(), "2".into(), "three".into(), "4".into()]);
     assert_eq!(handle.handle().name(), "parser");
-    assert_eq!(handle.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [0, 1, 2]);
     assert_eq!(
         handle.join().unwrap_err().into_failed().as_deref(),
         Some("line 2: \"three\"")
@@ -81,7 +81,7 @@ fn a_panic_mid_stream_ends_the_updates_and_reaches_the_result() {
         }
         panic!("out of memory at step 3");
     });
-    assert_eq!(handle.iter().collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [0, 1, 2]);
     assert!(handle.recv().is_err());
     let panic = handle.join().unwrap_err().into_panic().unwrap();
     assert_eq!(panic.message(), Some("out of memory at step 3"));
@@ -145,7 +145,7 @@ fn a_cloned_progress_sender_reports_from_helpers() {
         Ok::<_, IsolateError<()>>(2)
     }));
     assert_eq!(
-        handle.iter().collect::<Vec<_>>(),
+        handle.updates().iter().collect::<Vec<_>>(),
         ["from a helper", "from the isolate"]
     );
     assert_eq!(handle.join().unwrap(), 2);

@@ -71,10 +71,13 @@ fn a_panic_payload_can_be_taken_back_and_reraised() {
     let err = isolate::run(|| std::panic::panic_any(7_i32))
         .join()
         .unwrap_err();
-    let mut panic = err.into_panic().unwrap();
+    let panic = err.into_panic().unwrap();
     assert_eq!(panic.message(), None);
-    assert_eq!(panic.payload().downcast_ref::<i32>(), Some(&7));
-    let reraised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| panic.resume_unwind()));
+    let payload = panic.into_payload();
+    assert_eq!(payload.downcast_ref::<i32>(), Some(&7));
+    let reraised = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        std::panic::resume_unwind(payload)
+    }));
     assert_eq!(reraised.unwrap_err().downcast_ref::<i32>(), Some(&7));
 }
 
@@ -209,7 +212,7 @@ fn join_timeout_times_out_and_cancels() {
         isolate::exit()
     });
     let err = handle.join_timeout(Duration::from_millis(20)).unwrap_err();
-    assert!(err.is_timeout(), "{err:?}");
+    assert!(matches!(err, IsolateError::TimedOut { .. }), "{err:?}");
 }
 
 #[test]

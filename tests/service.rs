@@ -120,14 +120,20 @@ fn with_errors_fatal_a_panic_ends_the_worker_and_queued_callers_hear_of_it() {
     assert_eq!(started.recv_timeout(WATCHDOG).unwrap(), 0);
     let queued = service.request(1);
     gate.open();
-    assert!(failing.join().unwrap_err().is_panic());
+    assert!(matches!(
+        failing.join().unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     // No worker is left to take the queued request: it hears why.
     let why = queued.join().unwrap_err().into_panic().unwrap();
     assert_eq!(why.message(), Some("bad input 0"));
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
     // Later requests are refused with the same reason, and `try_request`
     // hands them back.
-    assert!(service.request(2).join().unwrap_err().is_panic());
+    assert!(matches!(
+        service.request(2).join().unwrap_err(),
+        IsolateError::Panicked(_)
+    ));
     assert_eq!(service.try_request(3).unwrap_err(), TrySendError::Closed(3));
     let worker_end = service.join().unwrap_err().into_panic().unwrap();
     assert_eq!(worker_end.message(), Some("bad input 0"));
@@ -275,17 +281,21 @@ fn a_paused_service_takes_no_request_and_answers_no_ordered_ping_until_resumed()
     let nested = service.pause();
     let reply = service.request(1);
     let ping = service.ping_in_order();
-    assert!(service
-        .ping_in_order()
-        .join_timeout(Duration::from_millis(50))
-        .unwrap_err()
-        .is_timeout());
+    assert!(matches!(
+        service
+            .ping_in_order()
+            .join_timeout(Duration::from_millis(50))
+            .unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     drop(nested);
-    assert!(service
-        .ping_in_order()
-        .join_timeout(Duration::from_millis(20))
-        .unwrap_err()
-        .is_timeout());
+    assert!(matches!(
+        service
+            .ping_in_order()
+            .join_timeout(Duration::from_millis(20))
+            .unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     // A plain ping is a control message: answered while paused.
     service.ping().join_timeout(WATCHDOG).unwrap();
     assert_eq!(handled.load(Ordering::SeqCst), 0);
@@ -319,10 +329,19 @@ fn kill_cancels_queued_requests_and_the_one_in_hand_sees_it() {
         1,
         "a reply produced anyway still arrives"
     );
-    assert!(queued.join().unwrap_err().is_cancelled());
-    assert!(service.request(3).join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        queued.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
+    assert!(matches!(
+        service.request(3).join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-    assert!(service.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        service.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 }
 
 #[test]
@@ -349,7 +368,11 @@ fn a_handlers_err_goes_to_its_caller_and_the_error_listener() {
         isolate::Fold(|_: &mut (), text: String| text.parse::<u16>()),
     );
     let (errors_tx, errors) = mpsc::channel();
-    service.on_error(move |error| errors_tx.send(error.is_failed()).unwrap());
+    service.on_error(move |error| {
+        errors_tx
+            .send(matches!(error, IsolateError::Failed { .. }))
+            .unwrap()
+    });
     assert_eq!(service.request("80".to_owned()).join().unwrap(), 80);
     let error = service.request("eighty".to_owned()).join().unwrap_err();
     assert_eq!(
@@ -406,10 +429,10 @@ fn a_reply_can_time_out_and_the_service_goes_on() {
         },
     );
     let slow = service.request(true);
-    assert!(slow
-        .join_timeout(Duration::from_millis(10))
-        .unwrap_err()
-        .is_timeout());
+    assert!(matches!(
+        slow.join_timeout(Duration::from_millis(10)).unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     gate.open();
     assert!(!service.request(false).join().unwrap());
 }
@@ -496,7 +519,10 @@ fn an_awaited_request_hears_of_a_panic_and_of_a_fatal_end() {
     );
     futures::executor::block_on(async {
         assert_eq!(service.request_async(1).await.unwrap(), 1);
-        assert!(service.request_async(0).await.unwrap_err().is_panic());
+        assert!(matches!(
+            service.request_async(0).await.unwrap_err(),
+            IsolateError::Panicked(_)
+        ));
         // The only worker is gone: later requests hear why.
         let why = service.request_async(2).await.unwrap_err().into_panic();
         assert_eq!(why.unwrap().message(), Some("zero"));

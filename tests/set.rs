@@ -180,7 +180,7 @@ fn cancel_all_cancels_running_and_waiting_isolates() {
     for (_, result) in results {
         match result {
             Ok(said) => assert_eq!(said, "cancelled"),
-            Err(error) => assert!(error.is_cancelled(), "{error:?}"),
+            Err(error) => assert!(matches!(error, IsolateError::Cancelled { .. }), "{error:?}"),
         }
     }
     counter.assert_balanced();

@@ -192,10 +192,10 @@ fn an_item_panics_fails_and_exits_on_its_own_under_the_sets_name() {
                     0 => panic!("item {i} panicked"),
                     1 => Err(format!("item {i} failed")),
                     2 => isolate::exit(),
-                    _ => Ok(isolate::with_current_name(|name| {
-                        assert_eq!(name, Some("batch"));
-                        i
-                    })),
+                    _ => {
+                        assert_eq!(isolate::current_name().as_deref(), Some("batch"));
+                        Ok(i)
+                    }
                 }
             }),
         )
@@ -269,7 +269,7 @@ fn cancel_all_mid_batch_reports_every_item_once() {
     for (key, result) in set.join_all() {
         assert!(keys.insert(key), "key {key} twice");
         // Cancelled before it started, or it saw `is_cancelled` and returned.
-        assert!(result.is_ok() || result.unwrap_err().is_cancelled());
+        assert!(result.is_ok() || matches!(result.unwrap_err(), IsolateError::Cancelled { .. }));
     }
     assert_eq!(keys.len(), 1_000);
     counter.assert_balanced();

@@ -183,11 +183,11 @@ fn scenario_nested_progress() {
     let read = isolate::run(move || {
         let by_recv = isolate::run_with_progress(steps);
         let first = by_recv.recv();
-        let rest: u32 = by_recv.iter().sum();
+        let rest: u32 = by_recv.updates().iter().sum();
         assert_eq!(by_recv.join().unwrap(), "done");
 
         let by_timeout = isolate::run_with_progress(steps);
-        let timed = by_timeout.recv_timeout(WATCHDOG).unwrap();
+        let timed = by_timeout.updates().recv_timeout(WATCHDOG).unwrap();
         assert_eq!(by_timeout.join().unwrap(), "done");
 
         let by_stream = isolate::run_with_progress(steps);
@@ -565,7 +565,10 @@ fn scenario_small_cap_waits() {
         });
         stuck.join_timeout(Duration::from_millis(10))
     });
-    assert!(timed.join().unwrap().unwrap_err().is_timeout());
+    assert!(matches!(
+        timed.join().unwrap().unwrap_err(),
+        IsolateError::TimedOut { .. }
+    ));
     // A non-consuming timed wait makes progress too.
     let waited = isolate::run(|| {
         let handle = isolate::run(|| 1);
@@ -625,7 +628,10 @@ fn scenario_small_cap_waits() {
         std::thread::yield_now();
     }
     outer.cancel();
-    assert!(outer.join_timeout(WATCHDOG).unwrap_err().is_cancelled());
+    assert!(matches!(
+        outer.join_timeout(WATCHDOG).unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     assert_eq!(isolate::run(|| 7).join_timeout(WATCHDOG).unwrap(), 7);
 }
 
@@ -766,7 +772,10 @@ fn scenario_sets_and_services_at_small_caps() {
     started.recv_timeout(WATCHDOG).unwrap();
     let queued = service.request(false);
     service.kill();
-    assert!(queued.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        queued.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
     release.open();
     let _ = first.join();
 }

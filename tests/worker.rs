@@ -22,7 +22,7 @@ fn thousands_of_messages_arrive_in_order_blocking() {
         .capacity(8)
         .spawn(|port: Port<u64, u64>| {
             let mut handled = 0;
-            for n in port.receiver().iter() {
+            for n in &port {
                 handled += 1;
                 if port.send(n * 2).is_err() {
                     break;
@@ -50,7 +50,7 @@ fn thousands_of_messages_arrive_in_order_async() {
         let mut worker = isolate::Builder::new()
             .capacity(8)
             .spawn(|port: Port<u64, u64>| {
-                for n in port.receiver().iter() {
+                for n in &port {
                     if port.send(n + 1).is_err() {
                         break;
                     }
@@ -135,7 +135,7 @@ fn a_worker_that_drops_its_inbox_early_hands_messages_back() {
 #[test]
 fn dropping_the_worker_closes_its_inbox_and_it_exits_cleanly() {
     let counter = DropCounter::new();
-    let worker = Worker::spawn(|port: Port<Tracked, ()>| port.receiver().iter().count());
+    let worker = Worker::spawn(|port: Port<Tracked, ()>| port.into_parts().0.iter().count());
     let (exits_tx, exits) = mpsc::channel();
     worker.on_exit(move |exit| exits_tx.send(exit).unwrap());
     for _ in 0..10 {
@@ -177,7 +177,10 @@ fn kill_closes_both_directions_and_cancels() {
     // The loop ended normally because of the kill: the worker still ended
     // `Cancelled`, and its value ("killed") was dropped.
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
-    assert!(worker.join().unwrap_err().is_cancelled());
+    assert!(matches!(
+        worker.join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
 }
 
 #[test]
@@ -188,7 +191,8 @@ fn back_pressure_blocks_and_awaits_until_the_worker_takes_messages() {
         .capacity(2)
         .spawn(move |port: Port<u32, u32>| {
             start.wait();
-            port.receiver().iter().try_for_each(|n| port.send(n)).ok();
+            let (inbox, outbox) = port.into_parts();
+            inbox.iter().try_for_each(|n| outbox.send(n)).ok();
         });
     worker.send(1).unwrap();
     worker.send(2).unwrap();
@@ -225,7 +229,9 @@ fn try_spawn_folds_the_bodys_error_and_tells_the_error_listener() {
     }));
     let (errors_tx, errors) = mpsc::channel();
     worker.on_error(move |error: &IsolateError<String>| {
-        errors_tx.send(error.is_failed()).unwrap();
+        errors_tx
+            .send(matches!(error, IsolateError::Failed { .. }))
+            .unwrap();
     });
     gate.open();
     worker.send("not a number".to_owned()).unwrap();
@@ -271,7 +277,8 @@ fn a_worker_whose_thread_cannot_start_reports_it() {
 #[test]
 fn a_worker_serves_async_callers_on_smol_and_futures() {
     let worker = Worker::spawn(|port: Port<i32, i32>| {
-        port.receiver().iter().try_for_each(|n| port.send(-n)).ok();
+        let (inbox, outbox) = port.into_parts();
+        inbox.iter().try_for_each(|n| outbox.send(-n)).ok();
     });
     smol::block_on(async {
         worker.sender().send_async(1).await.unwrap();
@@ -335,7 +342,8 @@ fn killing_an_async_worker_drops_its_future_at_once() {
     let worker = Worker::spawn(isolate::Async(
         move |port: Port<(), &'static str>| async move {
             let _held = held; // dropped with the future
-            port.sender().send_async("waiting").await.unwrap();
+            let (_inbox, outbox) = port.into_parts();
+            outbox.send_async("waiting").await.unwrap();
             let _ = never.await;
             "unreachable"
         },
@@ -395,13 +403,11 @@ fn a_folded_async_worker_fails_with_its_own_error_and_hands_out_its_channel_ends
         .name("summer")
         .spawn(isolate::Fold(isolate::Async(
             |port: Port<u8, u8>| async move {
+                let (inbox, outbox) = port.into_parts();
                 let mut total = 0_u8;
-                while let Ok(n) = port.recv_async().await {
+                while let Ok(n) = inbox.recv_async().await {
                     total = total.checked_add(n).ok_or("overflow")?;
-                    port.sender()
-                        .send_async(total)
-                        .await
-                        .map_err(|_| "caller gone")?;
+                    outbox.send_async(total).await.map_err(|_| "caller gone")?;
                 }
                 Ok::<_, &str>(total)
             },

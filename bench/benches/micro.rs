@@ -80,10 +80,8 @@ fn service_request_drop() {
 #[divan::bench]
 fn worker_send_recv(bencher: divan::Bencher) {
     let worker = isolate::Worker::spawn(|port: isolate::Port<u64, u64>| {
-        port.receiver()
-            .iter()
-            .try_for_each(|n| port.send(n + 1))
-            .ok();
+        let (inbox, outbox) = port.into_parts();
+        inbox.iter().try_for_each(|n| outbox.send(n + 1)).ok();
     });
     bencher.bench_local(|| {
         worker.send(black_box(1)).unwrap();

@@ -89,7 +89,7 @@ impl PortWorker {
     fn start() -> Self {
         PortWorker(isolate::Builder::new().capacity(WINDOW as usize).spawn(
             |port: Port<u64, u64>| {
-                for n in port.receiver().iter() {
+                for n in &port {
                     if port.send(work(n)).is_err() {
                         break;
                     }

@@ -67,7 +67,10 @@ pub trait Body<I>: sealed::Sealed<I> + Send + 'static {
 ///
 /// let service = Service::spawn(|| (), Fold(|_: &mut (), text: String| text.parse::<u16>()));
 /// assert_eq!(service.request("7".to_owned()).join().unwrap(), 7);
-/// assert!(service.request("x".to_owned()).join().unwrap_err().is_failed());
+/// assert!(matches!(
+///     service.request("x".to_owned()).join().unwrap_err(),
+///     isolate::IsolateError::Failed { .. }
+/// ));
 /// ```
 pub trait Handler<S, Req>: sealed::SealedHandler<S, Req> + Send + Sync + 'static {
     /// The reply to one request.

@@ -204,7 +204,7 @@ impl Builder {
     ///             std::thread::yield_now(); // a long computation that checks now and then
     ///         }
     ///     });
-    /// assert!(slow.join().unwrap_err().is_timeout());
+    /// assert!(matches!(slow.join().unwrap_err(), isolate::IsolateError::TimedOut { .. }));
     ///
     /// let quick = isolate::Builder::new().timeout(Duration::from_secs(60)).run(|| 7);
     /// assert_eq!(quick.join().unwrap(), 7);
@@ -239,7 +239,7 @@ impl Builder {
     ///
     /// ```
     /// let worker = isolate::Builder::new().unbounded().spawn(|port: isolate::Port<u32, ()>| {
-    ///     port.receiver().iter().count()
+    ///     port.into_parts().0.iter().count()
     /// });
     /// for i in 0..10_000 {
     ///     worker.send(i).unwrap(); // never waits

@@ -247,11 +247,11 @@ pub use long_running::worker::{Port, Worker};
 pub use message::Message;
 pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
 pub use pool::threads::PoolStats;
-pub use progress::{run_with_progress, Progress, ProgressHandle, Updates};
+pub use progress::{run_with_progress, Progress, ProgressHandle};
 pub use set::batch::{BatchProgress, BatchProgressIter};
 pub use set::join::{join_all, join_any, JoinNext};
 pub use set::{Elapsed, Finished, IsolateSet, Joined};
-pub use task::context::{current_name, exit, is_cancelled, with_current_name};
+pub use task::context::{current_name, exit, is_cancelled};
 pub use task::error::{IsolateError, IsolateName};
 pub use task::handle::IsolateHandle;
 pub use task::panic::{print_panics, Location, Panic};
@@ -318,7 +318,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// }
 ///
 /// let handle = compress_isolated(vec![0; 6]);
-/// assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2, 3]);
+/// assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2, 3]);
 /// assert_eq!(handle.join().unwrap(), 3);
 /// ```
 ///

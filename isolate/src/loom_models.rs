@@ -1,17 +1,21 @@
 //! loom models of the task protocol (see `task/state.rs`), of a service's
 //! reply (`task/promise.rs`), of a service's pause gate and ping control
 //! (`long_running/control.rs`), of a long-running thread's end
-//! (`long_running/lifecycle.rs`) and of the pool's submits, retirement and
-//! blocked-thread replacement (`pool/threads.rs`): every
-//! interleaving of a runner completing, a handle waiting (by `join` or by
-//! polling), a cancel or kill, a listener added, and a ping meeting a busy,
-//! idle or paused worker. Run with `RUSTFLAGS="--cfg loom" cargo test -p isolates --lib --release`.
+//! (`long_running/lifecycle.rs`), of the pool's submits, retirement and
+//! blocked-thread replacement (`pool/threads.rs`) and of the channel's wait
+//! protocol (`channel/`): every interleaving of a runner completing, a
+//! handle waiting (by `join` or by polling), a cancel or kill, a listener
+//! added, a ping meeting a busy, idle or paused service thread, and a send
+//! or receive meeting a waiter. Run with
+//! `RUSTFLAGS="--cfg loom" cargo test -p isolates --lib --release`.
 //!
-//! The runner is a loom thread calling `Runnable::run`, standing in for a
-//! pool thread; the pool itself is not modelled here.
+//! In the task models the runner is a loom thread calling `Runnable::run`,
+//! standing in for a pool thread; the pool's own models build a pool of
+//! their own.
 //!
-//! Test-only and one concept (the models), so kept in one file past 600
-//! lines.
+//! The file holds one concept, the loom models of every protocol, compiled
+//! only under `--cfg loom` (and in tests), so it is kept in one file past
+//! 600 lines of code.
 
 use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
 
@@ -196,11 +200,12 @@ fn an_expired_join_timeout_races_the_runner() {
 }
 
 // ---------------------------------------------------------------------------
-// The pool: a submit against a worker that spins, sleeps or is being woken;
-// submits from two threads; a join inside the pool on a job still queued.
-// Each model builds its own pool (leaked: workers hold `&'static Pool`) with
-// `max_threads` at the core count, where the monitor is never needed, and
-// shuts it down at the end so that every worker thread ends.
+// The pool: a submit against a pool thread that spins, sleeps or is being
+// woken; submits from two threads; a join inside the pool on a job still
+// queued. Each model builds its own pool (leaked: its threads hold
+// `&'static Pool`) with `max_threads` at the core count, where the monitor
+// is never needed, and shuts it down at the end so that every pool thread
+// ends.
 
 use crate::pool::config::Config;
 use crate::pool::threads::Pool;
@@ -389,7 +394,7 @@ mod replies {
                 // Started first: the reply still arrives.
                 Ok(value) => assert!(started && value == 5),
                 // Withdrawn first: the worker skipped it.
-                Err(error) => assert!(!started && error.is_cancelled()),
+                Err(error) => assert!(!started && matches!(error, IsolateError::Cancelled { .. })),
             }
         });
     }

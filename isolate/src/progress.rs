@@ -1,13 +1,12 @@
 //! Progress from a one-shot isolate: the function gets a [`Progress`]
-//! sender; the caller's [`ProgressHandle`] yields the updates (iterator and
-//! stream) and then the result.
+//! sender; the caller's [`ProgressHandle`] yields the updates (`recv`, a
+//! stream, and the updates' receiver for the rest) and then the result.
 
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
 
 use futures_core::Stream;
 
@@ -38,7 +37,7 @@ use crate::task::handle::IsolateHandle;
 ///     }
 ///     "done"
 /// });
-/// let updates: Vec<u32> = handle.iter().collect();
+/// let updates: Vec<u32> = handle.updates().iter().collect();
 /// assert_eq!(updates, [0, 25, 50, 75, 100]);
 /// assert_eq!(handle.join().unwrap(), "done");
 /// ```
@@ -56,7 +55,7 @@ impl<P> Progress<P> {
     ///     progress.send("loading");
     ///     progress.send("parsing");
     /// });
-    /// assert_eq!(handle.iter().collect::<Vec<_>>(), ["loading", "parsing"]);
+    /// assert_eq!(handle.updates().iter().collect::<Vec<_>>(), ["loading", "parsing"]);
     /// ```
     pub fn send(&self, update: P) {
         // An unbounded channel only refuses once the caller stopped
@@ -99,7 +98,8 @@ impl<P> fmt::Debug for Progress<P> {
 }
 
 /// A handle to an isolate that reports progress: read the updates with
-/// [`recv`](Self::recv), [`iter`](Self::iter) or as a `futures_core::Stream`,
+/// [`recv`](Self::recv), as a `futures_core::Stream`, or through their
+/// receiver ([`updates`](Self::updates)`.iter()`, `.recv_timeout(d)`, ...),
 /// then get the result with [`join`](Self::join) or
 /// [`into_handle`](Self::into_handle)`.await`.
 ///
@@ -147,66 +147,21 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     /// assert_eq!(handle.recv(), Err(RecvError));
     /// ```
     pub fn recv(&self) -> Result<P, RecvError> {
-        self.recv_until(None).map_err(|_| RecvError)
-    }
-
-    /// Receives until `deadline` (forever with `None`). While the isolate
-    /// is still queued and this caller is an isolate, it waits in slices and
-    /// applies the last resort of a wait (see
-    /// [`IsolateHandle`'s notes](IsolateHandle#waiting-from-inside-an-isolate)):
-    /// the updates cannot come before the isolate runs.
-    fn recv_until(&self, deadline: Option<Instant>) -> Result<P, RecvTimeoutError> {
+        // While the isolate is still queued and this caller is an isolate,
+        // wait in slices and apply the last resort of a wait (see
+        // `IsolateHandle`'s notes): the updates cannot come before the
+        // isolate runs.
         let mut slice = HELP_SLICE;
         while self.handle.may_need_help() {
-            // An untimed read could do nothing else meanwhile; a timed one
-            // must stay free to give up.
-            match deadline {
-                None if self.handle.help_as_last_resort() => break,
-                None => {}
-                Some(_) => {
-                    self.handle.escalate();
-                }
+            if self.handle.help_as_last_resort() {
+                break;
             }
-            let left = deadline.map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            match self
-                .updates
-                .recv_timeout(left.map_or(slice, |left| left.min(slice)))
-            {
-                Err(RecvTimeoutError::Timeout) if left.is_some_and(|left| left <= slice) => {
-                    return Err(RecvTimeoutError::Timeout)
-                }
+            match self.updates.recv_timeout(slice) {
                 Err(RecvTimeoutError::Timeout) => slice = (slice * 2).min(HELP_SLICE_MAX),
-                done => return done,
+                done => return done.map_err(|_| RecvError),
             }
         }
-        match deadline {
-            None => self.updates.recv().map_err(|_| RecvTimeoutError::Closed),
-            Some(deadline) => self
-                .updates
-                .recv_timeout(deadline.saturating_duration_since(Instant::now())),
-        }
-    }
-
-    /// Waits at most `timeout` for the next update.
-    ///
-    /// # Errors
-    ///
-    /// [`RecvTimeoutError::Timeout`] or, once every update was read and the
-    /// computation ended, [`RecvTimeoutError::Closed`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
-    /// assert_eq!(handle.recv_timeout(Duration::from_secs(5)), Ok(1));
-    /// ```
-    pub fn recv_timeout(&self, timeout: Duration) -> Result<P, RecvTimeoutError> {
-        match Instant::now().checked_add(timeout) {
-            Some(deadline) => self.recv_until(Some(deadline)),
-            None => self.recv_until(None),
-        }
+        self.updates.recv()
     }
 
     /// Awaits the next update. The handle is also a `Stream` of them.
@@ -234,18 +189,6 @@ impl<P, T, E> ProgressHandle<P, T, E> {
         .await
     }
 
-    /// A blocking iterator over the updates, until the computation ends.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| (0..3).for_each(|i| p.send(i)));
-    /// assert_eq!(handle.iter().count(), 3);
-    /// ```
-    pub fn iter(&self) -> Updates<'_, P, T, E> {
-        Updates { handle: self }
-    }
-
     /// The handle to the result, for what an [`IsolateHandle`] offers
     /// without consuming it: [`cancel`](IsolateHandle::cancel),
     /// [`is_finished`](IsolateHandle::is_finished), [`name`](IsolateHandle::name),
@@ -261,21 +204,27 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     ///     .run_with_progress(|p: isolate::Progress<u8>| p.send(7));
     /// assert_eq!(handle.handle().name(), "steps");
     /// assert!(handle.handle().wait_timeout(Duration::MAX)); // ended; updates kept
-    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [7]);
+    /// assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [7]);
     /// ```
     pub fn handle(&self) -> &IsolateHandle<T, E> {
         &self.handle
     }
 
     /// The receiving end of the updates, for the rest of the channel's API
-    /// (`try_recv`, `len`, ...). Its waits do not apply
-    /// [the last resort](IsolateHandle#waiting-from-inside-an-isolate) that
-    /// [`recv`](Self::recv) applies for a caller inside an isolate.
+    /// (`iter`, `recv_timeout`, `try_recv`, `len`, ...). Its waits do not
+    /// apply [the last resort](IsolateHandle#waiting-from-inside-an-isolate)
+    /// that [`recv`](Self::recv) applies for a caller inside an isolate;
+    /// they are channel waits, which at a stalled pool give the oldest
+    /// queued isolate a thread beside the pool.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
+    ///
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| (0..3).for_each(|i| p.send(i)));
+    /// assert_eq!(handle.updates().recv_timeout(Duration::from_secs(10)), Ok(0));
+    /// assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2]); // until the computation ends
     ///
     /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| p.send(1));
     /// handle.handle().wait_timeout(Duration::MAX);
@@ -329,36 +278,6 @@ impl<P, T, E> Stream for ProgressHandle<P, T, E> {
     }
 }
 
-/// A blocking iterator over a [`ProgressHandle`]'s updates, until the
-/// computation ends: what [`ProgressHandle::iter`] returns.
-///
-/// # Examples
-///
-/// ```
-/// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| (1..=3).for_each(|i| p.send(i)));
-/// let updates: isolate::Updates<'_, u8, ()> = handle.iter();
-/// assert_eq!(updates.sum::<u8>(), 6);
-/// ```
-pub struct Updates<'a, P, T, E = Infallible> {
-    handle: &'a ProgressHandle<P, T, E>,
-}
-
-impl<P, T, E> Iterator for Updates<'_, P, T, E> {
-    type Item = P;
-
-    fn next(&mut self) -> Option<P> {
-        self.handle.recv().ok()
-    }
-}
-
-impl<P, T, E> fmt::Debug for Updates<'_, P, T, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Updates")
-            .field("handle", self.handle)
-            .finish()
-    }
-}
-
 impl<P, T, E> fmt::Debug for ProgressHandle<P, T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProgressHandle")
@@ -384,7 +303,7 @@ impl<P, T, E> fmt::Debug for ProgressHandle<P, T, E> {
 ///     }
 ///     files.len()
 /// });
-/// for fraction in handle.iter() {
+/// for fraction in handle.updates().iter() {
 ///     println!("{:.0}%", fraction * 100.0);
 /// }
 /// assert_eq!(handle.join().unwrap(), 4);

@@ -2,9 +2,10 @@ use isolate::{isolated, Port, Progress};
 
 #[isolated]
 fn convert(port: Port<String, String>, progress: Progress<usize>) {
-    for (i, text) in port.receiver().iter().enumerate() {
+    let (inbox, outbox) = port.into_parts();
+    for (i, text) in inbox.iter().enumerate() {
         progress.send(i);
-        let _ = port.send(text.to_uppercase());
+        let _ = outbox.send(text.to_uppercase());
     }
 }
 

@@ -1,4 +1,4 @@
-use isolate::isolated;
+use isolate::{isolated, IsolateError};
 use std::rc::Rc;
 
 #[isolated]
@@ -16,7 +16,10 @@ async fn parse(text: String) -> Result<u32, std::num::ParseIntError> {
 
 fn main() {
     assert_eq!(add_isolated(1, 2).join().unwrap(), 3);
-    assert!(parse_isolated("x".to_owned()).join().unwrap_err().is_failed());
+    assert!(matches!(
+        parse_isolated("x".to_owned()).join().unwrap_err(),
+        IsolateError::Failed { .. }
+    ));
     // The handle is a future too; the integration tests await it on real executors.
     assert_eq!(block_on(parse_isolated("5".to_owned())).unwrap(), 5);
 }

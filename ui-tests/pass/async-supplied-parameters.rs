@@ -1,6 +1,6 @@
 use std::rc::Rc;
 
-use isolate::{isolated, Port, Progress, ProgressHandle, Worker};
+use isolate::{isolated, IsolateError, Port, Progress, ProgressHandle, Worker};
 
 // An async function with a progress sender: the future runs on the isolate
 // and need not be `Send`.
@@ -24,10 +24,11 @@ async fn checked(progress: Progress<()>, text: String) -> Result<u32, std::num::
 // An async worker body over its port.
 #[isolated]
 async fn doubler(port: Port<u32, u32>) -> u32 {
+    let (inbox, outbox) = port.into_parts();
     let mut seen = 0;
-    while let Ok(n) = port.recv_async().await {
+    while let Ok(n) = inbox.recv_async().await {
         seen += 1;
-        if port.sender().send_async(n * 2).await.is_err() {
+        if outbox.send_async(n * 2).await.is_err() {
             break;
         }
     }
@@ -42,11 +43,11 @@ async fn strict(port: Port<String, ()>) -> Result<u8, String> {
 
 fn main() {
     let handle: ProgressHandle<u8, usize> = download_isolated(3);
-    assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2, 3]);
     assert_eq!(handle.join().unwrap(), 3);
 
     let handle: ProgressHandle<(), u32, std::num::ParseIntError> = checked_isolated("x".to_owned());
-    assert!(handle.join().unwrap_err().is_failed());
+    assert!(matches!(handle.join().unwrap_err(), IsolateError::Failed { .. }));
 
     let worker: Worker<u32, u32, u32> = doubler_isolated();
     worker.send(21).unwrap();

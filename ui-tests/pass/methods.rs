@@ -1,4 +1,4 @@
-use isolate::isolated;
+use isolate::{isolated, IsolateError};
 use std::sync::Arc;
 
 #[derive(Clone, Debug)]
@@ -45,5 +45,8 @@ fn main() {
     assert_eq!(Box::new(parser.clone()).boxed_isolated("a,b,c".to_owned()).join().unwrap(), 2);
     assert!(Arc::new(parser.clone()).shared_isolated("a,b".to_owned()).join().unwrap());
     assert_eq!(parser.mutable_isolated(';').join().unwrap(), ';');
-    assert!(Parser::load_isolated("/no/such/file".into()).join().unwrap_err().is_failed());
+    assert!(matches!(
+        Parser::load_isolated("/no/such/file".into()).join().unwrap_err(),
+        IsolateError::Failed { .. }
+    ));
 }

@@ -1,4 +1,4 @@
-use isolate::{isolated, Port, Worker};
+use isolate::{isolated, IsolateError, Port, Worker};
 
 /// A worker function: it owns its loop; the sibling starts it on a thread of
 /// its own and returns the caller's side of its port.
@@ -33,7 +33,8 @@ fn parse_lines(port: isolate::Port<String, i64>, strict: bool) -> Result<usize, 
 
 #[isolated]
 fn echo<T: Clone + Send + 'static>(port: Port<T, T>) {
-    port.receiver().iter().try_for_each(|m| port.send(m)).ok();
+    let (inbox, outbox) = port.into_parts();
+    inbox.iter().try_for_each(|m| outbox.send(m)).ok();
 }
 
 fn main() {
@@ -47,7 +48,7 @@ fn main() {
     worker.send("12".to_owned()).unwrap();
     assert_eq!(worker.recv().unwrap(), 12);
     worker.send("x".to_owned()).unwrap();
-    assert!(worker.join().unwrap_err().is_failed());
+    assert!(matches!(worker.join().unwrap_err(), IsolateError::Failed { .. }));
 
     let worker = echo_isolated::<&'static str>();
     worker.send("hi").unwrap();

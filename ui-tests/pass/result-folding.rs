@@ -42,7 +42,7 @@ fn main() {
     let handle: IsolateHandle<u8, String> = full_path_isolated(false);
     assert_eq!(handle.join().unwrap_err().into_failed().as_deref(), Some("no"));
     let handle: IsolateHandle<Vec<u8>, io::Error> = io_alias_isolated("/no/such/file".into());
-    assert!(handle.join().unwrap_err().is_failed());
+    assert!(matches!(handle.join().unwrap_err(), IsolateError::Failed { .. }));
     let handle: IsolateHandle<(), fmt::Error> = fmt_alias_isolated(String::new());
     assert!(handle.join().is_err());
     let handle: IsolateHandle<u32, ConfigError> = config::local_alias_isolated(3);

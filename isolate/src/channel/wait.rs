@@ -107,7 +107,7 @@ pub(super) fn block<R>(
 /// pool thread the wait counts as blocked and keeps the pool going.
 pub(super) struct Parker {
     deadline: Option<Instant>,
-    blocked: Option<crate::pool::threads::BlockedWorker>,
+    blocked: Option<crate::pool::threads::BlockedThread>,
     slice: Duration,
 }
 
@@ -133,7 +133,7 @@ impl Parker {
         let stalled = self
             .blocked
             .as_ref()
-            .is_some_and(crate::pool::threads::BlockedWorker::keep_pool_going);
+            .is_some_and(crate::pool::threads::BlockedThread::keep_pool_going);
         match (stalled, left) {
             (true, Some(left)) => park_timeout(left.min(self.slice)),
             (true, None) => park_timeout(self.slice),

@@ -46,7 +46,10 @@ use crate::task::promise::{Promise, Withdraw};
 /// let service = isolate::Service::spawn(|| (), |_: &mut (), n: u8| n);
 /// let paused = service.pause();
 /// let reply = service.request(1);
-/// assert!(reply.join_timeout(Duration::from_millis(20)).unwrap_err().is_timeout());
+/// assert!(matches!(
+///     reply.join_timeout(Duration::from_millis(20)).unwrap_err(),
+///     isolate::IsolateError::TimedOut { .. }
+/// ));
 /// paused.resume();
 /// assert_eq!(service.request(2).join().unwrap(), 2);
 /// ```

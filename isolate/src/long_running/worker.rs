@@ -75,7 +75,9 @@ pub struct Worker<In, Out, T = (), E = Infallible> {
 }
 
 /// The worker's side of its channels: receive the caller's messages, send
-/// your own.
+/// your own. `send`, `recv`, `recv_async`, `for m in &port` and the `Stream`
+/// are here; [`into_parts`](Port::into_parts) hands out the two channel ends
+/// for the rest of the channel's API.
 ///
 /// # Examples
 ///
@@ -157,7 +159,7 @@ impl Builder {
     /// assert_eq!(summer.join().unwrap(), 2);
     ///
     /// let strict = Builder::new().spawn(Fold(|_: Port<(), ()>| Err::<(), _>("no config")));
-    /// assert!(strict.join().unwrap_err().is_failed());
+    /// assert!(matches!(strict.join().unwrap_err(), isolate::IsolateError::Failed { .. }));
     /// ```
     pub fn spawn<In, Out, B>(self, body: B) -> Worker<In, Out, B::Output, B::Error>
     where
@@ -274,7 +276,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.receiver().iter().count());
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.into_parts().0.iter().count());
     /// let sender = worker.sender().clone();
     /// std::thread::spawn(move || sender.send(1).unwrap()).join().unwrap();
     /// assert!(worker.sender().try_send(2).is_ok()); // the channel's whole API
@@ -393,7 +395,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// worker.kill();
-    /// assert!(worker.join().unwrap_err().is_cancelled());
+    /// assert!(matches!(worker.join().unwrap_err(), isolate::IsolateError::Cancelled { .. }));
     /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Cancelled);
     /// ```
     pub fn kill(&self) {
@@ -417,7 +419,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// ```
     /// let worker = isolate::Builder::new()
     ///     .start_paused()
-    ///     .spawn(|port: isolate::Port<u8, u8>| port.receiver().iter().sum::<u8>());
+    ///     .spawn(|port: isolate::Port<u8, u8>| port.into_parts().0.iter().sum::<u8>());
     /// worker.send(2).unwrap(); // queued while paused
     /// assert!(worker.start());
     /// assert!(!worker.start());
@@ -468,7 +470,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.receiver().iter().sum::<u32>());
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.into_parts().0.iter().sum::<u32>());
     /// worker.send(40).unwrap();
     /// worker.send(2).unwrap();
     /// assert_eq!(worker.join().unwrap(), 42);
@@ -485,7 +487,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// # Examples
     ///
     /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.receiver().iter().sum::<u32>());
+    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.into_parts().0.iter().sum::<u32>());
     /// worker.send(1).unwrap();
     /// let total = futures::executor::block_on(worker.into_handle()).unwrap();
     /// assert_eq!(total, 1);
@@ -599,46 +601,23 @@ impl<In, Out> Port<In, Out> {
         self.outbox.send(message)
     }
 
-    /// The inbox's receiving end, for the rest of the channel's API
-    /// (`try_recv`, `recv_timeout`, `iter`, ...).
+    /// The two channel ends, owned: the inbox's receiver and the outbox's
+    /// sender, for the rest of the channel's API (`try_recv`,
+    /// `recv_timeout`, `try_send`, `send_async`, ...) or for helpers of the
+    /// worker's own.
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
     ///
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| {
-    ///     port.receiver().recv_timeout(Duration::from_secs(10)).ok()
-    /// });
-    /// worker.send(5).unwrap();
-    /// assert_eq!(worker.join().unwrap(), Some(5));
-    /// ```
-    pub fn receiver(&self) -> &Receiver<In> {
-        &self.inbox
-    }
-
-    /// The outbox's sending end, for the rest of the channel's API
-    /// (`try_send`, `send_timeout`, `send_async`, ...).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<(), u8>| port.sender().try_send(3).is_ok());
-    /// assert_eq!(worker.recv().unwrap(), 3);
-    /// ```
-    pub fn sender(&self) -> &Sender<Out> {
-        &self.outbox
-    }
-
-    /// The two channel ends, owned, for a worker that hands them to helpers
-    /// of its own.
-    ///
-    /// # Examples
-    ///
-    /// ```
     /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, u8>| {
     ///     let (inbox, outbox) = port.into_parts();
-    ///     inbox.iter().try_for_each(|n| outbox.send(n + 1)).ok();
+    ///     while let Ok(n) = inbox.recv_timeout(Duration::from_secs(10)) {
+    ///         if outbox.try_send(n + 1).is_err() {
+    ///             break;
+    ///         }
+    ///     }
     /// });
     /// worker.send(1).unwrap();
     /// assert_eq!(worker.recv().unwrap(), 2);

@@ -20,7 +20,7 @@ use std::time::Duration;
 /// ```
 pub const MAX_THREADS_VAR: &str = "ISOLATE_MAX_THREADS";
 /// The environment variable that sets, in milliseconds, how long an idle
-/// worker waits before it retires, unless [`PoolBuilder::keep_alive`] was
+/// pool thread waits before it retires, unless [`PoolBuilder::keep_alive`] was
 /// given.
 ///
 /// # Examples

@@ -4,8 +4,8 @@
 //! that drives an async isolate (`block_on`).
 //!
 //! `threads` is one concept (the pool: queue, growth, sleep, retirement),
-//! kept in one file past 600 lines of code; its comments call a pool
-//! thread a "worker", the crate's docs a *pool thread*.
+//! kept in one file past 600 lines of code; in its comments a "thread" is
+//! a *pool thread* (the glossary's word; a "worker" is the `Worker` type).
 
 pub(crate) mod block_on;
 pub(crate) mod config;

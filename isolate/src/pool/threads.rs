@@ -3,36 +3,36 @@
 //! # Design
 //!
 //! - One global FIFO queue (crossbeam's lock-free `Injector`) that every
-//!   worker takes from; a submit is one push.
-//! - Idle workers first *spin* for a few tens of microseconds, then *sleep* on
+//!   pool thread takes from; a submit is one push.
+//! - Idle threads first *spin* for a few tens of microseconds, then *sleep* on
 //!   a condition variable. Waking a sleeping thread costs tens of
 //!   microseconds on a virtual machine, more than most isolates take, so a
-//!   spinning worker is what makes the hand-off fast; at most one worker per
+//!   spinning thread is what makes the hand-off fast; at most one thread per
 //!   two cores spins at once, and only for [`SPIN_TIME`], so an idle pool
 //!   burns no CPU after that. (More spinners made 16-core bursts of tiny jobs
 //!   slower, by contention on the queue, without a measurable gain for long
 //!   jobs.)
 //! - A submit wakes at most one thread, and only when more is queued than
-//!   the spinning workers will take (a spinner will take the job). A worker
+//!   the spinning threads will take (a spinner will take the job). A thread
 //!   that takes a job and leaves more behind than the spinners will take
-//!   brings the next worker: bursts fan out from both ends, without waking
+//!   brings the next thread: bursts fan out from both ends, without waking
 //!   more threads than they need.
-//! - Growth: while fewer workers than the machine has cores are *running*
-//!   (not blocked), a submit that finds no idle worker starts one. A worker
+//! - Growth: while fewer threads than the machine has cores are *running*
+//!   (not blocked), a submit that finds no idle thread starts one. A thread
 //!   that blocks in one of the crate's own waits (joining an isolate, reading
 //!   a channel or progress updates, an async isolate with nothing to poll)
 //!   says so at once ([`enter_blocked`]), so the pool starts a replacement
-//!   for queued work without waiting to notice. Workers blocked elsewhere
+//!   for queued work without waiting to notice. Threads blocked elsewhere
 //!   (sleeping, waiting on I/O) are found by a monitor thread, which looks
-//!   every [`MONITOR_TICK`] while work is queued at a worker that has been
+//!   every [`MONITOR_TICK`] while work is queued at a thread that has been
 //!   on the same job since its last look and that the kernel does not show
-//!   as running. Either way the pool aims at one running worker per core:
-//!   it starts threads until running workers, blocked ones not counted,
+//!   as running. Either way the pool aims at one running thread per core:
+//!   it starts threads until running threads, blocked ones not counted,
 //!   reach the core count, up to `max_threads`. Tiny jobs never look stuck
 //!   and long computations are not blocked, so neither makes the pool grow.
 //!   While its looks find nothing to do, the monitor looks less and less
 //!   often, up to [`MONITOR_MAX_TICK`].
-//! - Idle workers retire after `keep_alive`. A worker retires in the same
+//! - Idle threads retire after `keep_alive`. A thread retires in the same
 //!   critical section in which it last saw the queue empty, so a submit
 //!   either sees it gone (and starts another) or it sees the submit's job.
 //! - At the cap, a waiter may be the only thread left to run what it waits
@@ -56,11 +56,11 @@ use crate::sync::{
 use crate::task::header::Runnable;
 use crate::task::state::run_quietly;
 
-/// How long an idle worker spins for new work before it sleeps.
+/// How long an idle thread spins for new work before it sleeps.
 const SPIN_TIME: Duration = Duration::from_micros(50);
-/// How often the monitor looks for blocked workers while work is queued.
+/// How often the monitor looks for blocked threads while work is queued.
 const MONITOR_TICK: Duration = Duration::from_micros(500);
-/// How many stuck workers the monitor asks the kernel about per look.
+/// How many stuck threads the monitor asks the kernel about per look.
 const MONITOR_SAMPLE: usize = 4;
 /// The monitor's longest pause: it backs off while every look finds nothing
 /// to do (long computations), so that watching costs next to nothing.
@@ -70,12 +70,12 @@ type Job = Arc<dyn Runnable>;
 
 pub(crate) struct Pool {
     queue: Queue<Job>,
-    /// Workers spinning for work now.
+    /// Threads spinning for work now.
     spinning: CachePadded<AtomicUsize>,
-    /// Workers blocked in one of the crate's waits ([`enter_blocked`]). An
+    /// Threads blocked in one of the crate's waits ([`enter_blocked`]). An
     /// atomic, so that blocking and unblocking take no lock; a decision made
     /// on a value just out of date starts one thread too many or leaves a
-    /// freshly unblocked (so running) worker uncompensated, both harmless.
+    /// freshly unblocked (so running) thread uncompensated, both harmless.
     blocked: CachePadded<AtomicUsize>,
     /// `State::threads`, readable without the lock (written under it).
     thread_count: AtomicUsize,
@@ -83,11 +83,11 @@ pub(crate) struct Pool {
     /// count on growing until one starts again (written under the lock).
     start_failed: AtomicBool,
     /// Set while the monitor watches a pool that has no sleeper to wake and
-    /// no thread to start below one per core: a worker that leaves work
+    /// no thread to start below one per core: a thread that leaves work
     /// behind then skips the lock, and the monitor acts within a tick.
     saturated: CachePadded<AtomicBool>,
     state: Mutex<State>,
-    /// Sleeping workers wait here.
+    /// Sleeping threads wait here.
     wakeup: Condvar,
     /// The monitor waits here for queued work.
     monitor_wakeup: Condvar,
@@ -99,25 +99,25 @@ pub(crate) struct Pool {
     #[cfg(loom)]
     closed: AtomicBool,
     /// loom has no clock: a model's clock thread says when the keep-alive
-    /// has run out, and every idle worker then retires.
+    /// has run out, and every idle thread then retires.
     #[cfg(loom)]
     keep_alive_expired: AtomicBool,
     max_spinners: usize,
 }
 
 struct State {
-    /// Live worker threads, counting those being started.
+    /// Live threads, counting those being started.
     threads: usize,
     /// Threads started and not yet looking for work: each counts as a
-    /// worker on its way, so a short burst does not start one per job.
+    /// thread on its way, so a short burst does not start one per job.
     starting: usize,
-    /// Workers waiting on `wakeup`.
+    /// Threads waiting on `wakeup`.
     sleeping: usize,
 
-    /// Wake-ups sent to sleeping workers and not yet taken.
+    /// Wake-ups sent to sleeping threads and not yet taken.
     notified: usize,
-    /// What each live worker is doing, for the monitor.
-    workers: Vec<Arc<Activity>>,
+    /// What each live thread is doing, for the monitor.
+    activities: Vec<Arc<Activity>>,
     /// Whether the monitor thread runs, and whether it is asked to look.
     monitor: MonitorState,
     next_thread_id: usize,
@@ -130,22 +130,22 @@ enum MonitorState {
     Watching,
 }
 
-/// A worker's job counter: odd while it runs a job, even while idle. Only
-/// its worker writes it, so it costs two uncontended stores a job.
+/// A thread's job counter: odd while it runs a job, even while idle. Only
+/// its thread writes it, so it costs two uncontended stores a job.
 struct Activity {
     jobs: CachePadded<AtomicUsize>,
     /// `jobs` as the monitor last saw it (only the monitor touches it).
     seen_by_monitor: AtomicUsize,
-    /// The worker's kernel thread id where the platform shows it (0 until
-    /// known), so the monitor can tell a blocked worker from a computing one.
+    /// The thread's kernel thread id where the platform shows it (0 until
+    /// known), so the monitor can tell a blocked thread from a computing one.
     tid: AtomicUsize,
-    /// Set while the worker is blocked in one of the crate's waits: it is
+    /// Set while the thread is blocked in one of the crate's waits: it is
     /// counted in `State::blocked` then, and the monitor leaves it alone.
     waiting: AtomicBool,
 }
 
 impl Activity {
-    /// Whether the worker has been on the same job since the monitor's last
+    /// Whether the thread has been on the same job since the monitor's last
     /// look; records this look.
     fn is_stuck(&self) -> bool {
         let jobs = self.jobs.load(Ordering::Relaxed);
@@ -153,7 +153,7 @@ impl Activity {
         jobs % 2 == 1 && jobs == seen
     }
 
-    /// Whether the worker is blocked rather than computing: `false` only when
+    /// Whether the thread is blocked rather than computing: `false` only when
     /// the kernel says it is running or runnable. Where that cannot be read,
     /// a long job counts as blocked, which errs towards growing.
     fn is_blocked(&self) -> bool {
@@ -172,32 +172,32 @@ impl Activity {
     }
 }
 
-/// A pool worker thread: its pool and what it is doing.
-type WorkerSlot = std::cell::RefCell<Option<(&'static Pool, Arc<Activity>)>>;
+/// A pool thread: its pool and what it is doing.
+type PoolThreadSlot = std::cell::RefCell<Option<(&'static Pool, Arc<Activity>)>>;
 
 #[cfg(not(loom))]
 std::thread_local! {
-    /// Set on the pool's worker threads.
-    static POOL_WORKER: WorkerSlot = const { std::cell::RefCell::new(None) };
+    /// Set on the pool's threads.
+    static POOL_THREAD: PoolThreadSlot = const { std::cell::RefCell::new(None) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
-    static POOL_WORKER: WorkerSlot = std::cell::RefCell::new(None);
+    static POOL_THREAD: PoolThreadSlot = std::cell::RefCell::new(None);
 }
 
-/// This thread's pool and activity, if it is a pool worker.
-fn pool_worker() -> Option<(&'static Pool, Arc<Activity>)> {
-    POOL_WORKER
+/// This thread's pool and activity, if it is a pool thread.
+fn pool_thread() -> Option<(&'static Pool, Arc<Activity>)> {
+    POOL_THREAD
         .try_with(|slot| slot.borrow().clone())
         .ok()
         .flatten()
 }
 
 /// The pool a waiter on this thread would wait for: its own if it is a pool
-/// worker, else the global pool if it was built (never built here).
+/// thread, else the global pool if it was built (never built here).
 pub(crate) fn for_waiter() -> Option<&'static Pool> {
-    if let Some((pool, _)) = pool_worker() {
+    if let Some((pool, _)) = pool_thread() {
         return Some(pool);
     }
     match GLOBAL.get() {
@@ -206,30 +206,30 @@ pub(crate) fn for_waiter() -> Option<&'static Pool> {
     }
 }
 
-/// A pool worker blocked in one of the crate's waits, counted as such until
-/// dropped: the pool does not count it among its running workers, and
+/// A pool thread blocked in one of the crate's waits, counted as such until
+/// dropped: the pool does not count it among its running threads, and
 /// brings another thread for queued work at once.
-pub(crate) struct BlockedWorker {
+pub(crate) struct BlockedThread {
     pool: &'static Pool,
     activity: Arc<Activity>,
 }
 
 /// Counts this thread as blocked until the guard is dropped, if it is a pool
-/// worker (and is not counted already); `None` elsewhere.
-pub(crate) fn enter_blocked() -> Option<BlockedWorker> {
-    let (pool, activity) = pool_worker()?;
+/// thread (and is not counted already); `None` elsewhere.
+pub(crate) fn enter_blocked() -> Option<BlockedThread> {
+    let (pool, activity) = pool_thread()?;
     if activity.waiting.swap(true, Ordering::Relaxed) {
         return None;
     }
     pool.blocked.fetch_add(1, Ordering::SeqCst);
-    // The pool may have been saturated by this very worker: bring another.
+    // The pool may have been saturated by this very thread: bring another.
     if !pool.queue.is_empty() {
-        pool.request_worker();
+        pool.request_thread();
     }
-    Some(BlockedWorker { pool, activity })
+    Some(BlockedThread { pool, activity })
 }
 
-impl BlockedWorker {
+impl BlockedThread {
     /// For a wait that cannot tell which queued isolate it waits for (a
     /// channel, an async isolate's executor), which calls it now and then:
     /// while the pool is stalled with isolates queued, this thread may be
@@ -244,7 +244,7 @@ impl BlockedWorker {
     }
 }
 
-impl Drop for BlockedWorker {
+impl Drop for BlockedThread {
     fn drop(&mut self) {
         self.pool.blocked.fetch_sub(1, Ordering::SeqCst);
         self.activity.waiting.store(false, Ordering::Relaxed);
@@ -263,11 +263,11 @@ fn current_tid() -> usize {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {
-    /// Live worker threads.
+    /// Live threads.
     pub threads: usize,
-    /// Workers with nothing to do (spinning or sleeping).
+    /// Threads with nothing to do (spinning or sleeping).
     pub idle: usize,
-    /// Isolates waiting for a worker.
+    /// Isolates waiting for a thread.
     pub queued: usize,
 }
 
@@ -322,7 +322,7 @@ impl Pool {
                 sleeping: 0,
 
                 notified: 0,
-                workers: Vec::new(),
+                activities: Vec::new(),
                 monitor: MonitorState::NotStarted,
                 next_thread_id: 0,
             }),
@@ -351,29 +351,29 @@ impl Pool {
         // reads both of its contended ends.)
         if spinners == 0 || (!self.saturated.load(Ordering::Relaxed) && self.queue.len() > spinners)
         {
-            self.request_worker();
+            self.request_thread();
         }
     }
 
-    /// Makes sure a worker will come for the queued work.
-    fn request_worker(&'static self) {
+    /// Makes sure a thread will come for the queued work.
+    fn request_thread(&'static self) {
         if let Err(error) = self.wake_or_grow() {
             self.fail_if_no_threads(error);
         }
     }
 
-    /// A worker took a job: if more remains than the spinners will take,
-    /// bring the next worker. Bursts fan out this way without the submitter.
+    /// A thread took a job: if more remains than the spinners will take,
+    /// bring the next thread. Bursts fan out this way without the submitter.
     fn after_take(&'static self) {
         if !self.saturated.load(Ordering::Relaxed)
             && self.queue.len() > self.spinning.load(Ordering::SeqCst)
         {
-            self.request_worker();
+            self.request_thread();
         }
     }
 
-    /// Wakes a sleeping worker, or starts one if the pool may grow now; asks
-    /// the monitor to watch when it may only grow for blocked workers.
+    /// Wakes a sleeping thread, or starts one if the pool may grow now; asks
+    /// the monitor to watch when it may only grow for blocked threads.
     fn wake_or_grow(&'static self) -> Result<(), io::Error> {
         let mut state = lock(&self.state);
         if state.sleeping > state.notified {
@@ -386,13 +386,13 @@ impl Pool {
             .threads
             .saturating_sub(self.blocked.load(Ordering::SeqCst));
         if state.threads < self.config.max_threads && running < self.cores {
-            // Enough workers are on their way for what is queued: threads
+            // Enough threads are on their way for what is queued: threads
             // starting, and sleepers woken that have not taken a job yet.
             let on_their_way = state.starting + state.notified;
             if on_their_way > 0 && on_their_way >= self.queue.len() {
                 return Ok(());
             }
-            return self.start_worker(state);
+            return self.start_thread(state);
         }
         if state.threads >= self.config.max_threads {
             if state.threads == 0 {
@@ -430,15 +430,15 @@ impl Pool {
                         let mut state = lock(&self.state);
                         state.monitor = MonitorState::NotStarted;
                         self.saturated.store(false, Ordering::Relaxed);
-                        self.start_worker(state).map_err(|_| error)
+                        self.start_thread(state).map_err(|_| error)
                     }
                 }
             }
         }
     }
 
-    /// Starts a worker; `state` is released before the thread is spawned.
-    fn start_worker(
+    /// Starts a thread; `state` is released before the thread is spawned.
+    fn start_thread(
         &'static self,
         mut state: crate::sync::MutexGuard<'_, State>,
     ) -> Result<(), io::Error> {
@@ -453,10 +453,10 @@ impl Pool {
             tid: AtomicUsize::new(0),
             waiting: AtomicBool::new(false),
         });
-        state.workers.push(Arc::clone(&activity));
+        state.activities.push(Arc::clone(&activity));
         drop(state);
         let name = format!("{}-{id}", self.config.thread_name);
-        let worker_activity = Arc::clone(&activity);
+        let thread_activity = Arc::clone(&activity);
         // `spawn_thread` reports failures as errors; the guard also undoes
         // the count if it unwinds, so no thread is ever counted that is not
         // there to serve the queue.
@@ -465,22 +465,22 @@ impl Pool {
             activity: Some(activity),
         };
         let started = spawn_thread(name, self.config.stack_size, move || {
-            self.work(worker_activity)
+            self.work(thread_activity)
         });
         undo.finish(started.is_ok());
         started
     }
 
-    /// Removes a worker from the counts; the caller holds the state lock.
-    fn forget_worker(&self, state: &mut State, activity: &Arc<Activity>) {
+    /// Removes a thread from the counts; the caller holds the state lock.
+    fn forget_thread(&self, state: &mut State, activity: &Arc<Activity>) {
         state.threads -= 1;
         self.thread_count.store(state.threads, Ordering::SeqCst);
         self.saturated.store(false, Ordering::Relaxed);
-        state.workers.retain(|a| !Arc::ptr_eq(a, activity));
+        state.activities.retain(|a| !Arc::ptr_eq(a, activity));
     }
 
     /// Whether a waiter at the pool's edge must run what it waits for itself:
-    /// no worker is idle, and the pool cannot start another now (it is at
+    /// no thread is idle, and the pool cannot start another now (it is at
     /// its cap, or its last start failed).
     pub(crate) fn is_stalled(&self) -> bool {
         // Lock-free first: below the cap, with starts succeeding, it is not.
@@ -543,12 +543,12 @@ impl Pool {
         }
     }
 
-    /// A worker's life: run jobs, spin a little when there are none, sleep,
+    /// A thread's life: run jobs, spin a little when there are none, sleep,
     /// retire after `keep_alive` with nothing to do.
     fn work(&'static self, activity: Arc<Activity>) {
         activity.tid.store(current_tid(), Ordering::Relaxed);
         let _ =
-            POOL_WORKER.try_with(|slot| *slot.borrow_mut() = Some((self, Arc::clone(&activity))));
+            POOL_THREAD.try_with(|slot| *slot.borrow_mut() = Some((self, Arc::clone(&activity))));
         lock(&self.state).starting -= 1;
         loop {
             while let Some(job) = self.find_job() {
@@ -578,7 +578,7 @@ impl Pool {
         let found = self.spin();
         self.spinning.fetch_sub(1, Ordering::SeqCst);
         // One last look after leaving the spinners: a submit that saw this
-        // worker spinning relies on it (the fence pairs with `submit`'s).
+        // thread spinning relies on it (the fence pairs with `submit`'s).
         found.or_else(|| {
             fence(Ordering::SeqCst);
             self.queue.pop()
@@ -608,7 +608,7 @@ impl Pool {
         }
     }
 
-    /// Sleeps until woken for work; returns `false` when the worker should
+    /// Sleeps until woken for work; returns `false` when the thread should
     /// retire (after `keep_alive` with nothing to do).
     fn sleep(&self, activity: &Arc<Activity>) -> bool {
         let mut state = lock(&self.state);
@@ -622,8 +622,8 @@ impl Pool {
             if self.keep_alive_ran_out(deadline, now) || self.is_closed() {
                 // Under the lock that saw the queue empty: a submit either
                 // came before (and the queue was not empty) or finds this
-                // worker gone and starts another.
-                self.forget_worker(&mut state, activity);
+                // thread gone and starts another.
+                self.forget_thread(&mut state, activity);
                 return false;
             }
             state.sleeping += 1;
@@ -648,7 +648,7 @@ impl Pool {
 
     /// The monitor: while work is queued, every tick it wakes sleepers for
     /// it, starts threads up to one per core, and starts one more thread for
-    /// each worker that has been on the same job since the last tick and is
+    /// each thread that has been on the same job since the last tick and is
     /// blocked (the kernel is asked about a sample of them, and the count
     /// scaled), up to `max_threads`. It is also the
     /// safety net of the fan-out: queued work never waits longer than a tick
@@ -680,15 +680,15 @@ impl Pool {
             for _ in 0..wake {
                 self.wakeup.notify_one();
             }
-            // Workers blocked in the crate's own waits are counted already.
+            // Threads blocked in the crate's own waits are counted already.
             let stuck: Vec<Arc<Activity>> = state
-                .workers
+                .activities
                 .iter()
                 .filter(|activity| activity.is_stuck() && !activity.waiting.load(Ordering::Relaxed))
                 .cloned()
                 .collect();
             drop(state);
-            // Ask the kernel about a few stuck workers only, outside the
+            // Ask the kernel about a few stuck threads only, outside the
             // lock (each question reads a small file), and scale up.
             let sample = stuck.len().min(MONITOR_SAMPLE);
             let blocked_in_sample = (0..sample)
@@ -700,7 +700,7 @@ impl Pool {
                 _ => (stuck.len() * blocked_in_sample).div_ceil(sample),
             };
             let mut state = lock(&self.state);
-            // Aim at one running worker per core: every blocked worker is
+            // Aim at one running thread per core: every blocked thread is
             // owed one thread, and the threads started for it on earlier
             // ticks are already in `threads`.
             let wanted_threads = self.cores + self.blocked.load(Ordering::SeqCst) + blocked;
@@ -716,7 +716,7 @@ impl Pool {
                 MONITOR_TICK
             };
             for _ in 0..wanted {
-                if self.start_worker(state).is_err() {
+                if self.start_thread(state).is_err() {
                     break;
                 }
                 state = lock(&self.state);
@@ -724,7 +724,7 @@ impl Pool {
         }
     }
 
-    /// Whether an idle worker's keep-alive, which ends at `deadline`, has
+    /// Whether an idle thread's keep-alive, which ends at `deadline`, has
     /// run out at `now`; under loom, whether the model's clock says so.
     fn keep_alive_ran_out(&self, deadline: Option<Instant>, now: Instant) -> bool {
         #[cfg(loom)]
@@ -753,7 +753,7 @@ impl Pool {
         false
     }
 
-    /// Lets idle workers end; for the loom models, where every thread must
+    /// Lets idle threads end; for the loom models, where every thread must
     /// end. Checked under the state lock by `sleep`, so no sleeper misses it.
     #[cfg(all(loom, test))]
     pub(crate) fn shutdown(&self) {
@@ -772,7 +772,7 @@ impl Pool {
     }
 }
 
-/// Undoes a worker's count unless its thread started: whether the start
+/// Undoes a pool thread's count unless the thread started: whether the start
 /// failed with an error or unwound.
 struct UndoStart {
     pool: &'static Pool,
@@ -786,7 +786,7 @@ impl UndoStart {
         self.pool.start_failed.store(!started, Ordering::SeqCst);
         if let (false, Some(activity)) = (started, activity) {
             state.starting -= 1;
-            self.pool.forget_worker(&mut state, &activity);
+            self.pool.forget_thread(&mut state, &activity);
         }
     }
 }
@@ -797,7 +797,7 @@ impl Drop for UndoStart {
             let mut state = lock(&self.pool.state);
             self.pool.start_failed.store(true, Ordering::SeqCst);
             state.starting -= 1;
-            self.pool.forget_worker(&mut state, &activity);
+            self.pool.forget_thread(&mut state, &activity);
         }
     }
 }

@@ -3,14 +3,14 @@
 //!
 //! # Protocol
 //!
-//! - A pool worker that blocks in one of the crate's waits (joining an
+//! - A pool thread that blocks in one of the crate's waits (joining an
 //!   isolate, receiving from a channel or a progress handle, an async isolate
 //!   with nothing to poll) counts itself blocked for as long as it is parked
 //!   ([`pool::enter_blocked`]): the pool then starts another thread for
 //!   queued work at once, up to its cap. So waiting never runs other isolates
 //!   on the waiter's stack while the pool can serve them.
 //! - The last resort: when the pool is *stalled* (at its cap, or unable to
-//!   start a thread, with no worker idle or on its way), an isolate that
+//!   start a thread, with no thread idle or on its way), an isolate that
 //!   waits for another still queued sees to it itself instead of waiting for
 //!   a thread that cannot come. An untimed blocking wait runs it on the
 //!   waiting thread ([`help_as_last_resort`]), on a fresh stack segment and

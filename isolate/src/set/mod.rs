@@ -114,7 +114,10 @@ pub type Joined<K, T, E> = (K, Result<T, IsolateError<E>>);
 ///     results.sort_by_key(|(key, _)| *key);
 ///     results
 /// });
-/// assert!(results[0].1.as_ref().unwrap_err().is_failed()); // "bad"
+/// assert!(matches!(
+///     results[0].1.as_ref().unwrap_err(),
+///     isolate::IsolateError::Failed { .. }
+/// )); // "bad"
 /// assert_eq!(*results[1].1.as_ref().unwrap(), 42); // "good"
 /// ```
 #[must_use = "dropping an IsolateSet cancels every isolate in it"]
@@ -563,7 +566,7 @@ where
     /// }
     /// set.cancel_all();
     /// for (_, result) in set.join_all() {
-    ///     assert!(result.is_ok() || result.unwrap_err().is_cancelled());
+    ///     assert!(result.is_ok() || matches!(result.unwrap_err(), isolate::IsolateError::Cancelled { .. }));
     /// }
     /// ```
     pub fn cancel_all(&mut self) {

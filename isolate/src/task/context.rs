@@ -1,6 +1,7 @@
 //! What code running inside an isolate can ask about it: whether it was
 //! cancelled, its name, and how to end it early.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 use crate::sync::Arc;
@@ -123,7 +124,7 @@ pub(crate) struct ExitSignal;
 /// // unless it was cancelled before it even started.
 /// match handle.join() {
 ///     Ok(steps) => assert!(steps <= 1_000_000_000),
-///     Err(err) => assert!(err.is_cancelled()),
+///     Err(err) => assert!(matches!(err, isolate::IsolateError::Cancelled { .. })),
 /// }
 /// assert!(!isolate::is_cancelled());
 /// ```
@@ -136,35 +137,36 @@ pub fn is_cancelled() -> bool {
 /// An isolate is named after its function by [`#[isolated]`](crate::isolated),
 /// by [`Builder::name`](crate::Builder::name), or `"<unnamed>"`.
 ///
+/// A static name (the one `#[isolated]` gives, or a `&'static str` given to
+/// `Builder::name`) comes back borrowed, without allocating; a name built at
+/// run time (a `String` given to `Builder::name`) comes back as an owned
+/// copy. Read it as [`std::thread::Thread::name`] reads a thread's:
+/// `current_name().as_deref().unwrap_or("?")`.
+///
 /// # Examples
 ///
 /// ```
+/// use std::borrow::Cow;
+///
 /// let name = isolate::Builder::new().name("indexer").run(isolate::current_name);
-/// assert_eq!(name.join().unwrap().as_deref(), Some("indexer"));
-/// assert_eq!(isolate::current_name(), None);
-/// ```
-pub fn current_name() -> Option<String> {
-    with_current(|header| header.name().to_string())
-}
-
-/// Calls `f` with the name of the isolate running this code, borrowed as
-/// [`std::thread::Thread::name`] lends a thread's: `None` outside an
-/// isolate. Nothing is allocated; [`current_name`] is the owned form.
+/// let name = name.join().unwrap();
+/// assert_eq!(name.as_deref(), Some("indexer"));
+/// assert!(matches!(name, Some(Cow::Borrowed(_)))); // static: nothing allocated
 ///
-/// # Examples
+/// let built = isolate::Builder::new().name(format!("job-{}", 7)).run(isolate::current_name);
+/// assert_eq!(built.join().unwrap(), Some(Cow::Owned::<str>("job-7".to_owned())));
 ///
-/// ```
 /// let line = isolate::Builder::new()
 ///     .name("indexer")
-///     .run(|| isolate::with_current_name(|name| format!("[{}] done", name.unwrap_or("?"))));
+///     .run(|| format!("[{}] done", isolate::current_name().as_deref().unwrap_or("?")));
 /// assert_eq!(line.join().unwrap(), "[indexer] done");
-/// assert_eq!(isolate::with_current_name(|name| name.unwrap_or("?").to_owned()), "?");
+/// assert_eq!(isolate::current_name(), None);
 /// ```
-pub fn with_current_name<R>(f: impl FnOnce(Option<&str>) -> R) -> R {
-    // A shared name is cloned (a reference count), not borrowed from the
-    // thread's context, so `f` may itself start or join isolates.
-    let name = with_current(|header| header.name().clone());
-    f(name.as_deref())
+pub fn current_name() -> Option<Cow<'static, str>> {
+    // Copied out of the thread's context (or `'static`), never borrowed
+    // from it, so the caller may itself start or join isolates while it
+    // holds the name.
+    with_current(|header| header.name().to_cow())
 }
 
 /// Ends the isolate running this code now, like Dart's `Isolate.exit()`: its

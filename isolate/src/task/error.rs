@@ -25,6 +25,8 @@ pub type IsolateName = Option<Cow<'static, str>>;
 /// The enum is `#[non_exhaustive]`: match the variants you handle and keep a
 /// wildcard arm. Each variant carries the isolate's name (`isolate`, `None`
 /// when it was not named; a [`Panic`] carries its own).
+/// To ask for one kind of failure, `matches!` it:
+/// `matches!(err, IsolateError::TimedOut { .. })`.
 ///
 /// # Printing it
 ///
@@ -54,9 +56,20 @@ pub type IsolateName = Option<Cow<'static, str>>;
 /// match handle.join() {
 ///     Ok(n) => println!("parsed {n}"),
 ///     Err(IsolateError::Failed { error, .. }) => println!("bad number: {error}"),
-///     Err(IsolateError::Panicked(panic)) => panic.resume_unwind(),
+///     Err(IsolateError::Panicked(panic)) => std::panic::resume_unwind(panic.into_payload()),
 ///     Err(other) => println!("isolate did not finish: {other}"),
 /// }
+/// ```
+///
+/// ```
+/// use std::time::Duration;
+/// use isolate::IsolateError;
+///
+/// let slow = isolate::run(|| std::thread::sleep(Duration::from_millis(200)));
+/// // A timeout cancels the isolate too, but reports itself as a timeout.
+/// let err = slow.join_timeout(Duration::ZERO).unwrap_err();
+/// assert!(matches!(err, IsolateError::TimedOut { .. }));
+/// assert!(!matches!(err, IsolateError::Cancelled { .. }));
 /// ```
 #[non_exhaustive]
 pub enum IsolateError<E = Infallible> {
@@ -128,63 +141,6 @@ pub enum IsolateError<E = Infallible> {
 }
 
 impl<E> IsolateError<E> {
-    /// Returns `true` if the function returned its own error.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let err = isolate::run(isolate::Fold(|| Err::<(), _>("no"))).join().unwrap_err();
-    /// assert!(err.is_failed());
-    /// ```
-    pub fn is_failed(&self) -> bool {
-        matches!(self, Self::Failed { .. })
-    }
-
-    /// Returns `true` if the isolate panicked.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # isolate::print_panics(false);
-    /// let err = isolate::run(|| panic!("boom")).join().unwrap_err();
-    /// assert!(err.is_panic());
-    /// ```
-    pub fn is_panic(&self) -> bool {
-        matches!(self, Self::Panicked(_))
-    }
-
-    /// Returns `true` if the isolate was cancelled without giving a value.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let slow = isolate::run(|| std::thread::sleep(Duration::from_millis(200)));
-    /// // A timeout cancels too, but reports itself as a timeout.
-    /// let err = slow.join_timeout(Duration::ZERO).unwrap_err();
-    /// assert!(!err.is_cancelled() && err.is_timeout());
-    /// ```
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, Self::Cancelled { .. })
-    }
-
-    /// Returns `true` if the isolate ran out of time: a
-    /// [`join_timeout`](crate::IsolateHandle::join_timeout), or its own
-    /// [`timeout`](crate::Builder::timeout).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::time::Duration;
-    ///
-    /// let slow = isolate::run(|| std::thread::sleep(Duration::from_millis(200)));
-    /// assert!(slow.join_timeout(Duration::ZERO).unwrap_err().is_timeout());
-    /// ```
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::TimedOut { .. })
-    }
-
     /// The name of the isolate the error comes from, if it was given one.
     ///
     /// # Examples

@@ -183,7 +183,7 @@ impl<T, E> IsolateHandle<T, E> {
     ///     }
     /// });
     /// let err = stuck.join_timeout(Duration::from_millis(10)).unwrap_err();
-    /// assert!(err.is_timeout());
+    /// assert!(matches!(err, isolate::IsolateError::TimedOut { .. }));
     /// ```
     pub fn join_timeout(self, timeout: Duration) -> Result<T, IsolateError<E>> {
         let task = self.into_task();
@@ -242,7 +242,7 @@ impl<T, E> IsolateHandle<T, E> {
     /// handle.cancel();
     /// match handle.join() {
     ///     Ok(message) => assert_eq!(message, "stopped early"),
-    ///     Err(err) => assert!(err.is_cancelled()), // cancelled before it started
+    ///     Err(err) => assert!(matches!(err, isolate::IsolateError::Cancelled { .. })), // cancelled before it started
     /// }
     /// ```
     pub fn cancel(&self) {

@@ -24,9 +24,9 @@ use crate::task::context;
 
 /// A panic caught inside an isolate, carried to the caller.
 ///
-/// It keeps the original payload, so the caller can inspect it
-/// ([`payload`](Self::payload), [`into_payload`](Self::into_payload)) or
-/// re-raise it on its own thread ([`resume_unwind`](Self::resume_unwind)).
+/// It keeps the original payload, so the caller can take it back
+/// ([`into_payload`](Self::into_payload)) to inspect it with `downcast_ref`
+/// or re-raise it on its own thread with [`std::panic::resume_unwind`].
 ///
 /// # Examples
 ///
@@ -50,8 +50,8 @@ pub struct Panic {
 
 struct PanicInner {
     // A `Mutex` makes the `Send`-only payload `Sync` without `unsafe`: it is
-    // only reached through `&mut self` or `self`, so the lock is never taken
-    // by two threads at once.
+    // only reached through `self` (`into_payload`), so the lock is never
+    // taken by two threads at once.
     payload: Mutex<Box<dyn Any + Send + 'static>>,
     message: Option<String>,
     location: Option<Location>,
@@ -234,32 +234,19 @@ impl Panic {
         self.inner.location.as_ref()
     }
 
-    /// The backtrace captured inside the isolate, when `RUST_BACKTRACE` (or
-    /// `RUST_LIB_BACKTRACE`) asked for one.
+    /// The backtrace captured where the isolate panicked, as text, when
+    /// `RUST_BACKTRACE` (or `RUST_LIB_BACKTRACE`) asked for one: captured by
+    /// the crate's panic hook on the isolate's thread, or, for a panic in a
+    /// process isolate's child, by the child, which sends it as text.
     ///
     /// # Examples
     ///
     /// ```
     /// # isolate::print_panics(false);
     /// let panic = isolate::run(|| panic!("deep")).join().unwrap_err().into_panic().unwrap();
-    /// if let Some(backtrace) = panic.backtrace() {
+    /// if let Some(backtrace) = panic.backtrace_text() {
     ///     eprintln!("{backtrace}");
     /// }
-    /// ```
-    pub fn backtrace(&self) -> Option<&Backtrace> {
-        self.inner.backtrace.as_ref()
-    }
-
-    /// The backtrace as text: [`backtrace`](Self::backtrace) formatted, or,
-    /// for a panic in a process isolate's child (whose `backtrace()` is
-    /// `None`), the text the child captured when `RUST_BACKTRACE` asked.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # isolate::print_panics(false);
-    /// let panic = isolate::run(|| panic!("deep")).join().unwrap_err().into_panic().unwrap();
-    /// assert_eq!(panic.backtrace_text(), panic.backtrace().map(|b| b.to_string()));
     /// ```
     pub fn backtrace_text(&self) -> Option<String> {
         match &self.inner.backtrace {
@@ -281,54 +268,35 @@ impl Panic {
         &self.inner.isolate_name
     }
 
-    /// The original payload, to inspect with `downcast_ref`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # isolate::print_panics(false);
-    /// let mut panic = isolate::run(|| std::panic::panic_any(42_u8)).join().unwrap_err().into_panic().unwrap();
-    /// assert_eq!(panic.payload().downcast_ref::<u8>(), Some(&42));
-    /// ```
-    pub fn payload(&mut self) -> &(dyn Any + Send + 'static) {
-        &**self
-            .inner
-            .payload
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Gives back the original payload, as
-    /// [`std::thread::JoinHandle::join`] would.
+    /// [`std::thread::JoinHandle::join`] would: inspect it with
+    /// `downcast_ref` (or read a string payload with
+    /// [`message`](Self::message)), or re-raise the panic on this thread
+    /// with [`std::panic::resume_unwind`].
     ///
     /// # Examples
     ///
     /// ```
     /// # isolate::print_panics(false);
-    /// let panic = isolate::run(|| panic!("owned")).join().unwrap_err().into_panic().unwrap();
+    /// let panic = isolate::run(|| std::panic::panic_any(42_u8)).join().unwrap_err().into_panic().unwrap();
     /// let payload = panic.into_payload();
-    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"owned"));
+    /// assert_eq!(payload.downcast_ref::<u8>(), Some(&42));
+    /// ```
+    ///
+    /// Re-raising it:
+    ///
+    /// ```should_panic
+    /// # isolate::print_panics(false);
+    /// match isolate::run(|| panic!("fatal")).join() {
+    ///     Ok(()) => {}
+    ///     Err(err) => std::panic::resume_unwind(err.into_panic().unwrap().into_payload()),
+    /// }
     /// ```
     pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
         self.inner
             .payload
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Re-raises the panic on the calling thread with its original payload.
-    ///
-    /// # Examples
-    ///
-    /// ```should_panic
-    /// # isolate::print_panics(false);
-    /// match isolate::run(|| panic!("fatal")).join() {
-    ///     Ok(()) => {}
-    ///     Err(err) => err.into_panic().unwrap().resume_unwind(),
-    /// }
-    /// ```
-    pub fn resume_unwind(self) -> ! {
-        std::panic::resume_unwind(self.into_payload())
     }
 }
 

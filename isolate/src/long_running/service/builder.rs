@@ -59,7 +59,7 @@ pub struct ServiceBuilder {
 ///         *served
 ///     });
 /// assert_eq!(service.request(1).join().unwrap(), 1);
-/// assert!(service.request(0).join().unwrap_err().is_panic());
+/// assert!(matches!(service.request(0).join().unwrap_err(), isolate::IsolateError::Panicked(_)));
 /// assert_eq!(service.request(1).join().unwrap(), 1); // restarted: a fresh state
 /// ```
 #[non_exhaustive]
@@ -125,10 +125,19 @@ impl ServiceBuilder {
     /// let service = isolate::Builder::new().service()
     ///     .restart(isolate::Restart::OnPanic { limit: 1 })
     ///     .spawn(|| (), |_: &mut (), n: u8| 10 / n);
-    /// assert!(service.request(0).join().unwrap_err().is_panic());
+    /// assert!(matches!(
+    ///     service.request(0).join().unwrap_err(),
+    ///     isolate::IsolateError::Panicked(_)
+    /// ));
     /// assert_eq!(service.request(5).join().unwrap(), 2); // restarted
-    /// assert!(service.request(0).join().unwrap_err().is_panic());
-    /// assert!(service.request(5).join().unwrap_err().is_panic()); // no restart left
+    /// assert!(matches!(
+    ///     service.request(0).join().unwrap_err(),
+    ///     isolate::IsolateError::Panicked(_)
+    /// ));
+    /// assert!(matches!(
+    ///     service.request(5).join().unwrap_err(),
+    ///     isolate::IsolateError::Panicked(_)
+    /// )); // no restart left
     /// ```
     pub fn restart(mut self, policy: Restart) -> Self {
         self.restart = policy;
@@ -147,7 +156,10 @@ impl ServiceBuilder {
     /// let service = isolate::Builder::new().service()
     ///     .errors_are_fatal(false)
     ///     .spawn(|| (), |_: &mut (), n: u32| 100 / n);
-    /// assert!(service.request(0).join().unwrap_err().is_panic());
+    /// assert!(matches!(
+    ///     service.request(0).join().unwrap_err(),
+    ///     isolate::IsolateError::Panicked(_)
+    /// ));
     /// assert_eq!(service.request(5).join().unwrap(), 20); // still serving
     /// ```
     pub fn errors_are_fatal(mut self, fatal: bool) -> Self {

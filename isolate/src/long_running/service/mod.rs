@@ -391,8 +391,11 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// let paused = service.pause();
     /// let queued = service.request(1);
     /// service.kill();
-    /// assert!(queued.join().unwrap_err().is_cancelled());
-    /// assert!(service.request(2).join().unwrap_err().is_cancelled());
+    /// assert!(matches!(queued.join().unwrap_err(), isolate::IsolateError::Cancelled { .. }));
+    /// assert!(matches!(
+    ///     service.request(2).join().unwrap_err(),
+    ///     isolate::IsolateError::Cancelled { .. }
+    /// ));
     /// # drop(paused);
     /// ```
     pub fn kill(&self) {
@@ -419,7 +422,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// let service = isolate::Service::spawn(|| 100, |base: &mut u32, n: u32| *base + n);
     /// let other_caller = service.clone();
     /// service.kill();
-    /// assert!(other_caller.request(1).join().unwrap_err().is_cancelled());
+    /// assert!(matches!(
+    ///     other_caller.request(1).join().unwrap_err(),
+    ///     isolate::IsolateError::Cancelled { .. }
+    /// ));
     /// service.restart();
     /// assert_eq!(other_caller.request(1).join().unwrap(), 101); // same handle
     /// ```
