@@ -83,7 +83,7 @@ fn long_running(outcomes: &mut Vec<String>) {
     echo.send("message".to_owned()).unwrap();
     echo.send("left unread".to_owned()).unwrap();
     outcomes.push(format!("{:?}", echo.recv()));
-    outcomes.push(format!("{:?}", echo.join()));
+    outcomes.push(format!("{:?}", echo.into_handle().join()));
 
     let killed = Worker::spawn(|port: Port<Vec<u8>, ()>| port.into_parts().0.iter().count());
     killed.send(vec![0; 64]).unwrap();
@@ -91,12 +91,16 @@ fn long_running(outcomes: &mut Vec<String>) {
     outcomes.push(format!(
         "{:?}",
         killed
+            .into_handle()
             .join()
             .map_err(|e| matches!(e, IsolateError::Cancelled { .. }))
     ));
 
     let panicking = Worker::spawn(|_: Port<(), ()>| -> u8 { panic!("planned") });
-    outcomes.push(format!("worker panicked: {}", panicking.join().is_err()));
+    outcomes.push(format!(
+        "worker panicked: {}",
+        panicking.into_handle().join().is_err()
+    ));
 
     let service = isolate::Builder::new().service().threads(2).spawn(
         || vec![0_u8; 256],
@@ -135,5 +139,5 @@ fn long_running(outcomes: &mut Vec<String>) {
         "done"
     });
     outcomes.push(format!("{:?}", progress.recv()));
-    outcomes.push(format!("{:?}", progress.join()));
+    outcomes.push(format!("{:?}", progress.into_handle().join()));
 }

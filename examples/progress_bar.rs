@@ -55,7 +55,7 @@ fn main() {
     }
     bar.finish_with_message("done");
 
-    let primes = handle.join().expect("the computation failed");
+    let primes = handle.into_handle().join().expect("the computation failed");
     println!("{primes} primes below {limit}");
     assert_eq!(primes, 216_816);
 }

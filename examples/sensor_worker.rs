@@ -122,7 +122,7 @@ fn main() {
         .recv_timeout(std::time::Duration::from_secs(10))
         .expect("the exit listener runs");
     assert_eq!(exit, Exit::Panicked);
-    match broken.join() {
+    match broken.into_handle().join() {
         Err(error) => println!("join: {error}"),
         Ok(readings) => println!("join: {readings} readings"),
     }

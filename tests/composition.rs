@@ -121,13 +121,13 @@ fn wait_blocking(way: Way) -> u64 {
             while let Ok(update) = handle.recv() {
                 sum += update;
             }
-            assert_eq!(handle.join().unwrap(), ANSWER);
+            assert_eq!(handle.into_handle().join().unwrap(), ANSWER);
             sum
         }
         Way::ProgressIter => {
             let handle = nested_with_progress();
             let sum = handle.updates().iter().sum();
-            assert_eq!(handle.join().unwrap(), ANSWER);
+            assert_eq!(handle.into_handle().join().unwrap(), ANSWER);
             sum
         }
         Way::ProgressStream | Way::ProgressRecvAsync => {
@@ -143,7 +143,7 @@ fn wait_blocking(way: Way) -> u64 {
             });
             worker.send(ANSWER - 1).unwrap();
             let answer = worker.recv().unwrap();
-            worker.join().unwrap();
+            worker.into_handle().join().unwrap();
             answer
         }
         Way::ChannelRecv => {
@@ -197,7 +197,7 @@ async fn wait_async(way: Way) -> u64 {
             });
             worker.sender().send_async(ANSWER - 1).await.unwrap();
             let answer = worker.recv_async().await.unwrap();
-            worker.join().unwrap();
+            worker.into_handle().join().unwrap();
             answer
         }
         blocking => wait_blocking(blocking),
@@ -223,7 +223,7 @@ fn wait_from(place: Place, way: Way) -> u64 {
                 port.send(wait_blocking(way)).unwrap();
             });
             let answer = worker.recv().unwrap();
-            worker.join().unwrap();
+            worker.into_handle().join().unwrap();
             answer
         }
     }

@@ -181,7 +181,7 @@ fn the_attribute_sets_the_limit() {
         "it reports before its first check"
     );
     assert!(matches!(
-        reporting.join().unwrap_err(),
+        reporting.into_handle().join().unwrap_err(),
         IsolateError::TimedOut { .. }
     ));
 }

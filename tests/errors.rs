@@ -156,7 +156,7 @@ fn every_way_an_isolate_fails_names_it() {
         rx.recv().unwrap(),
         "isolate 'loader' returned an error: no input"
     );
-    assert!(worker.join().is_err());
+    assert!(worker.into_handle().join().is_err());
 }
 
 #[test]

@@ -47,7 +47,7 @@ fn a_worker_killed_right_after_spawn_tells_every_exit_listener_once() {
         worker.on_exit(second);
         worker.kill();
         assert!(matches!(
-            worker.join().unwrap_err(),
+            worker.into_handle().join().unwrap_err(),
             IsolateError::Cancelled { .. }
         ));
         assert_eq!(first_rx.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
@@ -155,7 +155,7 @@ fn a_killed_worker_whose_loop_returns_ends_cancelled() {
     worker.kill();
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
     assert!(matches!(
-        worker.join().unwrap_err(),
+        worker.into_handle().join().unwrap_err(),
         IsolateError::Cancelled { .. }
     ));
 }
@@ -194,7 +194,7 @@ fn a_killed_worker_that_fails_on_the_closed_inbox_ends_cancelled() {
     worker.receiver().recv_timeout(WATCHDOG).unwrap();
     worker.kill();
     assert!(matches!(
-        worker.join().unwrap_err(),
+        worker.into_handle().join().unwrap_err(),
         IsolateError::Cancelled { .. }
     ));
 }
@@ -482,7 +482,7 @@ fn builder_exit_listeners_hear_an_immediate_panic() {
             .spawn(|_: Port<(), ()>| panic!("at once"));
         assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Panicked);
         assert!(matches!(
-            worker.join().unwrap_err(),
+            worker.into_handle().join().unwrap_err(),
             IsolateError::Panicked(_)
         ));
     }
@@ -531,7 +531,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     assert!(ran.recv_timeout(Duration::from_millis(20)).is_err());
     assert!(worker.start());
     ran.recv_timeout(WATCHDOG).unwrap();
-    assert_eq!(worker.join().unwrap(), 1);
+    assert_eq!(worker.into_handle().join().unwrap(), 1);
 
     // Killed while held: its body never runs.
     let worker = isolate::Builder::new()
@@ -542,7 +542,7 @@ fn a_worker_started_paused_runs_nothing_until_started_killed_or_joined() {
     worker.kill();
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
     assert!(matches!(
-        worker.join().unwrap_err(),
+        worker.into_handle().join().unwrap_err(),
         IsolateError::Cancelled { .. }
     ));
 

@@ -41,7 +41,7 @@ fn updates_arrive_in_order_then_the_result_blocking() {
         .enumerate()
         .all(|(i, &u)| u == (i + 1, 1_000)));
     let expected: u64 = (0..1_000_u64).map(|i| (i % 256) * 3).sum();
-    assert_eq!(handle.join().unwrap(), expected);
+    assert_eq!(handle.into_handle().join().unwrap(), expected);
 }
 
 #[test]
@@ -67,7 +67,12 @@ fn a_folded_error_arrives_after_the_updates() {
     assert_eq!(handle.handle().name(), "parser");
     assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [0, 1, 2]);
     assert_eq!(
-        handle.join().unwrap_err().into_failed().as_deref(),
+        handle
+            .into_handle()
+            .join()
+            .unwrap_err()
+            .into_failed()
+            .as_deref(),
         Some("line 2: \"three\"")
     );
 }
@@ -83,7 +88,12 @@ fn a_panic_mid_stream_ends_the_updates_and_reaches_the_result() {
     });
     assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [0, 1, 2]);
     assert!(handle.recv().is_err());
-    let panic = handle.join().unwrap_err().into_panic().unwrap();
+    let panic = handle
+        .into_handle()
+        .join()
+        .unwrap_err()
+        .into_panic()
+        .unwrap();
     assert_eq!(panic.message(), Some("out of memory at step 3"));
 }
 
@@ -97,7 +107,7 @@ fn joining_without_reading_never_blocks_the_computation_and_drops_the_updates() 
         }
         "done"
     });
-    assert_eq!(handle.join().unwrap(), "done");
+    assert_eq!(handle.into_handle().join().unwrap(), "done");
     counter.assert_balanced();
 }
 
@@ -148,7 +158,7 @@ fn a_cloned_progress_sender_reports_from_helpers() {
         handle.updates().iter().collect::<Vec<_>>(),
         ["from a helper", "from the isolate"]
     );
-    assert_eq!(handle.join().unwrap(), 2);
+    assert_eq!(handle.into_handle().join().unwrap(), 2);
 }
 
 #[test]
@@ -164,7 +174,10 @@ fn progress_works_from_every_kind_of_caller() {
     let mut handle = handle;
     let updates: Vec<u8> = smol::block_on((&mut handle).collect());
     assert_eq!(updates, [50, 100]);
-    assert_eq!(handle.join().unwrap().as_deref(), Some("renderer"));
+    assert_eq!(
+        handle.into_handle().join().unwrap().as_deref(),
+        Some("renderer")
+    );
 }
 
 #[test]

@@ -184,11 +184,11 @@ fn scenario_nested_progress() {
         let by_recv = isolate::run_with_progress(steps);
         let first = by_recv.recv();
         let rest: u32 = by_recv.updates().iter().sum();
-        assert_eq!(by_recv.join().unwrap(), "done");
+        assert_eq!(by_recv.into_handle().join().unwrap(), "done");
 
         let by_timeout = isolate::run_with_progress(steps);
         let timed = by_timeout.updates().recv_timeout(WATCHDOG).unwrap();
-        assert_eq!(by_timeout.join().unwrap(), "done");
+        assert_eq!(by_timeout.into_handle().join().unwrap(), "done");
 
         let by_stream = isolate::run_with_progress(steps);
         let streamed: Vec<u32> = futures::executor::block_on_stream(by_stream).collect();

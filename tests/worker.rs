@@ -40,7 +40,7 @@ fn thousands_of_messages_arrive_in_order_blocking() {
         assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), n * 2);
     }
     producer.join().unwrap();
-    assert_eq!(worker.join().unwrap(), MESSAGES);
+    assert_eq!(worker.into_handle().join().unwrap(), MESSAGES);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn a_panic_mid_stream_ends_the_stream_and_reaches_join_and_listeners() {
         [0, 1, 2, 3, 4]
     );
     assert_eq!(worker.recv(), Err(RecvError));
-    let error = worker.join().unwrap_err();
+    let error = worker.into_handle().join().unwrap_err();
     assert_eq!(
         error.into_panic().unwrap().message(),
         Some("sensor unplugged after 5 readings")
@@ -129,7 +129,10 @@ fn a_worker_that_drops_its_inbox_early_hands_messages_back() {
         .unwrap_err()
         .is_closed());
     assert_eq!(worker.recv(), Err(RecvError));
-    assert_eq!(worker.join().unwrap().as_deref(), Some("first"));
+    assert_eq!(
+        worker.into_handle().join().unwrap().as_deref(),
+        Some("first")
+    );
 }
 
 #[test]
@@ -178,7 +181,7 @@ fn kill_closes_both_directions_and_cancels() {
     // `Cancelled`, and its value ("killed") was dropped.
     assert_eq!(exits.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
     assert!(matches!(
-        worker.join().unwrap_err(),
+        worker.into_handle().join().unwrap_err(),
         IsolateError::Cancelled { .. }
     ));
 }
@@ -237,7 +240,12 @@ fn try_spawn_folds_the_bodys_error_and_tells_the_error_listener() {
     worker.send("not a number".to_owned()).unwrap();
     assert!(errors.recv_timeout(WATCHDOG).unwrap());
     assert_eq!(
-        worker.join().unwrap_err().into_failed().as_deref(),
+        worker
+            .into_handle()
+            .join()
+            .unwrap_err()
+            .into_failed()
+            .as_deref(),
         Some("invalid digit found in string")
     );
 }
@@ -256,7 +264,7 @@ fn exit_inside_a_worker_ends_it_without_result() {
         Exit::EndedWithoutResult
     );
     assert!(matches!(
-        worker.join(),
+        worker.into_handle().join(),
         Err(IsolateError::EndedWithoutResult { .. })
     ));
 }
@@ -271,7 +279,10 @@ fn a_worker_whose_thread_cannot_start_reports_it() {
     assert_eq!(exits.try_recv().unwrap(), Exit::Spawn);
     // The body, and the port with it, was dropped unrun.
     assert!(worker.send(()).is_err());
-    assert!(matches!(worker.join(), Err(IsolateError::Spawn { .. })));
+    assert!(matches!(
+        worker.into_handle().join(),
+        Err(IsolateError::Spawn { .. })
+    ));
 }
 
 #[test]
@@ -288,7 +299,7 @@ fn a_worker_serves_async_callers_on_smol_and_futures() {
         worker.sender().send_async(2).await.unwrap();
         assert_eq!(worker.recv_async().await.unwrap(), -2);
     });
-    worker.join().unwrap();
+    worker.into_handle().join().unwrap();
 }
 
 #[test]
@@ -306,7 +317,7 @@ fn a_worker_body_can_drive_async_code_with_its_port() {
     });
     worker.send(2).unwrap();
     worker.send(3).unwrap();
-    assert_eq!(worker.join().unwrap(), 5);
+    assert_eq!(worker.into_handle().join().unwrap(), 5);
 }
 
 #[test]
@@ -350,7 +361,7 @@ fn killing_an_async_worker_drops_its_future_at_once() {
     ));
     assert_eq!(worker.receiver().recv_timeout(WATCHDOG).unwrap(), "waiting");
     worker.kill();
-    let outcome = worker.join();
+    let outcome = worker.into_handle().join();
     assert!(
         matches!(outcome, Err(IsolateError::Cancelled { .. })),
         "{outcome:?}"
@@ -415,7 +426,7 @@ fn a_folded_async_worker_fails_with_its_own_error_and_hands_out_its_channel_ends
     worker.send(200).unwrap();
     assert_eq!(worker.receiver().recv_timeout(WATCHDOG), Ok(200));
     assert!(worker.sender().try_send(100).is_ok());
-    let err = worker.join().unwrap_err();
+    let err = worker.into_handle().join().unwrap_err();
     assert!(matches!(
         &err,
         IsolateError::Failed { isolate: Some(name), error: "overflow" } if name == "summer"

@@ -212,7 +212,7 @@ fn queued_bytes() -> (f64, f64) {
     let raw_bytes = (rss_bytes() - before) as f64 / QUEUED as f64;
     drop(rx);
     let service = isolate::Builder::new()
-        .unbounded()
+        .capacity(usize::MAX)
         .service()
         .spawn(|| (), |_: &mut (), n: u64| work(n));
     let paused = service.pause();

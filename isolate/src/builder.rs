@@ -60,7 +60,7 @@ pub fn run<B: Body<()>>(body: B) -> IsolateHandle<B::Output, B::Error> {
 /// | [`name`](Self::name), [`stack_size`](Self::stack_size) | yes | yes | yes (each thread) |
 /// | [`dedicated`](Self::dedicated) | yes | always | always |
 /// | [`timeout`](Self::timeout) | yes | ignored | ignored |
-/// | [`capacity`](Self::capacity), [`unbounded`](Self::unbounded) | ignored | both directions | each thread's inbox |
+/// | [`capacity`](Self::capacity) | ignored | both directions | each thread's inbox |
 /// | [`on_exit`](Self::on_exit), [`start_paused`](Self::start_paused) | ignored | yes | yes |
 ///
 /// Start with [`run`](Self::run), [`run_with_progress`](Self::run_with_progress),
@@ -84,7 +84,8 @@ pub struct Builder {
     stack_size: Option<usize>,
     dedicated: bool,
     timeout: Option<Duration>,
-    /// A long-running isolate's inbox capacity; `None` is unbounded.
+    /// A long-running isolate's inbox capacity; `None` (from `usize::MAX`)
+    /// is unbounded.
     capacity: Option<usize>,
     on_exit: Vec<SharedExitListener>,
     paused: bool,
@@ -216,7 +217,9 @@ impl Builder {
 
     /// How many messages a long-running isolate's inbox holds before a send
     /// waits (back-pressure): both directions of a worker, each thread's
-    /// inbox of a service. A capacity of 0 is taken as 1. The default is 64.
+    /// inbox of a service. A capacity of 0 is taken as 1. The default is 64;
+    /// `usize::MAX` is no limit (Dart's ports): a send never waits, and the
+    /// inbox takes memory only for what it holds.
     ///
     /// # Examples
     ///
@@ -225,29 +228,20 @@ impl Builder {
     ///     port.recv().ok()
     /// });
     /// worker.send(1).unwrap();
-    /// assert_eq!(worker.join().unwrap(), Some(1));
+    /// assert_eq!(worker.into_handle().join().unwrap(), Some(1));
+    ///
+    /// let worker = isolate::Builder::new()
+    ///     .capacity(usize::MAX)
+    ///     .start_paused() // nothing reads until `start`
+    ///     .spawn(|port: isolate::Port<u32, ()>| port.into_parts().0.iter().count());
+    /// for i in 0..10_000 {
+    ///     worker.sender().try_send(i).unwrap(); // never full
+    /// }
+    /// worker.start();
+    /// assert_eq!(worker.into_handle().join().unwrap(), 10_000);
     /// ```
     pub fn capacity(mut self, messages: usize) -> Self {
-        self.capacity = Some(messages);
-        self
-    }
-
-    /// Lets a long-running isolate's inboxes hold any number of messages: a
-    /// send never waits.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Builder::new().unbounded().spawn(|port: isolate::Port<u32, ()>| {
-    ///     port.into_parts().0.iter().count()
-    /// });
-    /// for i in 0..10_000 {
-    ///     worker.send(i).unwrap(); // never waits
-    /// }
-    /// assert_eq!(worker.join().unwrap(), 10_000);
-    /// ```
-    pub fn unbounded(mut self) -> Self {
-        self.capacity = None;
+        self.capacity = (messages != usize::MAX).then_some(messages);
         self
     }
 

@@ -319,7 +319,7 @@ pub use task::panic::{print_panics, Location, Panic};
 ///
 /// let handle = compress_isolated(vec![0; 6]);
 /// assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2, 3]);
-/// assert_eq!(handle.join().unwrap(), 3);
+/// assert_eq!(handle.into_handle().join().unwrap(), 3);
 /// ```
 ///
 /// # Long-running workers
@@ -349,7 +349,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// worker.send(3).unwrap();
 /// worker.send(1).unwrap();
 /// assert_eq!(worker.receiver().iter().take(2).collect::<Vec<_>>(), [3, 3]);
-/// assert_eq!(worker.join().unwrap(), Some(3));
+/// assert_eq!(worker.into_handle().join().unwrap(), Some(3));
 /// ```
 ///
 /// A function takes at most one `Progress` or `Port` parameter; both are

@@ -15,7 +15,6 @@ use crate::builder::Builder;
 use crate::channel::{self, Receiver, RecvError, RecvTimeoutError, Sender};
 use crate::message::Message;
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
-use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
 
 /// Sends progress updates from an isolate to its caller's
@@ -39,7 +38,7 @@ use crate::task::handle::IsolateHandle;
 /// });
 /// let updates: Vec<u32> = handle.updates().iter().collect();
 /// assert_eq!(updates, [0, 25, 50, 75, 100]);
-/// assert_eq!(handle.join().unwrap(), "done");
+/// assert_eq!(handle.into_handle().join().unwrap(), "done");
 /// ```
 pub struct Progress<P> {
     sender: Sender<P>,
@@ -74,7 +73,7 @@ impl<P> Progress<P> {
     ///         progress.send(format!("{} items", 3));
     ///     }
     /// });
-    /// handle.join().unwrap();
+    /// handle.into_handle().join().unwrap();
     /// ```
     pub fn is_listened(&self) -> bool {
         !self.sender.is_closed()
@@ -100,8 +99,8 @@ impl<P> fmt::Debug for Progress<P> {
 /// A handle to an isolate that reports progress: read the updates with
 /// [`recv`](Self::recv), as a `futures_core::Stream`, or through their
 /// receiver ([`updates`](Self::updates)`.iter()`, `.recv_timeout(d)`, ...),
-/// then get the result with [`join`](Self::join) or
-/// [`into_handle`](Self::into_handle)`.await`.
+/// then get the result through [`into_handle`](Self::into_handle): `.join()`
+/// or `.await`.
 ///
 /// The updates end when the computation ends (when every [`Progress`]
 /// sender is gone). Dropping the handle cancels the isolate, as dropping an
@@ -247,23 +246,6 @@ impl<P, T, E> ProgressHandle<P, T, E> {
         self.updates.close();
         self.handle
     }
-
-    /// Stops listening and waits for the result; see
-    /// [`IsolateHandle::join`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`IsolateHandle::join`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| { p.send(1); 2 });
-    /// assert_eq!(handle.join().unwrap(), 2);
-    /// ```
-    pub fn join(self) -> Result<T, IsolateError<E>> {
-        self.into_handle().join()
-    }
 }
 
 impl<P, T, E> Stream for ProgressHandle<P, T, E> {
@@ -306,7 +288,7 @@ impl<P, T, E> fmt::Debug for ProgressHandle<P, T, E> {
 /// for fraction in handle.updates().iter() {
 ///     println!("{:.0}%", fraction * 100.0);
 /// }
-/// assert_eq!(handle.join().unwrap(), 4);
+/// assert_eq!(handle.into_handle().join().unwrap(), 4);
 /// ```
 pub fn run_with_progress<P, B>(body: B) -> ProgressHandle<P, B::Output, B::Error>
 where
@@ -334,7 +316,7 @@ impl Builder {
     ///     }),
     /// );
     /// assert_eq!(handle.recv().unwrap(), "parsing");
-    /// assert_eq!(handle.join().unwrap(), 12);
+    /// assert_eq!(handle.into_handle().join().unwrap(), 12);
     /// ```
     pub fn run_with_progress<P, B>(self, body: B) -> ProgressHandle<P, B::Output, B::Error>
     where

@@ -44,17 +44,17 @@ async fn strict(port: Port<String, ()>) -> Result<u8, String> {
 fn main() {
     let handle: ProgressHandle<u8, usize> = download_isolated(3);
     assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2, 3]);
-    assert_eq!(handle.join().unwrap(), 3);
+    assert_eq!(handle.into_handle().join().unwrap(), 3);
 
     let handle: ProgressHandle<(), u32, std::num::ParseIntError> = checked_isolated("x".to_owned());
-    assert!(matches!(handle.join().unwrap_err(), IsolateError::Failed { .. }));
+    assert!(matches!(handle.into_handle().join().unwrap_err(), IsolateError::Failed { .. }));
 
     let worker: Worker<u32, u32, u32> = doubler_isolated();
     worker.send(21).unwrap();
     assert_eq!(worker.recv().unwrap(), 42);
-    assert_eq!(worker.join().unwrap(), 1);
+    assert_eq!(worker.into_handle().join().unwrap(), 1);
 
     let worker: Worker<String, (), u8, String> = strict_isolated();
     worker.send("9".to_owned()).unwrap();
-    assert_eq!(worker.join().unwrap(), 9);
+    assert_eq!(worker.into_handle().join().unwrap(), 9);
 }

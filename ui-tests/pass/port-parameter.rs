@@ -42,13 +42,13 @@ fn main() {
     assert_eq!(worker.name(), "totals");
     worker.send(5).unwrap();
     assert_eq!(worker.recv().unwrap(), 15);
-    assert_eq!(worker.join().unwrap(), 15);
+    assert_eq!(worker.into_handle().join().unwrap(), 15);
 
     let worker: Worker<String, i64, usize, String> = parse_lines_isolated(true);
     worker.send("12".to_owned()).unwrap();
     assert_eq!(worker.recv().unwrap(), 12);
     worker.send("x".to_owned()).unwrap();
-    assert!(matches!(worker.join().unwrap_err(), IsolateError::Failed { .. }));
+    assert!(matches!(worker.into_handle().join().unwrap_err(), IsolateError::Failed { .. }));
 
     let worker = echo_isolated::<&'static str>();
     worker.send("hi").unwrap();

@@ -45,15 +45,15 @@ fn generic<T: Clone + Send + 'static>(item: T, progress: Progress<T>) -> T {
 fn main() {
     let handle: ProgressHandle<usize, usize> = count_lines_isolated("a\nb".to_owned());
     assert_eq!(handle.updates().iter().collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(handle.join().unwrap(), 2);
+    assert_eq!(handle.into_handle().join().unwrap(), 2);
 
     let handle: ProgressHandle<f32, Vec<u32>, std::num::ParseIntError> =
         parse_all_isolated(vec!["1".to_owned(), "x".to_owned()]);
-    assert!(matches!(handle.join().unwrap_err(), IsolateError::Failed { .. }));
+    assert!(matches!(handle.into_handle().join().unwrap_err(), IsolateError::Failed { .. }));
 
     let handle = Indexer { root: "src".to_owned() }.index_isolated(2);
     assert_eq!(handle.recv().ok().as_deref(), Some("src at depth 2"));
-    assert_eq!(handle.join().unwrap(), 3);
+    assert_eq!(handle.into_handle().join().unwrap(), 3);
 
-    assert_eq!(generic_isolated(5_u8).join().unwrap(), 5);
+    assert_eq!(generic_isolated(5_u8).into_handle().join().unwrap(), 5);
 }

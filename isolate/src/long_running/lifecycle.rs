@@ -107,7 +107,7 @@ impl Exit {
 /// assert!(worker.remove_listener(id));
 /// assert!(!worker.remove_listener(id)); // gone already
 /// worker.send(()).unwrap();
-/// worker.join().unwrap();
+/// worker.into_handle().join().unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ListenerId(

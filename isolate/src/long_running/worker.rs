@@ -38,7 +38,8 @@ use crate::task::state::Outcome;
 /// Dropping the `Worker` closes its inbox (once every [`sender`](Self::sender)
 /// cloned from it is gone too) and its outbox: the worker's loop sees its
 /// `recv` end and the isolate exits cleanly. [`kill`](Self::kill) stops it
-/// at once; [`join`](Self::join) closes and waits for its outcome.
+/// at once; [`into_handle`](Self::into_handle) closes them and gives the
+/// handle to its outcome.
 ///
 /// # Examples
 ///
@@ -60,7 +61,7 @@ use crate::task::state::Outcome;
 ///     worker.send(n).unwrap();
 ///     println!("running total: {}", worker.recv().unwrap());
 /// }
-/// assert_eq!(worker.join().unwrap(), 6);
+/// assert_eq!(worker.into_handle().join().unwrap(), 6);
 /// ```
 #[must_use = "dropping a Worker closes its inbox: the worker ends once it has handled what was queued"]
 pub struct Worker<In, Out, T = (), E = Infallible> {
@@ -156,10 +157,10 @@ impl Builder {
     ///     total
     /// }));
     /// summer.send(2).unwrap();
-    /// assert_eq!(summer.join().unwrap(), 2);
+    /// assert_eq!(summer.into_handle().join().unwrap(), 2);
     ///
     /// let strict = Builder::new().spawn(Fold(|_: Port<(), ()>| Err::<(), _>("no config")));
-    /// assert!(matches!(strict.join().unwrap_err(), isolate::IsolateError::Failed { .. }));
+    /// assert!(matches!(strict.into_handle().join().unwrap_err(), isolate::IsolateError::Failed { .. }));
     /// ```
     pub fn spawn<In, Out, B>(self, body: B) -> Worker<In, Out, B::Output, B::Error>
     where
@@ -230,7 +231,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// ```
     /// let worker = isolate::Worker::spawn(|port: isolate::Port<u8, ()>| port.recv().ok());
     /// worker.send(3).unwrap();
-    /// assert_eq!(worker.join().unwrap(), Some(3));
+    /// assert_eq!(worker.into_handle().join().unwrap(), Some(3));
     /// ```
     pub fn send(&self, message: In) -> Result<(), SendError<In>> {
         self.inbox.send(message)
@@ -280,7 +281,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// let sender = worker.sender().clone();
     /// std::thread::spawn(move || sender.send(1).unwrap()).join().unwrap();
     /// assert!(worker.sender().try_send(2).is_ok()); // the channel's whole API
-    /// assert_eq!(worker.join().unwrap(), 2);
+    /// assert_eq!(worker.into_handle().join().unwrap(), 2);
     /// ```
     pub fn sender(&self) -> &Sender<In> {
         &self.inbox
@@ -329,8 +330,9 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     }
 
     /// Calls `listener` (on the worker's thread) when the worker fails: it
-    /// panics or returns `Err`. The error itself still goes to whoever
-    /// [`join`](Self::join)s. A failure before the listener was added is
+    /// panics or returns `Err`. The error itself is still the outcome that
+    /// [`into_handle`](Self::into_handle) gives. A failure before the
+    /// listener was added is
     /// not reported to it, and a listener added once the worker has ended
     /// (it could never be called) is dropped at once, with what it holds.
     ///
@@ -378,8 +380,8 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// inside it. Like every cancel, it is cooperative: code that never
     /// receives, sends or checks runs on.
     ///
-    /// A killed worker ends [`Exit::Cancelled`] and [`join`](Self::join)
-    /// returns [`IsolateError::Cancelled`], whatever its body returns once
+    /// A killed worker ends [`Exit::Cancelled`], and its outcome (from
+    /// [`into_handle`](Self::into_handle)) is [`IsolateError::Cancelled`], whatever its body returns once
     /// its loop sees the closed channels (that value is dropped on the
     /// worker's thread); only a panic is still reported as a panic. The
     /// exit listeners are told even when the kill lands before the worker's
@@ -395,7 +397,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// worker.on_exit(move |exit| tx.send(exit).unwrap());
     /// worker.kill();
-    /// assert!(matches!(worker.join().unwrap_err(), isolate::IsolateError::Cancelled { .. }));
+    /// assert!(matches!(worker.into_handle().join().unwrap_err(), isolate::IsolateError::Cancelled { .. }));
     /// assert_eq!(rx.recv().unwrap(), isolate::Exit::Cancelled);
     /// ```
     pub fn kill(&self) {
@@ -423,7 +425,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
     /// worker.send(2).unwrap(); // queued while paused
     /// assert!(worker.start());
     /// assert!(!worker.start());
-    /// assert_eq!(worker.join().unwrap(), 2);
+    /// assert_eq!(worker.into_handle().join().unwrap(), 2);
     /// ```
     pub fn start(&self) -> bool {
         let held = lock(&self.start_pause).take();
@@ -455,34 +457,19 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         self.handle.as_ref().map_or("", IsolateHandle::name)
     }
 
-    /// Closes the worker's inbox and outbox (this side's ends) and waits for
-    /// it to end; returns its outcome, folded as for a one-shot isolate.
+    /// Closes the worker's inbox and outbox (this side's ends) and returns
+    /// the handle to its outcome: [`join`](IsolateHandle::join) it,
+    /// [`join_timeout`](IsolateHandle::join_timeout) it or `.await` it; the
+    /// outcome is folded as for a one-shot isolate. Dropping that handle
+    /// cancels the worker.
     ///
     /// Closing both first means the worker cannot stay blocked on a send to
-    /// a caller that no longer reads: read what you need before joining.
+    /// a caller that no longer reads: read what you need before this.
     ///
-    /// # Errors
-    ///
-    /// The worker's own `Err`, its panic, [`IsolateError::Cancelled`] after
-    /// a [`kill`](Self::kill), [`IsolateError::EndedWithoutResult`] after
-    /// [`exit`](crate::exit), [`IsolateError::Spawn`] if no thread started.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let worker = isolate::Worker::spawn(|port: isolate::Port<u32, ()>| port.into_parts().0.iter().sum::<u32>());
-    /// worker.send(40).unwrap();
-    /// worker.send(2).unwrap();
-    /// assert_eq!(worker.join().unwrap(), 42);
-    /// ```
-    pub fn join(self) -> Result<T, IsolateError<E>> {
-        self.into_handle().join()
-    }
-
-    /// Closes the worker's inbox and outbox like [`join`](Self::join), and
-    /// returns the handle to its outcome: `.await` it, or
-    /// [`join_timeout`](IsolateHandle::join_timeout) it. Dropping that
-    /// handle cancels the worker.
+    /// The outcome is the worker's own `Err`, its panic,
+    /// [`IsolateError::Cancelled`] after a [`kill`](Self::kill),
+    /// [`IsolateError::EndedWithoutResult`] after [`exit`](crate::exit), or
+    /// [`IsolateError::Spawn`] if no thread started.
     ///
     /// # Examples
     ///
@@ -558,7 +545,7 @@ impl<In, Out> Port<In, Out> {
     ///     seen
     /// });
     /// worker.send(1).unwrap();
-    /// assert_eq!(worker.join().unwrap(), 1);
+    /// assert_eq!(worker.into_handle().join().unwrap(), 1);
     /// ```
     pub fn recv(&self) -> Result<In, RecvError> {
         self.inbox.recv()
@@ -578,7 +565,7 @@ impl<In, Out> Port<In, Out> {
     ///     futures::executor::block_on(port.recv_async()).ok()
     /// });
     /// worker.send(4).unwrap();
-    /// assert_eq!(worker.join().unwrap(), Some(4));
+    /// assert_eq!(worker.into_handle().join().unwrap(), Some(4));
     /// ```
     pub async fn recv_async(&self) -> Result<In, RecvError> {
         self.inbox.recv_async().await

@@ -29,7 +29,7 @@ where
     /// for finished in set.progress() {
     ///     println!("{}/{}: item {} -> {:?}", finished.done, finished.total, finished.key, finished.result);
     /// }
-    /// assert_eq!((set.done(), set.total()), (5, 5));
+    /// assert_eq!((set.total(), set.len()), (5, 0));
     /// ```
     pub fn progress(&mut self) -> BatchProgress<'_, K, T, E> {
         BatchProgress { set: self }

@@ -387,25 +387,10 @@ where
     /// let mut set = isolate::IsolateSet::new();
     /// set.spawn(1, || ());
     /// set.join_next();
-    /// assert_eq!((set.done(), set.total()), (1, 1));
+    /// assert_eq!((set.total(), set.len()), (1, 0)); // one added, one taken
     /// ```
     pub fn total(&self) -> usize {
         self.total
-    }
-
-    /// How many results the set has given since it was made.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut set = isolate::IsolateSet::new();
-    /// set.spawn(1, || ());
-    /// assert_eq!(set.done(), 0);
-    /// while set.join_next().is_some() {}
-    /// assert_eq!(set.done(), 1);
-    /// ```
-    pub fn done(&self) -> usize {
-        self.taken
     }
 
     /// Adds an isolate that started already: its result is taken with the
