@@ -2,7 +2,10 @@
 //! blocking calls) and tokio's mpsc, on crossbeam-channel's own benchmark
 //! patterns, in one process.
 //!
-//! `cargo run --release -p isolate-bench --bin channels`
+//! `cargo run --release -p isolate-bench --bin channels [-- WORDS...]`
+//!
+//! With words, only the patterns whose name contains one of them run (e.g.
+//! `-- unbounded`).
 //!
 //! Every round runs every pattern on every system, one after the other, so
 //! a noisy neighbour hits them all alike; the median round is kept, and each
@@ -412,6 +415,11 @@ fn main() {
             async_spsc,
         ),
     ];
+    let words: Vec<String> = std::env::args().skip(1).collect();
+    let rows: Vec<(String, Row)> = rows
+        .into_iter()
+        .filter(|(name, _)| words.is_empty() || words.iter().any(|w| name.contains(w.as_str())))
+        .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
@@ -421,6 +429,9 @@ fn main() {
     for _ in 0..ROUNDS {
         for (r, (_, row)) in rows.iter().enumerate() {
             for (s, system) in SYSTEMS.iter().enumerate() {
+                if std::env::var("ONLY").is_ok_and(|o| o != *system) {
+                    continue;
+                }
                 if let Some(time) = row(system, &runtime) {
                     times[r][s].push(time);
                 }

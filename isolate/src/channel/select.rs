@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::sync::{current, fence, Ordering};
 
-use super::wait::{leave, spin, Parker, SPIN_ROUNDS};
+use super::wait::{leave, try_briefly, Parker};
 use super::waiters::{Key, Waiter};
 use super::{Receiver, RecvError, RecvTimeoutError, TryRecvError};
 
@@ -115,12 +115,9 @@ fn select_until<T>(
     receivers: &[&Receiver<T>],
     deadline: Option<Instant>,
 ) -> Result<(usize, T), RecvTimeoutError> {
-    // The short spin of a single receive (see `wait::block`).
-    for round in 0..SPIN_ROUNDS {
-        if let Some(result) = attempt(receivers) {
-            return result;
-        }
-        spin(round);
+    // The brief look of a single receive (see `wait::block`).
+    if let Some(result) = try_briefly(None, &mut || attempt(receivers)) {
+        return result;
     }
     let mut keys = Vec::with_capacity(receivers.len());
     let mut parker = Parker::new(deadline);

@@ -12,22 +12,26 @@ use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, yield
 
 use super::waiters::{WaitList, Waiter};
 
-/// Spin rounds before a waiter registers: round `n` spins `2^n` times,
-/// 1023 spins in all (a few microseconds), the schedule the crate's
-/// receives had before this protocol: a partner that is running answers
-/// within that time, and on an idle virtual machine a park costs 10-20 µs
-/// to wake from. Measured on the idle 2-core VM (`--bin ports`, `--bin
-/// channels`): with 15 spins (chosen under a load of 3-6) a worker's round
-/// trip took 4.8-15 µs and an awaited service request 28-44 µs, and the
-/// channel was 2-3x behind crossbeam-channel in the streaming rows; with
-/// 127 spins the worker still took 5-15 µs; with 1023 it takes 0.6-1.1 µs
-/// and the awaited request 6 µs, as before the rework.
+/// Spin rounds before a waiter registers: round `n` spins `2^n` times, 127
+/// spins in all, looking after each round; then it yields for up to
+/// [`YIELD_PHASE`], looking after each yield (see [`try_briefly`]).
 #[cfg(not(loom))]
-pub(super) const SPIN_ROUNDS: u32 = 10;
+pub(super) const SPIN_ROUNDS: u32 = 7;
 /// Under loom the spin is not part of the protocol: the model starts at
 /// the registration.
 #[cfg(loom)]
 pub(super) const SPIN_ROUNDS: u32 = 0;
+/// How long an unregistered waiter goes on looking between yields after its
+/// spin. A partner that runs answers within it; on an idle virtual machine a
+/// park costs 10-20 µs to wake from, and a yield with nothing else to run
+/// returns at once, so this is a spin that looks every microsecond or so;
+/// when threads outnumber the cores, each yield hands the core to one of
+/// them, often the partner itself.
+#[cfg(not(loom))]
+const YIELD_PHASE: Duration = Duration::from_micros(20);
+/// Under loom, no time-bound phase: the model starts at the registration.
+#[cfg(loom)]
+const YIELD_PHASE: Duration = Duration::ZERO;
 /// Times a registered waiter yields its core, looking again after each,
 /// before it parks. The partner may be waiting for this very core; and a
 /// notifier that comes meanwhile finds the waiter not yet parked, so its
@@ -48,25 +52,25 @@ const SLOW_YIELD: Duration = Duration::from_micros(100);
 /// tries; `None` once `deadline` has passed. `attempt` returns `None` to go
 /// on waiting.
 ///
-/// The schedule was chosen on `--bin channels` (see the bench's README
-/// section): parking at once loses 3-6x on the streaming patterns (capacity
-/// 64); a spin, then registering, then two yields, then the park, stays
-/// close to the best peer. Under a load of 3-6 on 2 cores a long spin lost
-/// up to 2x in the lock-step patterns (ping-pong, capacity 1), and on the
-/// idle machine a short one lost 5-20x in a worker's round trip (see
-/// [`SPIN_ROUNDS`]); the idle machine's figures decided. At a load of 5-6, the yields gave the core to
-/// a busy neighbour for a whole time slice, so a yield that takes long turns
-/// them off for the next waits on that list.
+/// The schedule was chosen on `--bin channels`, `--bin ports` and `--bin
+/// batch`, on the idle 2-core VM: parking at once loses 3-6x on the
+/// streaming patterns (capacity 64). A spin of 1023 (no yields before the
+/// registration) kept a worker's round trip at 1.1 µs but left the patterns
+/// with more threads than cores (mpsc 4 -> 1 and mpmc 2 -> 2, capacity 64)
+/// 2-2.7x behind crossbeam-channel, whose waits also yield early, and an
+/// `IsolateSet`'s caller spinning on a core its isolates needed; 127 spins
+/// then 20 µs of yields took those rows to 1.2-1.5x, the round trip to
+/// 0.6 µs, an awaited service request from 7 µs to 1.1 µs and the set's
+/// 1 KiB batch from 145 ms to 106 ms. At a load of 5-6, the yields gave the
+/// core to a busy neighbour for a whole time slice, so a yield that takes
+/// long turns them off for the next waits on that list.
 pub(super) fn block<R>(
     waiters: &WaitList,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    for round in 0..SPIN_ROUNDS {
-        if let Some(result) = attempt() {
-            return Some(result);
-        }
-        spin(round);
+    if let Some(result) = try_briefly(Some(waiters), &mut attempt) {
+        return Some(result);
     }
     let mut parker = Parker::new(deadline);
     loop {
@@ -99,6 +103,44 @@ pub(super) fn block<R>(
                 waiters.notify_one();
             }
             return Some(result);
+        }
+    }
+}
+
+/// Looks for a result before registering: `attempt` after each of
+/// [`SPIN_ROUNDS`] spin rounds, then after each yield for up to
+/// [`YIELD_PHASE`]. A yield that gave the core away for long (other threads
+/// want the cores) ends the phase, and with `waiters` the next waits on that
+/// list skip it.
+pub(super) fn try_briefly<R>(
+    waiters: Option<&WaitList>,
+    attempt: &mut impl FnMut() -> Option<R>,
+) -> Option<R> {
+    for round in 0..SPIN_ROUNDS {
+        if let Some(result) = attempt() {
+            return Some(result);
+        }
+        spin(round);
+    }
+    // The registered path looks again at once: no look is lost here.
+    if YIELD_PHASE.is_zero() || waiters.is_some_and(|waiters| waiters.yield_rounds(1) == 0) {
+        return None;
+    }
+    let started = Instant::now();
+    loop {
+        let before = Instant::now();
+        yield_now();
+        if let Some(result) = attempt() {
+            return Some(result);
+        }
+        if spun_for(before, SLOW_YIELD) {
+            if let Some(waiters) = waiters {
+                waiters.yield_was_slow();
+            }
+            return None;
+        }
+        if spun_for(started, YIELD_PHASE) {
+            return None;
         }
     }
 }
