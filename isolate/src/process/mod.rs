@@ -57,6 +57,7 @@
 //! [`IsolateError::Spawn`]: crate::IsolateError::Spawn
 
 mod builder;
+mod call;
 #[cfg(unix)]
 mod child;
 #[cfg(unix)]
@@ -70,6 +71,7 @@ mod pool;
 mod registry;
 #[cfg(unix)]
 mod stderr_tail;
+mod task;
 #[cfg(unix)]
 mod watch;
 mod wire;
@@ -293,9 +295,8 @@ pub fn pool_stats() -> PoolStats {
 /// Support for the code `#[isolated(process)]` generates. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::registry::{
-        call, call_infallible, serve, serve_plain, Done, Entry, Job, Served, ENTRIES,
-    };
+    pub use super::call::{call, call_infallible, Done, Job};
+    pub use super::registry::{serve, serve_plain, Entry, Served, ENTRIES};
     pub use linkme::{self, distributed_slice};
 
     /// A type that can be an argument of a process-isolated function.
