@@ -56,6 +56,22 @@ fn recurse(depth: u64) -> u64 {
     recurse(depth + 1) + u64::from(frame[7])
 }
 
+/// A result whose `Deserialize` panics: it runs in the parent, on the pool's
+/// side, when the reply is decoded.
+#[derive(Debug, Serialize)]
+struct PanicsWhenRead;
+
+impl<'de> Deserialize<'de> for PanicsWhenRead {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        panic!("PanicsWhenRead cannot be read")
+    }
+}
+
+#[isolated(process)]
+fn unreadable() -> PanicsWhenRead {
+    PanicsWhenRead
+}
+
 #[isolated(process)]
 fn write_through_null() {
     // SAFETY: none: the point is a fault the kernel raises, in a child
@@ -224,6 +240,31 @@ fn an_abort_is_sigabrt() {
     assert_eq!(crash.signal(), Some(6));
     assert!(crash.to_string().contains("SIGABRT"), "{crash}");
     assert_reaped(crash.pid());
+    pool_serves();
+}
+
+#[test]
+fn a_result_whose_deserialize_panics_is_that_panic_and_the_pool_serves_on() {
+    // More calls than the pool has children: a driver lost to the panic
+    // would leave some of them waiting for ever.
+    let children = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let calls: Vec<_> = (0..2 * children + 1)
+        .map(|_| unreadable_isolated())
+        .collect();
+    for call in calls {
+        let panic = call
+            .join_timeout(BOUND)
+            .unwrap_err()
+            .into_panic()
+            .expect("the decoder's panic");
+        assert_eq!(panic.message(), Some("PanicsWhenRead cannot be read"));
+        assert_eq!(panic.isolate_name(), "unreadable");
+        let location = panic.location().expect("recorded by the crate's hook");
+        assert!(
+            location.file().ends_with("process_isolates.rs"),
+            "{location}"
+        );
+    }
     pool_serves();
 }
 

@@ -32,6 +32,7 @@ use crate::sync::process::{lock, AtomicU64, AtomicUsize, Condvar, Mutex, OnceLoc
 use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::thread;
 use std::time::Instant;
 
@@ -47,9 +48,10 @@ use super::wire::{self, ProtocolError, ReadError, ReplyHead, Request};
 use super::{AlreadyStarted, PoolBuilder, PoolStats};
 use crate::name::Name;
 use crate::sync::Arc;
+use crate::task::context;
 use crate::task::error::IsolateError;
 use crate::task::header::Runnable;
-use crate::task::panic::Panic;
+use crate::task::panic::{install_hook, Panic};
 use crate::task::state::Remote;
 
 static POOL: OnceLock<Pool> = OnceLock::new();
@@ -183,14 +185,26 @@ where
                 isolate: name.to_string(),
             })
         };
+        // Decoding runs the caller's `Deserialize` impls, here on the
+        // driver's thread, as part of the isolate (its name, its panic
+        // hook): their panic is the call's outcome, not the driver's end.
+        let decode = |decode: &mut dyn FnMut() -> Result<T, IsolateError<E>>| {
+            install_hook();
+            let _entered = context::enter(self.task.clone());
+            catch_unwind(AssertUnwindSafe(decode)).unwrap_or_else(|payload| {
+                Err(IsolateError::Panicked(Panic::new(payload, name.clone())))
+            })
+        };
         let outcome = match reply {
-            Reply::Value { body, start } => {
+            Reply::Value { body, start } => decode(&mut || {
                 postcard::from_bytes::<T>(&body[start..]).map_err(|e| garbled(e.to_string(), 0))
+            }),
+            Reply::Error { body, start } => {
+                decode(&mut || match (self.decode_error)(&body[start..]) {
+                    Ok(error) => Err(IsolateError::failed(error)),
+                    Err(e) => Err(garbled(e, 0)),
+                })
             }
-            Reply::Error { body, start } => match (self.decode_error)(&body[start..]) {
-                Ok(error) => Err(IsolateError::failed(error)),
-                Err(e) => Err(garbled(e, 0)),
-            },
             Reply::Panicked {
                 message,
                 location,
