@@ -22,6 +22,8 @@ const ROUNDS: usize = 7;
 const MESSAGES: u64 = 500_000;
 /// Round trips a round over two bounded(1) channels.
 const TRIPS: u64 = 20_000;
+/// Round trips a round beside one busy thread per core.
+const BUSY_TRIPS: u64 = 2_000;
 /// Messages a round through one bounded(1) channel.
 const NARROW: u64 = 100_000;
 /// Messages a round in the async patterns.
@@ -234,7 +236,31 @@ fn narrow<C: Chan>(count: u64) -> Duration {
 }
 
 /// `TRIPS` round trips over two bounded(1) channels.
+/// `ping_pong` beside one CPU-bound thread per core (none of the
+/// channel's): a waiter that yields may hand its core to one of them for a
+/// whole time slice.
+fn ping_pong_beside_busy_threads<C: Chan>() -> Duration {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..cores {
+            scope.spawn(|| {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        let time = ping_pong_trips::<C>(BUSY_TRIPS);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        time
+    })
+}
+
 fn ping_pong<C: Chan>() -> Duration {
+    ping_pong_trips::<C>(TRIPS)
+}
+
+fn ping_pong_trips<C: Chan>(trips: u64) -> Duration {
     let (ping_tx, ping_rx) = C::bounded(1);
     let (pong_tx, pong_rx) = C::bounded(1);
     let start = Instant::now();
@@ -244,7 +270,7 @@ fn ping_pong<C: Chan>() -> Duration {
                 C::send(&pong_tx, value + 1);
             }
         });
-        for i in 0..TRIPS {
+        for i in 0..trips {
             C::send(&ping_tx, i);
             assert_eq!(C::recv(&pong_rx), Some(i + 1));
         }
@@ -385,6 +411,10 @@ fn main() {
         (
             format!("ping-pong over two bounded(1), {TRIPS} round trips"),
             blocking_row!(Some(ping_pong::<C>())),
+        ),
+        (
+            format!("ping-pong as above beside a busy thread per core, {BUSY_TRIPS} round trips"),
+            blocking_row!(Some(ping_pong_beside_busy_threads::<C>())),
         ),
         (
             format!("spsc bounded(64), {MESSAGES}"),

@@ -263,7 +263,9 @@ pub(crate) use imp::*;
 /// and its switches, listener ids), which outlive any one model; a caught
 /// panic's payload, which may be dropped after its model ends; and the
 /// process isolates' pool of children, whose other side is an OS process
-/// that no model can hold (it is not compiled under loom). Each
+/// that no model can hold (it is not compiled under loom); and the channel's
+/// process-wide hint of whether yielding pays (`channel/yield_hint.rs`),
+/// relaxed values that no protocol depends on. Each
 /// use is named here so that the seam stays the one place that says which
 /// primitives a model sees and which it does not.
 pub(crate) mod process {

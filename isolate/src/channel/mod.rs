@@ -39,6 +39,7 @@ mod select;
 mod shared;
 mod wait;
 mod waiters;
+mod yield_hint;
 
 use std::fmt;
 use std::pin::Pin;

@@ -116,7 +116,7 @@ fn select_until<T>(
     deadline: Option<Instant>,
 ) -> Result<(usize, T), RecvTimeoutError> {
     // The brief look of a single receive (see `wait::block`).
-    if let Some(result) = try_briefly(None, &mut || attempt(receivers)) {
+    if let Some(result) = try_briefly(&mut || attempt(receivers)) {
         return result;
     }
     let mut keys = Vec::with_capacity(receivers.len());

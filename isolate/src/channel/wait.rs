@@ -8,9 +8,10 @@
 use std::time::{Duration, Instant};
 
 use crate::pool::wait::{HELP_SLICE, HELP_SLICE_MAX};
-use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, yield_now, Ordering};
+use crate::sync::{current, fence, park, park_timeout, spin_loop, spun_for, Ordering};
 
 use super::waiters::{WaitList, Waiter};
+use super::yield_hint;
 
 /// Spin rounds before a waiter registers: round `n` spins `2^n` times, 127
 /// spins in all, looking after each round; then it yields for up to
@@ -32,6 +33,10 @@ const YIELD_PHASE: Duration = Duration::from_micros(20);
 /// Under loom, no time-bound phase: the model starts at the registration.
 #[cfg(loom)]
 const YIELD_PHASE: Duration = Duration::ZERO;
+/// At most this many yields in that phase (a bound on the loop; the time
+/// ends it first). Beside CPU-bound threads, one slow yield turns the phase
+/// off for a while (see `yield_hint.rs`).
+const YIELD_PHASE_MAX: u32 = 1000;
 /// Times a registered waiter yields its core, looking again after each,
 /// before it parks. The partner may be waiting for this very core; and a
 /// notifier that comes meanwhile finds the waiter not yet parked, so its
@@ -41,12 +46,6 @@ const YIELD_ROUNDS: u32 = 2;
 /// Under loom one registered look is enough to model.
 #[cfg(loom)]
 const YIELD_ROUNDS: u32 = 1;
-
-/// A yield that gives the core away this long means other threads (of this
-/// process or not) are waiting for the cores: a scheduler time slice went to
-/// one of them, where a park would have let the partner's wake-up preempt
-/// it. The waits on that list then skip their yields for a while.
-const SLOW_YIELD: Duration = Duration::from_micros(100);
 
 /// Calls `attempt` until it gives a result, waiting on `waiters` between
 /// tries; `None` once `deadline` has passed. `attempt` returns `None` to go
@@ -59,17 +58,16 @@ const SLOW_YIELD: Duration = Duration::from_micros(100);
 /// with more threads than cores (mpsc 4 -> 1 and mpmc 2 -> 2, capacity 64)
 /// 2-2.7x behind crossbeam-channel, whose waits also yield early, and an
 /// `IsolateSet`'s caller spinning on a core its isolates needed; 127 spins
-/// then 20 µs of yields took those rows to 1.2-1.5x, the round trip to
-/// 0.6 µs, an awaited service request from 7 µs to 1.1 µs and the set's
-/// 1 KiB batch from 145 ms to 106 ms. At a load of 5-6, the yields gave the
-/// core to a busy neighbour for a whole time slice, so a yield that takes
-/// long turns them off for the next waits on that list.
+/// then 20 µs of yields took those rows to 1.1-2x (noisy), the round trip
+/// to 0.6 µs, an awaited service request from 7 µs to 1.1 µs and the set's
+/// 1 KiB batch from 145 ms to 106 ms. Beside CPU-bound threads a yield may
+/// lose a whole time slice: see `yield_hint.rs`.
 pub(super) fn block<R>(
     waiters: &WaitList,
     deadline: Option<Instant>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    if let Some(result) = try_briefly(Some(waiters), &mut attempt) {
+    if let Some(result) = try_briefly(&mut attempt) {
         return Some(result);
     }
     let mut parker = Parker::new(deadline);
@@ -80,15 +78,18 @@ pub(super) fn block<R>(
             leave(waiters, key);
             return Some(result);
         }
-        for _ in 0..waiters.yield_rounds(YIELD_ROUNDS) {
-            let started = Instant::now();
-            yield_now();
-            if spun_for(started, SLOW_YIELD) {
-                waiters.yield_was_slow();
-            }
+        for _ in 0..if yield_hint::may_yield() {
+            YIELD_ROUNDS
+        } else {
+            0
+        } {
+            let quick = yield_hint::yield_and_note();
             if let Some(result) = attempt() {
                 leave(waiters, key);
                 return Some(result);
+            }
+            if !quick {
+                break;
             }
         }
         if !parker.park() {
@@ -108,14 +109,10 @@ pub(super) fn block<R>(
 }
 
 /// Looks for a result before registering: `attempt` after each of
-/// [`SPIN_ROUNDS`] spin rounds, then after each yield for up to
-/// [`YIELD_PHASE`]. A yield that gave the core away for long (other threads
-/// want the cores) ends the phase, and with `waiters` the next waits on that
-/// list skip it.
-pub(super) fn try_briefly<R>(
-    waiters: Option<&WaitList>,
-    attempt: &mut impl FnMut() -> Option<R>,
-) -> Option<R> {
+/// [`SPIN_ROUNDS`] spin rounds, then after each yield, for up to
+/// [`YIELD_PHASE`] and [`YIELD_PHASE_MAX`] yields, unless yields do not pay
+/// now (see `yield_hint.rs`).
+pub(super) fn try_briefly<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
     for round in 0..SPIN_ROUNDS {
         if let Some(result) = attempt() {
             return Some(result);
@@ -123,26 +120,20 @@ pub(super) fn try_briefly<R>(
         spin(round);
     }
     // The registered path looks again at once: no look is lost here.
-    if YIELD_PHASE.is_zero() || waiters.is_some_and(|waiters| waiters.yield_rounds(1) == 0) {
+    if YIELD_PHASE.is_zero() || !yield_hint::may_yield() {
         return None;
     }
     let started = Instant::now();
-    loop {
-        let before = Instant::now();
-        yield_now();
+    for _ in 0..YIELD_PHASE_MAX {
+        let quick = yield_hint::yield_and_note();
         if let Some(result) = attempt() {
             return Some(result);
         }
-        if spun_for(before, SLOW_YIELD) {
-            if let Some(waiters) = waiters {
-                waiters.yield_was_slow();
-            }
-            return None;
-        }
-        if spun_for(started, YIELD_PHASE) {
+        if !quick || spun_for(started, YIELD_PHASE) {
             return None;
         }
     }
+    None
 }
 
 /// Parks a registered waiter until it is woken or its deadline passes; on a

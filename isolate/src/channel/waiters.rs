@@ -38,15 +38,8 @@ struct Entries {
     list: VecDeque<(Key, Waiter)>,
 }
 
-/// How many waits skip their yields after a slow one; the next wait after
-/// them probes again.
-const SKIP_YIELDS_AFTER_SLOW: usize = 64;
-
 /// Parties waiting on one side of a channel.
 pub(super) struct WaitList {
-    /// While non-zero, how many more waits skip their yields (see
-    /// `wait::block`); a heuristic, read and written relaxed.
-    skip_yields: AtomicUsize,
     /// How many entries `entries` holds; written under its lock, read
     /// without it by notifiers.
     waiting: AtomicUsize,
@@ -56,7 +49,6 @@ pub(super) struct WaitList {
 impl WaitList {
     pub(super) fn new() -> Self {
         WaitList {
-            skip_yields: AtomicUsize::new(0),
             waiting: AtomicUsize::new(0),
             entries: Mutex::new(Entries {
                 next: 0,
@@ -110,23 +102,6 @@ impl WaitList {
             }
             None => false,
         }
-    }
-
-    /// How many times a registered blocking waiter yields before it parks:
-    /// `rounds`, or none for a while after a slow yield.
-    pub(super) fn yield_rounds(&self, rounds: u32) -> u32 {
-        let skip = self.skip_yields.load(Ordering::Relaxed);
-        if skip == 0 {
-            return rounds;
-        }
-        self.skip_yields.store(skip - 1, Ordering::Relaxed);
-        0
-    }
-
-    /// A yield gave the core away for long: skip the yields for a while.
-    pub(super) fn yield_was_slow(&self) {
-        self.skip_yields
-            .store(SKIP_YIELDS_AFTER_SLOW, Ordering::Relaxed);
     }
 
     /// Wakes the oldest waiter, if any. The fast path is one `SeqCst` load:
