@@ -61,6 +61,10 @@ pub enum CrashReason {
     /// The call overflowed the child's stack (Linux; elsewhere this is a
     /// [`Signal`](Self::Signal), `SIGSEGV` or `SIGBUS`). The child died of
     /// the `SIGSEGV`, as a thread's overflow would have ended the process.
+    ///
+    /// Only the stack the function is called on is watched (the child's
+    /// main thread): an overflow on a thread the function starts (an
+    /// isolate, `std::thread::spawn`) is a `Signal(11)` with no message.
     StackOverflow,
     /// The child exited with this code before it answered.
     Exit(i32),

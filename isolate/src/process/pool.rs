@@ -76,7 +76,7 @@ pub(crate) fn stats() -> PoolStats {
     let state = lock(&pool.state);
     PoolStats {
         children: pool.children.load(Ordering::Relaxed),
-        idle: state.idle,
+        idle: state.idle_children,
         queued: state.queue.len(),
         started: pool.started.load(Ordering::Relaxed),
         crashed: pool.crashed.load(Ordering::Relaxed),
@@ -98,7 +98,11 @@ pub(super) struct Pool {
 struct State {
     queue: VecDeque<Pending>,
     drivers: usize,
+    /// Drivers waiting for a call (some may have no child: theirs died or
+    /// was killed, and is replaced at their next call).
     idle: usize,
+    /// Of those, the ones with a child: the children waiting for a call.
+    idle_children: usize,
 }
 
 impl Pool {
@@ -109,6 +113,7 @@ impl Pool {
                 queue: VecDeque::new(),
                 drivers: 0,
                 idle: 0,
+                idle_children: 0,
             }),
             work: Condvar::new(),
             watch: Watch::default(),
@@ -278,13 +283,16 @@ fn drive(pool: &'static Pool) {
                 if let Some(pending) = state.queue.pop_front() {
                     break pending;
                 }
+                let with_child = usize::from(child.is_some());
                 state.idle += 1;
+                state.idle_children += with_child;
                 let (next, waited) = pool
                     .work
                     .wait_timeout(state, pool.config.keep_alive)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
                 state = next;
                 state.idle -= 1;
+                state.idle_children -= with_child;
                 if waited.timed_out() && state.queue.is_empty() {
                     state.drivers -= 1;
                     drop(state);
