@@ -73,6 +73,20 @@ fn unreadable() -> PanicsWhenRead {
 }
 
 #[isolated(process)]
+fn ends_early() -> u32 {
+    isolate::exit()
+}
+
+/// What the isolate helpers say in a child: its name, never cancelled.
+#[isolated(process)]
+fn context_in_child() -> (Option<String>, bool) {
+    (
+        isolate::current_name().map(|name| name.into_owned()),
+        isolate::is_cancelled(),
+    )
+}
+
+#[isolated(process)]
 fn write_through_null() {
     // SAFETY: none: the point is a fault the kernel raises, in a child
     // process that the test expects to die of it.
@@ -266,6 +280,28 @@ fn a_result_whose_deserialize_panics_is_that_panic_and_the_pool_serves_on() {
         );
     }
     pool_serves();
+}
+
+#[test]
+fn exit_in_a_child_ends_the_call_without_a_result_and_the_child_serves_on() {
+    assert!(matches!(
+        ends_early_isolated().join_timeout(BOUND),
+        Err(IsolateError::EndedWithoutResult { isolate: Some(name) }) if name == "ends_early"
+    ));
+    pool_serves();
+}
+
+#[test]
+fn a_child_runs_the_call_as_a_named_isolate() {
+    assert_eq!(
+        context_in_child_isolated().join_timeout(BOUND).unwrap(),
+        (Some("context_in_child".to_owned()), false)
+    );
+    let named = isolate::process::Builder::new().name("renamed");
+    assert_eq!(
+        context_in_child_isolated_with(named).join_timeout(BOUND).unwrap().0.as_deref(),
+        Some("renamed")
+    );
 }
 
 #[test]

@@ -16,10 +16,17 @@ use std::fs::File;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use std::borrow::Cow;
+
 use super::limits::Applied;
 use super::registry::{find, Served};
+use super::task::{never_run, NeverRun, ProcessTask};
 use super::wire::{self, ReadError, ReplyHead, Request, VERSION};
 use super::CHILD_VAR;
+use crate::name::Name;
+use crate::sync::Arc;
+use crate::task::context::{self, ExitSignal};
+use crate::task::state::Task;
 
 /// The start hook, kept by the linker: the pool refers to it, so that any
 /// binary that can start a child also carries the hook.
@@ -127,12 +134,20 @@ fn answer(body: &[u8]) -> (ReplyHead, Vec<u8>) {
     };
     let limits = Applied::apply(request.memory, request.cpu_ms);
     *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = (None, None);
+    // The call runs as an isolate, so that `current_name()` names it and
+    // `exit()` ends it; it is never cancelled here (a cancel kills the child).
+    let name = Name::from(Cow::Owned(request.name.to_owned()));
+    let task: Arc<ProcessTask<(), ()>> =
+        Task::new(never_run::<(), ()> as NeverRun<(), ()>, name, false);
+    let entered = context::enter(task);
     let served = catch_unwind(AssertUnwindSafe(|| (entry.run)(args)));
+    drop(entered);
     drop(limits);
     match served {
         Ok(Served::Value(bytes)) => (ReplyHead::Value, bytes),
         Ok(Served::Error(bytes)) => (ReplyHead::Error, bytes),
         Ok(Served::Refused(why)) => (ReplyHead::Refused(why), Vec::new()),
+        Err(payload) if payload.is::<ExitSignal>() => (ReplyHead::Ended, Vec::new()),
         Err(payload) => {
             let message = payload
                 .downcast_ref::<&'static str>()

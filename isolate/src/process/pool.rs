@@ -156,6 +156,8 @@ enum Reply {
         backtrace: Option<String>,
     },
     Crashed(Crash),
+    /// The function called `isolate::exit()`.
+    Ended,
     Cancelled,
     TimedOut,
     Spawn(io::Error),
@@ -224,6 +226,7 @@ where
                 crash.isolate = name.to_string();
                 Err(IsolateError::Crashed(crash))
             }
+            Reply::Ended => Err(IsolateError::ended_without_result()),
             Reply::Cancelled => Err(IsolateError::cancelled()),
             Reply::TimedOut => Err(IsolateError::timed_out()),
             Reply::Spawn(error) => Err(IsolateError::spawn(error)),
@@ -333,6 +336,7 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
     let limits = &pending.builder;
     let request = Request {
         key: pending.entry.key,
+        name: task.header().name(),
         memory: limits.memory,
         cpu_ms: limits
             .cpu
@@ -366,6 +370,7 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
                 Ok(match head {
                     ReplyHead::Value => Reply::Value { body, start },
                     ReplyHead::Error => Reply::Error { body, start },
+                    ReplyHead::Ended => Reply::Ended,
                     ReplyHead::Panicked {
                         message,
                         location,

@@ -24,13 +24,15 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 
 /// The protocol's version, sent in the child's hello.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// The head of a request.
 #[derive(Serialize, Deserialize, Debug)]
 pub(crate) struct Request<'a> {
     /// The function's registered key.
     pub(crate) key: &'a str,
+    /// The isolate's name, for `isolate::current_name()` in the child.
+    pub(crate) name: &'a str,
     /// `RLIMIT_AS` for the call, in bytes.
     pub(crate) memory: Option<u64>,
     /// `RLIMIT_CPU` for the call, in milliseconds (rounded up to seconds).
@@ -54,6 +56,8 @@ pub(crate) enum ReplyHead {
     },
     /// The child could not run the call.
     Refused(String),
+    /// The function called `isolate::exit()`.
+    Ended,
 }
 
 /// A message from a child that the parent could not read.
