@@ -299,7 +299,11 @@ fn a_child_runs_the_call_as_a_named_isolate() {
     );
     let named = isolate::process::Builder::new().name("renamed");
     assert_eq!(
-        context_in_child_isolated_with(named).join_timeout(BOUND).unwrap().0.as_deref(),
+        context_in_child_isolated_with(named)
+            .join_timeout(BOUND)
+            .unwrap()
+            .0
+            .as_deref(),
         Some("renamed")
     );
 }
