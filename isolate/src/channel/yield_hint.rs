@@ -28,10 +28,46 @@ const FIRST_OFF: Duration = Duration::from_millis(5);
 /// most one time slice in that long, under 1 %.
 const MOST_OFF: Duration = Duration::from_millis(640);
 
-/// When yields may start again, in nanoseconds since [`epoch`].
-static OFF_UNTIL: AtomicU64 = AtomicU64::new(0);
-/// How long the next slow yield turns them off for, in nanoseconds.
-static NEXT_OFF: AtomicU64 = AtomicU64::new(FIRST_OFF.as_nanos() as u64);
+/// The hint's state; the process has one ([`HINT`]).
+struct YieldHint {
+    /// When yields may start again, in nanoseconds since [`epoch`].
+    off_until: AtomicU64,
+    /// How long the next slow yield turns them off for, in nanoseconds.
+    next_off: AtomicU64,
+}
+
+static HINT: YieldHint = YieldHint::new();
+
+impl YieldHint {
+    const fn new() -> Self {
+        YieldHint {
+            off_until: AtomicU64::new(0),
+            next_off: AtomicU64::new(FIRST_OFF.as_nanos() as u64),
+        }
+    }
+
+    fn may_yield(&self, now: u64) -> bool {
+        now >= self.off_until.load(Ordering::Relaxed)
+    }
+
+    /// Notes a yield that took `took`, ending at `now`; `false` if it was
+    /// slow. Relaxed: racing notes lose an update, never correctness.
+    fn note(&self, took: Duration, now: u64) -> bool {
+        if took < SLOW {
+            self.next_off
+                .store(FIRST_OFF.as_nanos() as u64, Ordering::Relaxed);
+            return true;
+        }
+        let off = self.next_off.load(Ordering::Relaxed);
+        self.off_until
+            .store(now.saturating_add(off), Ordering::Relaxed);
+        self.next_off.store(
+            off.saturating_mul(2).min(MOST_OFF.as_nanos() as u64),
+            Ordering::Relaxed,
+        );
+        false
+    }
+}
 
 fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -45,7 +81,7 @@ fn now() -> u64 {
 /// Whether this wait may yield. Under loom, always: the models do not
 /// depend on timing.
 pub(super) fn may_yield() -> bool {
-    cfg!(loom) || now() >= OFF_UNTIL.load(Ordering::Relaxed)
+    cfg!(loom) || HINT.may_yield(now())
 }
 
 /// Yields the core; `false` when the yield turned out slow (yields are
@@ -57,15 +93,40 @@ pub(super) fn yield_and_note() -> bool {
     }
     let started = Instant::now();
     yield_now();
-    if started.elapsed() < SLOW {
-        NEXT_OFF.store(FIRST_OFF.as_nanos() as u64, Ordering::Relaxed);
-        return true;
+    HINT.note(started.elapsed(), now())
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn a_slow_yield_turns_yields_off_for_a_time_that_doubles_while_they_stay_slow() {
+        let hint = YieldHint::new();
+        assert!(hint.may_yield(0));
+        assert!(!hint.note(Duration::from_millis(4), 10 * MS));
+        assert!(!hint.may_yield(14 * MS));
+        assert!(hint.may_yield(15 * MS)); // 5 ms off
+        assert!(!hint.note(Duration::from_millis(4), 15 * MS));
+        assert!(!hint.may_yield(24 * MS));
+        assert!(hint.may_yield(25 * MS)); // then 10 ms
+        for _ in 0..20 {
+            hint.note(SLOW, 100 * MS);
+        }
+        assert!(!hint.may_yield(739 * MS));
+        assert!(hint.may_yield(740 * MS)); // at most 640 ms
     }
-    let off = NEXT_OFF.load(Ordering::Relaxed);
-    OFF_UNTIL.store(now().saturating_add(off), Ordering::Relaxed);
-    NEXT_OFF.store(
-        off.saturating_mul(2).min(MOST_OFF.as_nanos() as u64),
-        Ordering::Relaxed,
-    );
-    false
+
+    #[test]
+    fn a_quick_yield_starts_over() {
+        let hint = YieldHint::new();
+        hint.note(SLOW, 0);
+        hint.note(SLOW, 5 * MS);
+        assert!(hint.note(Duration::from_micros(1), 15 * MS));
+        assert!(hint.may_yield(15 * MS));
+        hint.note(SLOW, 20 * MS);
+        assert!(hint.may_yield(25 * MS)); // 5 ms again, not 20
+    }
 }
