@@ -528,3 +528,32 @@ fn an_awaited_request_hears_of_a_panic_and_of_a_fatal_end() {
         assert_eq!(why.unwrap().message(), Some("zero"));
     });
 }
+
+/// An exit listener that kills or restarts its own service: the kill that
+/// ran it (inline, for a thread that never started) must not hold a lock
+/// the listener needs.
+#[test]
+fn an_exit_listener_may_restart_or_kill_its_own_service() {
+    let _watchdog = Watchdog::arm(WATCHDOG, "a kill re-entered from its exit listener".into());
+    for restart in [true, false] {
+        let service: Service<u8, u8> = isolate::Builder::new()
+            .start_paused() // its thread never starts: the kill runs the listener inline
+            .service()
+            .spawn(|| (), |_: &mut (), n: u8| n + 1);
+        let again = service.clone();
+        let (exits, exited) = mpsc::channel();
+        service.on_exit(move |exit| {
+            if restart {
+                again.restart();
+            } else {
+                again.kill();
+            }
+            let _ = exits.send(exit);
+        });
+        service.kill();
+        assert_eq!(exited.recv_timeout(WATCHDOG).unwrap(), Exit::Cancelled);
+        if restart {
+            assert_eq!(service.request(1).join_timeout(WATCHDOG).unwrap(), 2);
+        }
+    }
+}

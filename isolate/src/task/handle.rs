@@ -251,6 +251,14 @@ impl<T, E> IsolateHandle<T, E> {
         }
     }
 
+    /// Cancels the isolate when called, without this handle: for a caller
+    /// that must not hold a lock over the cancel (it may run exit listeners,
+    /// which may come back to that lock).
+    pub(crate) fn canceller(&self) -> Option<impl FnOnce() + use<T, E>> {
+        let task = self.task.clone()?;
+        Some(move || task.cancel())
+    }
+
     /// Lets the isolate run to the end without anyone waiting for it; its
     /// result is dropped.
     ///

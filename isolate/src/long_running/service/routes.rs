@@ -132,9 +132,15 @@ impl<Req, Resp, E> Generation<Req, Resp, E> {
         let routes = &self.routes;
         routes.killed.store(true, Ordering::SeqCst);
         // A thread whose thread has not started is dropped unrun here, and
-        // answers its queue as it goes.
-        for handle in lock(&self.handles).iter() {
-            handle.cancel();
+        // answers its queue as it goes. Cancelled outside the lock: a cancel
+        // may run exit listeners inline, and one may kill or restart this
+        // service again.
+        let cancellers: Vec<_> = lock(&self.handles)
+            .iter()
+            .filter_map(IsolateHandle::canceller)
+            .collect();
+        for cancel in cancellers {
+            cancel();
         }
         for inbox in &routes.inboxes {
             inbox.control.withdraw();
