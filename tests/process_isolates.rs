@@ -72,6 +72,21 @@ fn unreadable() -> PanicsWhenRead {
     PanicsWhenRead
 }
 
+/// Starts a program that outlives the call (its pid goes to `path`), then
+/// aborts.
+#[isolated(process)]
+fn abort_leaving_a_program_running(path: String) {
+    let program = std::process::Command::new("sleep")
+        .arg("600")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sleep starts");
+    std::fs::write(&path, program.id().to_string()).expect("the pid is written");
+    std::process::abort()
+}
+
 #[isolated(process)]
 fn ends_early() -> u32 {
     isolate::exit()
@@ -278,6 +293,25 @@ fn a_result_whose_deserialize_panics_is_that_panic_and_the_pool_serves_on() {
             location.file().ends_with("process_isolates.rs"),
             "{location}"
         );
+    }
+    pool_serves();
+}
+
+#[test]
+fn a_child_that_dies_is_a_crash_even_while_a_program_it_started_runs_on() {
+    let path = std::env::temp_dir()
+        .join(format!("isolate-grandchild-{}", std::process::id()))
+        .to_string_lossy()
+        .into_owned();
+    // The program holds none of the protocol's pipes: the parent sees the
+    // child die at once, not when the program ends (in 600 s).
+    let crash =
+        crash_of(abort_leaving_a_program_running_isolated(path.clone()).join_timeout(BOUND));
+    assert_eq!(crash.signal(), Some(6), "{crash:?}");
+    let program: i32 = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    let _ = std::fs::remove_file(&path);
+    if let Some(program) = rustix::process::Pid::from_raw(program) {
+        let _ = rustix::process::kill_process(program, rustix::process::Signal::KILL);
     }
     pool_serves();
 }

@@ -202,8 +202,11 @@ fn dies_with_parent(parent: Option<i32>) {
 /// function prints can corrupt a message.
 fn take_protocol_pipes() -> std::io::Result<(File, File)> {
     use rustix::stdio::{dup2_stdin, dup2_stdout, stderr, stdin, stdout};
-    let input = rustix::io::dup(stdin())?;
-    let output = rustix::io::dup(stdout())?;
+    // Close-on-exec: a program the function starts must not hold the
+    // protocol's pipes open, or the parent would not see this child die
+    // until that program ends.
+    let input = rustix::io::fcntl_dupfd_cloexec(stdin(), 3)?;
+    let output = rustix::io::fcntl_dupfd_cloexec(stdout(), 3)?;
     dup2_stdout(stderr())?;
     let null = rustix::fs::open(
         "/dev/null",
