@@ -127,3 +127,38 @@ fn scenario_parent_exits_mid_call() {
     // Ends the process at once, with the child still spinning.
     std::process::exit(0);
 }
+
+#[test]
+fn calls_cancelled_while_queued_are_not_counted_as_queued() {
+    let output = child_output("scenario_cancelled_while_queued", &[]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn scenario_cancelled_while_queued() {
+    if !in_child() {
+        return;
+    }
+    isolate::process::PoolBuilder::new()
+        .size(1)
+        .build_global()
+        .expect("the first configuration");
+    let path = std::env::temp_dir()
+        .join(format!("isolate-queued-{}", std::process::id()))
+        .to_string_lossy()
+        .into_owned();
+    let _ = std::fs::remove_file(&path);
+    // The one child is busy for as long as the test needs.
+    let busy = pid_then_spin_isolated(path.clone());
+    wait_until("the busy call to start", || {
+        std::fs::read_to_string(&path).is_ok_and(|s| !s.is_empty())
+    });
+    let _ = std::fs::remove_file(&path);
+    let kept = pid_isolated();
+    drop((pid_isolated(), pid_isolated())); // cancelled while queued
+    let stats = isolate::process::pool_stats();
+    assert_eq!(stats.queued, 1, "{stats:?}");
+    drop(busy); // kills the busy child; the kept call gets a fresh one
+    kept.join().unwrap();
+    assert_eq!(isolate::process::pool_stats().queued, 0);
+}

@@ -73,7 +73,9 @@ pub enum CrashReason {
     /// The child sent a message the parent could not read; it was killed.
     Protocol(ProtocolError),
     /// The child could not run the call: its executable has no such function
-    /// (it is not the same program), or the arguments did not decode.
+    /// (it is not the same program), the arguments did not decode, or the
+    /// function's result or error could not be serialized (its `Serialize`
+    /// returned an error). The child is replaced, as after any crash.
     Refused(String),
 }
 

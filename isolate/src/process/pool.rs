@@ -77,7 +77,13 @@ pub(crate) fn stats() -> PoolStats {
     PoolStats {
         children: pool.children.load(Ordering::Relaxed),
         idle: state.idle_children,
-        queued: state.queue.len(),
+        // A call cancelled while queued stays in the queue until a driver
+        // drops it: it waits for nothing.
+        queued: state
+            .queue
+            .iter()
+            .filter(|pending| !pending.call.is_finished())
+            .count(),
         started: pool.started.load(Ordering::Relaxed),
         crashed: pool.crashed.load(Ordering::Relaxed),
         retired: pool.retired.load(Ordering::Relaxed),
@@ -136,6 +142,8 @@ struct Pending {
 /// The typed end of a call: its task.
 trait Finish: Send {
     fn claim(&self) -> bool;
+    /// Whether the call has its outcome already (cancelled while queued).
+    fn is_finished(&self) -> bool;
     fn runnable(&self) -> Arc<dyn Runnable>;
     fn finish(self: Box<Self>, reply: Reply);
 }
@@ -176,6 +184,10 @@ where
 {
     fn claim(&self) -> bool {
         self.task.claim_remotely()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.task.header().is_complete()
     }
 
     fn runnable(&self) -> Arc<dyn Runnable> {

@@ -304,8 +304,9 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
     /// A ping answered once every live thread has handled every request
     /// sent to it before the ping (Dart's `ping` with
     /// `priority: beforeNextEvent`, roughly): it waits its turn in each
-    /// inbox, so it is not answered while the service is paused with
-    /// requests queued. It never blocks the caller: a ping that finds an
+    /// inbox, so it is not answered while the service is paused, even with
+    /// no request queued: its turn comes when the service resumes. It never
+    /// blocks the caller: a ping that finds an
     /// inbox full waits beside it, and the thread puts it in line once
     /// there is room. Otherwise as [`ping`](Self::ping).
     ///
