@@ -88,6 +88,7 @@ fn handle(stream: TcpStream) -> std::io::Result<()> {
         }) => format!("rejected: {why}"),
         Err(IsolateError::TimedOut { .. }) => "rejected: the parser ran out of time".to_owned(),
         Err(IsolateError::Crashed(crash)) => match crash.reason() {
+            CrashReason::StackOverflow => "rejected: the parser overflowed its stack".to_owned(),
             CrashReason::Signal(_) => format!("rejected: the parser crashed ({})", crash.reason()),
             other => format!("rejected: the parser failed ({other})"),
         },
