@@ -96,7 +96,9 @@ impl Crash {
         &self.reason
     }
 
-    /// The signal that ended the child, if one did.
+    /// The signal that ended the child, if one did and it is all the reason
+    /// says: `None` for [`CrashReason::StackOverflow`] (a `SIGSEGV`) and
+    /// for a limit (`SIGXCPU`, `SIGABRT`), which name the cause instead.
     ///
     /// # Examples
     ///
