@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::builder::Builder;
+#[cfg(unix)]
+use super::pool::submit;
 use super::registry::{Entry, Served};
 use super::task::{fail, never_run, DecodeError, NeverRun, ProcessTask};
 use crate::name::Name;
@@ -128,20 +130,7 @@ where
     handle
 }
 
-#[cfg(unix)]
-fn submit<T, E>(
-    entry: &'static Entry,
-    builder: Builder,
-    payload: Vec<u8>,
-    task: Arc<ProcessTask<T, E>>,
-    decode_error: DecodeError<E>,
-) where
-    T: DeserializeOwned + Send + 'static,
-    E: Send + 'static,
-{
-    super::pool::submit(entry, builder, payload, task, decode_error);
-}
-
+/// Elsewhere than Unix, no child can be started: the call fails at once.
 #[cfg(not(unix))]
 fn submit<T, E>(
     _: &'static Entry,

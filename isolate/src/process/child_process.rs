@@ -121,9 +121,4 @@ impl ChildProcess {
         let tail = self.tail.text(TAIL_WAIT);
         (status, tail)
     }
-
-    /// Retires an idle child: closing its stdin ends it; it is reaped.
-    pub(super) fn retire(self) {
-        let _ = self.reap();
-    }
 }

@@ -33,6 +33,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::os::fd::AsFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::ExitStatus;
 use std::thread;
 use std::time::Instant;
 
@@ -42,6 +43,7 @@ use super::builder::Builder;
 use super::child_process::ChildProcess;
 use super::crash::{Crash, CrashReason};
 use super::registry::Entry;
+use super::stderr_tail::Seen;
 use super::task::{DecodeError, ProcessTask};
 use super::watch::{Kill, Watch};
 use super::wire::{self, ProtocolError, ReadError, ReplyHead, Request};
@@ -112,6 +114,14 @@ struct State {
 }
 
 impl Pool {
+    /// Reaps `child` (see [`ChildProcess::reap`]), which the pool no longer
+    /// counts.
+    fn reap(&self, child: ChildProcess) -> (Option<ExitStatus>, (String, Seen)) {
+        let reaped = child.reap();
+        self.children.fetch_sub(1, Ordering::Relaxed);
+        reaped
+    }
+
     fn new(config: PoolBuilder) -> Pool {
         Pool {
             config,
@@ -312,9 +322,9 @@ fn drive(pool: &'static Pool) {
                     state.drivers -= 1;
                     drop(state);
                     if let Some(child) = child.take() {
+                        // Closing its stdin ends an idle child; it is reaped.
                         pool.retired.fetch_add(1, Ordering::Relaxed);
-                        child.retire();
-                        pool.children.fetch_sub(1, Ordering::Relaxed);
+                        let _ = pool.reap(child);
                     }
                     return;
                 }
@@ -425,8 +435,7 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
                 // The value arrived as the watcher killed the child: the value
                 // wins, and the dead child is replaced.
                 if let Some(child) = slot.take() {
-                    let _ = child.reap();
-                    pool.children.fetch_sub(1, Ordering::Relaxed);
+                    let _ = pool.reap(child);
                 }
             }
             reply
@@ -459,8 +468,7 @@ fn child_ended(
         return Reply::Spawn(io::Error::other("no child process"));
     };
     let pid = child.pid;
-    let (status, (tail, seen)) = child.reap();
-    pool.children.fetch_sub(1, Ordering::Relaxed);
+    let (status, (tail, seen)) = pool.reap(child);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     match killed {
         Some(Kill::Cancelled) => return Reply::Cancelled,
