@@ -78,11 +78,12 @@ pub(super) fn block<R>(
             leave(waiters, key);
             return Some(result);
         }
-        for _ in 0..if yield_hint::may_yield() {
+        let yields = if yield_hint::may_yield() {
             YIELD_ROUNDS
         } else {
             0
-        } {
+        };
+        for _ in 0..yields {
             let quick = yield_hint::yield_and_note();
             if let Some(result) = attempt() {
                 leave(waiters, key);
