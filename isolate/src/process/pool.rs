@@ -8,7 +8,8 @@
 //!   `cancel`, and is dropped), starts its child if it has none, sends the
 //!   request and blocks reading the reply. Each driver owns at most one
 //!   child, so the pool has at most `size` children; a driver idle for the
-//!   keep-alive retires, killing and reaping its child.
+//!   keep-alive retires, killing and reaping its child. A new driver starts
+//!   only for a call that no waiting or answering driver will take next.
 //! - While a call runs, it is *watched*: its child's pid, its task and its
 //!   deadline sit in the watcher's list, and the task's runner thread (the
 //!   thread `cancel` unparks) is the watcher. On an unpark or a deadline the
@@ -111,6 +112,8 @@ struct State {
     idle: usize,
     /// Of those, the ones with a child: the children waiting for a call.
     idle_children: usize,
+    /// Drivers answering the call they ran, about to look at the queue.
+    answering: usize,
 }
 
 impl Pool {
@@ -130,6 +133,7 @@ impl Pool {
                 drivers: 0,
                 idle: 0,
                 idle_children: 0,
+                answering: 0,
             }),
             work: Condvar::new(),
             watch: Watch::default(),
@@ -276,7 +280,8 @@ pub(crate) fn submit<T, E>(
         payload,
         call: Box::new(ProcessCall { task, decode_error }),
     });
-    if state.queue.len() > state.idle && state.drivers < pool.config.size {
+    let available = state.idle + state.answering;
+    if state.queue.len() > available && state.drivers < pool.config.size {
         state.drivers += 1;
         let started = thread::Builder::new()
             .name("isolate-process-driver".to_owned())
@@ -301,9 +306,14 @@ pub(crate) fn submit<T, E>(
 /// A driver thread: takes calls, one at a time, to its child.
 fn drive(pool: &'static Pool) {
     let mut child: Option<ChildProcess> = None;
+    let mut answering = false;
     loop {
         let pending = {
             let mut state = lock(&pool.state);
+            if answering {
+                state.answering -= 1;
+                answering = false;
+            }
             loop {
                 if let Some(pending) = state.queue.pop_front() {
                     break pending;
@@ -335,6 +345,11 @@ fn drive(pool: &'static Pool) {
             continue;
         }
         let reply = run_call(pool, &mut child, &pending);
+        // Counted before its caller hears back: a caller that sends its next
+        // call at once finds this driver about to take it, and no second
+        // child is started for it.
+        lock(&pool.state).answering += 1;
+        answering = true;
         pending.call.finish(reply);
     }
 }
