@@ -70,6 +70,20 @@ pub(super) fn block<R>(
     if let Some(result) = try_briefly(&mut attempt) {
         return Some(result);
     }
+    let result = wait_registered(waiters, deadline, attempt);
+    if result.is_some() {
+        yield_hint::note_wait_ended();
+    }
+    result
+}
+
+/// The registered part of [`block`]: register, look again, yield (while
+/// yields pay), park; over again after every wake-up.
+fn wait_registered<R>(
+    waiters: &WaitList,
+    deadline: Option<Instant>,
+    mut attempt: impl FnMut() -> Option<R>,
+) -> Option<R> {
     let mut parker = Parker::new(deadline);
     loop {
         let key = waiters.register(Waiter::Thread(current()));
@@ -124,6 +138,15 @@ pub(super) fn try_briefly<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<
     if YIELD_PHASE.is_zero() || !yield_hint::may_yield() {
         return None;
     }
+    let result = yield_phase(attempt);
+    if result.is_some() {
+        yield_hint::note_wait_ended();
+    }
+    result
+}
+
+/// The yields of [`try_briefly`], looking after each.
+fn yield_phase<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
     let started = Instant::now();
     for _ in 0..YIELD_PHASE_MAX {
         let quick = yield_hint::yield_and_note();
