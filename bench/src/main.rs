@@ -100,8 +100,11 @@ fn report(scenario: Scenario, results: &mut Results, neighbours: Option<usize>) 
     // median round is reported.
     let mut samples: Vec<Vec<Measured>> = vec![Vec::new(); scenario.systems().len()];
     let mut failed = vec![false; scenario.systems().len()];
+    // Beside neighbours a system's process lands on a busy or an idle core
+    // by chance, and its figure moves by 2-4x with it: five processes each,
+    // so that the median is the common case (three left it to a coin toss).
     let rounds = match neighbours {
-        Some(_) => scenario.rounds().max(3),
+        Some(_) => scenario.rounds().max(5),
         None => scenario.rounds(),
     };
     for _ in 0..rounds {
