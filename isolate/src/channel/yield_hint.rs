@@ -19,9 +19,12 @@
 //! as four senders and a receiver on two cores). Two parties that wait on
 //! each other cannot pass that test: while one is away, the other can end
 //! one wait at most. Without it, yields went off in such programs and their
-//! waits parked: crossbeam's mpsc 4 -> 1 bounded(64) pattern made 20-38
-//! thousand futex calls a run instead of 3-5 thousand, and took 25 ms for
-//! 500,000 messages instead of 21.6 (medians of six runs on the 2-core VM).
+//! waits parked: crossbeam's mpsc 4 -> 1 bounded(64) pattern made 20-50
+//! thousand futex calls a run instead of 2-6 thousand (wall times within
+//! the 2-core VM's noise). The count is the program's, not the core's: on
+//! many cores, a busy program's waits end elsewhere during almost any
+//! yield, and there the hint seldom turns yields off (measured on two
+//! cores only).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
