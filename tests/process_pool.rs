@@ -19,6 +19,34 @@ fn quit(code: i32) {
     std::process::exit(code)
 }
 
+/// Uses `ms` milliseconds of the child's CPU time (by its own clock, so a
+/// busy machine only makes it take longer).
+#[isolated(process)]
+fn burn_cpu(ms: u64) -> u32 {
+    let cpu_ms = || {
+        let used = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        used.tv_sec as u64 * 1000 + used.tv_nsec as u64 / 1_000_000
+    };
+    let start = cpu_ms();
+    while cpu_ms() < start + ms {
+        std::hint::spin_loop();
+    }
+    std::process::id()
+}
+
+/// Serializes (as a map with a "type" key) but does not deserialize from
+/// postcard, which is not self-describing.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type")]
+enum InternallyTagged {
+    Circle { radius: f64 },
+}
+
+#[isolated(process)]
+fn tagged(radius: f64) -> InternallyTagged {
+    InternallyTagged::Circle { radius }
+}
+
 #[isolated(process)]
 fn pid_then_spin(path: String) {
     let _ = std::fs::write(&path, std::process::id().to_string());
@@ -34,6 +62,27 @@ fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::yield_now();
     }
+}
+
+/// Runs `scenario`, a test of this binary, in a process of its own (whose
+/// pool configuration is its own), and asserts that it passed.
+fn run_scenario(scenario: &str) {
+    let output = child_output(scenario, &[]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// In a scenario's own process, configures a pool of one child and returns
+/// `true`; run as a test of its own, a scenario does nothing (`false`).
+fn in_scenario_with_one_child() -> bool {
+    if !in_child() {
+        return false;
+    }
+    isolate::process::PoolBuilder::new()
+        .size(1)
+        .forward_stderr(false)
+        .build_global()
+        .expect("the first configuration");
+    true
 }
 
 /// No process runs under `pid` any more (a zombie that init has yet to reap
@@ -130,19 +179,14 @@ fn scenario_parent_exits_mid_call() {
 
 #[test]
 fn calls_cancelled_while_queued_are_not_counted_as_queued() {
-    let output = child_output("scenario_cancelled_while_queued", &[]);
-    assert!(output.status.success(), "{output:?}");
+    run_scenario("scenario_cancelled_while_queued");
 }
 
 #[test]
 fn scenario_cancelled_while_queued() {
-    if !in_child() {
+    if !in_scenario_with_one_child() {
         return;
     }
-    isolate::process::PoolBuilder::new()
-        .size(1)
-        .build_global()
-        .expect("the first configuration");
     let path = std::env::temp_dir()
         .join(format!("isolate-queued-{}", std::process::id()))
         .to_string_lossy()
@@ -161,4 +205,79 @@ fn scenario_cancelled_while_queued() {
     drop(busy); // kills the busy child; the kept call gets a fresh one
     kept.join().unwrap();
     assert_eq!(isolate::process::pool_stats().queued, 0);
+}
+
+#[test]
+fn a_warm_child_gives_each_call_its_whole_cpu_limit() {
+    run_scenario("scenario_cpu_limit_on_a_warm_child");
+}
+
+#[test]
+fn scenario_cpu_limit_on_a_warm_child() {
+    if !in_scenario_with_one_child() {
+        return;
+    }
+    // 0.9 s used: the limit of a 1 s call must count from there (it was
+    // rounded to the whole second below, which left the call 0.1 s).
+    let warm = burn_cpu_isolated(900).join().unwrap();
+    let limited = isolate::process::Builder::new().cpu_limit(Duration::from_secs(1));
+    let same = burn_cpu_isolated_with(limited, 500).join().unwrap();
+    assert_eq!(same, warm, "the call ran on another child");
+}
+
+#[test]
+fn a_child_that_dies_while_idle_is_reaped_and_no_call_is_blamed() {
+    run_scenario("scenario_idle_child_dies");
+}
+
+#[test]
+fn scenario_idle_child_dies() {
+    if !in_scenario_with_one_child() {
+        return;
+    }
+    let first = pid_isolated().join().unwrap();
+    let id = rustix::process::Pid::from_raw(first as i32).unwrap();
+    rustix::process::kill_process(id, rustix::process::Signal::KILL).unwrap();
+    // Reaped by the pool (not a zombie: signal 0 finds no process at all),
+    // and no longer counted.
+    wait_until("the dead idle child to be reaped", || {
+        rustix::process::test_kill_process(id).is_err()
+            && isolate::process::pool_stats().children == 0
+    });
+    let stats = isolate::process::pool_stats();
+    assert_eq!((stats.idle, stats.crashed), (0, 1), "{stats:?}");
+    // The next call is not charged with that death.
+    let second = pid_isolated()
+        .join()
+        .expect("a fresh child serves the call");
+    assert_ne!(second, first);
+}
+
+#[test]
+fn a_result_postcard_cannot_decode_is_refused_and_its_child_serves_on() {
+    run_scenario("scenario_undecodable_result");
+}
+
+#[test]
+fn scenario_undecodable_result() {
+    if !in_scenario_with_one_child() {
+        return;
+    }
+    let child = pid_isolated().join().unwrap();
+    let error = tagged_isolated(1.0).join().unwrap_err();
+    assert_eq!(error.isolate_name(), Some("tagged"));
+    let isolate::IsolateError::Crashed(crash) = error else {
+        panic!("expected a crash, got {error:?}");
+    };
+    let isolate::process::CrashReason::Refused(why) = crash.reason() else {
+        panic!("expected Refused, got {crash:?}");
+    };
+    assert!(
+        why.starts_with("the result did not decode in the parent: "),
+        "{why}"
+    );
+    assert_eq!(crash.pid(), child);
+    // The child answered: it is not counted as crashed, and serves on.
+    assert_eq!(isolate::process::pool_stats().crashed, 0);
+    assert_eq!(pid_isolated().join().unwrap(), child);
 }

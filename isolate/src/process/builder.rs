@@ -96,8 +96,9 @@ impl Builder {
         self
     }
 
-    /// The child's CPU-time limit during the call (`RLIMIT_CPU`, in whole
-    /// seconds, rounded up). Going over it ends the call with a
+    /// The child's CPU-time limit during the call (`RLIMIT_CPU`, which counts
+    /// whole seconds: the call may use at least `limit` and less than a
+    /// second more). Going over it ends the call with a
     /// [`Crash`](super::Crash) whose limit is
     /// [`Limit::CpuTime`](super::Limit::CpuTime).
     ///

@@ -102,10 +102,29 @@ impl ChildProcess {
         )))
     }
 
-    /// Kills and reaps the child; its stderr tail, and its exit status if
-    /// it reached one on its own (it had ended before the kill, or ended
-    /// some other way than by `SIGKILL`).
-    pub(super) fn reap(mut self) -> (Option<ExitStatus>, (String, Seen)) {
+    /// Whether the child has ended (it is then reaped, its status kept for
+    /// [`reap`](Self::reap)).
+    pub(super) fn has_ended(&mut self) -> bool {
+        matches!(self.process.try_wait(), Ok(Some(_)))
+    }
+
+    /// Kills and reaps the child; its exit status if it reached one on its
+    /// own (it had ended before the kill, or ended some other way than by
+    /// `SIGKILL`), and its stderr tail, for which it waits up to
+    /// [`TAIL_WAIT`] (a program the child started may hold the pipe open:
+    /// see [`reap_quietly`](Self::reap_quietly) where the tail is not
+    /// reported).
+    pub(super) fn reap(self) -> (Option<ExitStatus>, (String, Seen)) {
+        self.reap_waiting(TAIL_WAIT)
+    }
+
+    /// Kills and reaps the child without waiting for the rest of its
+    /// stderr: for a cancel, a timeout or a retirement, which report none.
+    pub(super) fn reap_quietly(self) {
+        let _ = self.reap_waiting(Duration::ZERO);
+    }
+
+    fn reap_waiting(mut self, tail_wait: Duration) -> (Option<ExitStatus>, (String, Seen)) {
         let ended = self.process.try_wait().ok().flatten();
         let status = match ended {
             Some(status) => Some(status),
@@ -118,7 +137,7 @@ impl ChildProcess {
             }
         };
         drop(self.stdin);
-        let tail = self.tail.text(TAIL_WAIT);
+        let tail = self.tail.text(tail_wait);
         (status, tail)
     }
 }

@@ -72,10 +72,15 @@ pub enum CrashReason {
     LimitExceeded(Limit),
     /// The child sent a message the parent could not read; it was killed.
     Protocol(ProtocolError),
-    /// The child could not run the call: its executable has no such function
-    /// (it is not the same program), the arguments did not decode, or the
-    /// function's result or error could not be serialized (its `Serialize`
-    /// returned an error). The child is replaced, as after any crash.
+    /// The call's values could not cross: the child's executable has no
+    /// such function (it is not the same program), the arguments did not
+    /// decode in the child, the function's result or error could not be
+    /// serialized (its `Serialize` returned an error), or they did not
+    /// decode in the parent. The text says which, with postcard's message;
+    /// a type that does not round-trip through postcard is the usual cause
+    /// (see the [module docs](super)). The child is replaced, as after any
+    /// crash, except after a failed decode in the parent: it answered, and
+    /// serves the next call.
     Refused(String),
 }
 

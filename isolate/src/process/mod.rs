@@ -38,8 +38,9 @@
 //! - **A warm pool of children** (see [`PoolBuilder`]): one per core by
 //!   default, each reused call after call, replaced when it dies, retired
 //!   after [`PoolBuilder::keep_alive`] idle. Every child is reaped by its
-//!   parent (no zombies) and dies with it: `PR_SET_PDEATHSIG` on Linux, and
-//!   everywhere the end of its stdin.
+//!   parent (no zombies; one that dies while idle, within a quarter of a
+//!   second, and the next call gets a fresh child) and dies with it:
+//!   `PR_SET_PDEATHSIG` on Linux, and everywhere the end of its stdin.
 //! - **Limits per call** ([`Builder`], or the attribute's `timeout`,
 //!   `memory_limit` and `cpu_limit`): the wall clock is watched by the
 //!   parent, which kills the child ([`IsolateError::TimedOut`]); memory
@@ -49,6 +50,12 @@
 //!
 //! Arguments, result and error must be `serde::Serialize +
 //! serde::de::DeserializeOwned`; the attribute says so at the user's type.
+//! postcard is not self-describing, so a few serde shapes that compile do
+//! not round-trip through it: internally tagged (`#[serde(tag = "..")]`)
+//! and untagged enums, `#[serde(flatten)]`, and fields skipped only on one
+//! side (`skip_serializing`, `skip_serializing_if`). Such a call ends with
+//! a [`Crash`] whose reason is [`CrashReason::Refused`], which quotes
+//! postcard's message.
 //!
 //! Unix only: elsewhere every call ends with [`IsolateError::Spawn`] of kind
 //! [`std::io::ErrorKind::Unsupported`].
@@ -268,7 +275,7 @@ pub struct PoolStats {
     /// Child processes started since the program began.
     pub started: u64,
     /// Child processes that died, were killed or broke the protocol during
-    /// a call.
+    /// a call, or died while idle.
     pub crashed: u64,
     /// Child processes retired after their keep-alive.
     pub retired: u64,

@@ -36,7 +36,7 @@ use std::os::fd::AsFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
@@ -58,6 +58,11 @@ use crate::task::panic::{install_hook, Panic};
 use crate::task::state::Remote;
 
 static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// How often an idle driver looks whether its child is still alive: one
+/// that died while idle (a thread it left behind aborted it, a kill from
+/// outside) is reaped within this time, and not blamed on the next call.
+const LIVENESS_CHECK: Duration = Duration::from_millis(250);
 
 pub(crate) fn configure(builder: PoolBuilder) -> Result<(), AlreadyStarted> {
     let mut fresh = Some(builder);
@@ -125,6 +130,23 @@ impl Pool {
         reaped
     }
 
+    /// Reaps `child` without its stderr tail (see
+    /// [`ChildProcess::reap_quietly`]), which the pool no longer counts.
+    fn reap_quietly(&self, child: ChildProcess) {
+        child.reap_quietly();
+        self.children.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Reaps the child in `slot` if it has died, counting it as crashed.
+    fn reap_if_dead(&self, slot: &mut Option<ChildProcess>) {
+        if slot.as_mut().is_some_and(ChildProcess::has_ended) {
+            if let Some(dead) = slot.take() {
+                self.crashed.fetch_add(1, Ordering::Relaxed);
+                self.reap_quietly(dead);
+            }
+        }
+    }
+
     fn new(config: PoolBuilder) -> Pool {
         Pool {
             config,
@@ -164,13 +186,17 @@ trait Finish: Send {
 
 /// How a call ended, before decoding.
 enum Reply {
+    /// The value, encoded from `start`, from child `pid`.
     Value {
         body: Vec<u8>,
         start: usize,
+        pid: u32,
     },
+    /// The function's error, encoded from `start`, from child `pid`.
     Error {
         body: Vec<u8>,
         start: usize,
+        pid: u32,
     },
     Panicked {
         message: Option<String>,
@@ -210,9 +236,14 @@ where
 
     fn finish(self: Box<Self>, reply: Reply) {
         let name: &Name = self.task.header().name();
-        let garbled = |why: String, pid: u32| {
+        // The child answered, but its answer's type does not round-trip
+        // through postcard (see `CrashReason::Refused`); the child is fine,
+        // and stays in the pool.
+        let undecodable = |what: &str, why: String, pid: u32| {
             IsolateError::Crashed(Crash {
-                reason: CrashReason::Protocol(ProtocolError::Garbled(why.to_string())),
+                reason: CrashReason::Refused(format!(
+                    "the {what} did not decode in the parent: {why}"
+                )),
                 stderr_tail: String::new(),
                 pid,
                 isolate: name.to_string(),
@@ -229,13 +260,14 @@ where
             })
         };
         let outcome = match reply {
-            Reply::Value { body, start } => decode(&mut || {
-                postcard::from_bytes::<T>(&body[start..]).map_err(|e| garbled(e.to_string(), 0))
+            Reply::Value { body, start, pid } => decode(&mut || {
+                postcard::from_bytes::<T>(&body[start..])
+                    .map_err(|e| undecodable("result", e.to_string(), pid))
             }),
-            Reply::Error { body, start } => {
+            Reply::Error { body, start, pid } => {
                 decode(&mut || match (self.decode_error)(&body[start..]) {
                     Ok(error) => Err(IsolateError::failed(error)),
-                    Err(e) => Err(garbled(e, 0)),
+                    Err(e) => Err(undecodable("function's error", e, pid)),
                 })
             }
             Reply::Panicked {
@@ -314,29 +346,37 @@ fn drive(pool: &'static Pool) {
                 state.answering -= 1;
                 answering = false;
             }
+            let idle_since = Instant::now();
             loop {
                 if let Some(pending) = state.queue.pop_front() {
                     break pending;
                 }
-                let with_child = usize::from(child.is_some());
-                state.idle += 1;
-                state.idle_children += with_child;
-                let (next, waited) = pool
-                    .work
-                    .wait_timeout(state, pool.config.keep_alive)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                state = next;
-                state.idle -= 1;
-                state.idle_children -= with_child;
-                if waited.timed_out() && state.queue.is_empty() {
+                let idle_for = idle_since.elapsed();
+                if idle_for >= pool.config.keep_alive {
                     state.drivers -= 1;
                     drop(state);
                     if let Some(child) = child.take() {
                         // Closing its stdin ends an idle child; it is reaped.
                         pool.retired.fetch_add(1, Ordering::Relaxed);
-                        let _ = pool.reap(child);
+                        pool.reap_quietly(child);
                     }
                     return;
+                }
+                let with_child = usize::from(child.is_some());
+                state.idle += 1;
+                state.idle_children += with_child;
+                let wait = (pool.config.keep_alive - idle_for).min(LIVENESS_CHECK);
+                let (next, _) = pool
+                    .work
+                    .wait_timeout(state, wait)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                state = next;
+                state.idle -= 1;
+                state.idle_children -= with_child;
+                if state.queue.is_empty() && child.is_some() {
+                    drop(state);
+                    pool.reap_if_dead(&mut child);
+                    state = lock(&pool.state);
                 }
             }
         };
@@ -357,6 +397,8 @@ fn drive(pool: &'static Pool) {
 /// Runs one claimed call on the driver's child, starting one if needed.
 fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pending) -> Reply {
     let task = pending.call.runnable();
+    // Dead since the driver last looked: not this call's crash.
+    pool.reap_if_dead(slot);
     if slot.is_none() {
         match ChildProcess::start(pool.config.forward_stderr, &pool.watch) {
             Ok(child) => {
@@ -370,6 +412,7 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
     let Some(child) = slot.as_mut() else {
         return Reply::Spawn(io::Error::other("no child process"));
     };
+    let pid = child.pid;
     let limits = &pending.builder;
     let request = Request {
         key: pending.entry.key,
@@ -405,8 +448,8 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
             Ok((head, rest)) => {
                 let start = body.len() - rest.len();
                 Ok(match head {
-                    ReplyHead::Value => Reply::Value { body, start },
-                    ReplyHead::Error => Reply::Error { body, start },
+                    ReplyHead::Value => Reply::Value { body, start, pid },
+                    ReplyHead::Error => Reply::Error { body, start, pid },
                     ReplyHead::Ended => Reply::Ended,
                     ReplyHead::Panicked {
                         message,
@@ -450,7 +493,7 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
                 // The value arrived as the watcher killed the child: the value
                 // wins, and the dead child is replaced.
                 if let Some(child) = slot.take() {
-                    let _ = pool.reap(child);
+                    pool.reap_quietly(child);
                 }
             }
             reply
@@ -483,13 +526,21 @@ fn child_ended(
         return Reply::Spawn(io::Error::other("no child process"));
     };
     let pid = child.pid;
-    let (status, (tail, seen)) = pool.reap(child);
     pool.crashed.fetch_add(1, Ordering::Relaxed);
+    // A cancel or a timeout reports no stderr: no wait for its end, which
+    // a program the child started may hold open.
     match killed {
-        Some(Kill::Cancelled) => return Reply::Cancelled,
-        Some(Kill::TimedOut) => return Reply::TimedOut,
+        Some(Kill::Cancelled) => {
+            pool.reap_quietly(child);
+            return Reply::Cancelled;
+        }
+        Some(Kill::TimedOut) => {
+            pool.reap_quietly(child);
+            return Reply::TimedOut;
+        }
         None => {}
     }
+    let (status, (tail, seen)) = pool.reap(child);
     let from_status =
         status.map(|status| (status.success(), CrashReason::of_exit(status, limits, seen)));
     let reason = match (reported, from_status) {

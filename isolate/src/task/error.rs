@@ -131,8 +131,9 @@ pub enum IsolateError<E = Infallible> {
         isolate: IsolateName,
     },
     /// A process isolate's child process died before it answered (a signal,
-    /// an abort, a stack overflow, a non-zero exit, a limit it went over) or
-    /// broke the protocol; the [`Crash`](crate::process::Crash) says how,
+    /// an abort, a stack overflow, a non-zero exit, a limit it went over),
+    /// broke the protocol, or the call's values could not cross between the
+    /// processes; the [`Crash`](crate::process::Crash) says how,
     /// with the isolate's name and the tail of the child's stderr. The
     /// caller, and every other isolate, keep running. Only with the
     /// `process` feature.
