@@ -186,6 +186,47 @@ fn kill_closes_both_directions_and_cancels() {
     ));
 }
 
+/// Dart's kill: what was queued for the worker is never handled. The worker
+/// is held inside its first message while more queue up behind it.
+#[test]
+fn kill_drops_the_messages_queued_for_the_worker_unread() {
+    let drops = DropCounter::new();
+    let inside = std::sync::Arc::new(Gate::new());
+    let release = std::sync::Arc::new(Gate::new());
+    let (gates_in, gates_out) = (inside.clone(), release.clone());
+    let worker = isolate::Builder::new().capacity(usize::MAX).spawn(
+        move |port: Port<Tracked, &'static str>| {
+            let mut handled = 0;
+            while let Ok(message) = port.recv() {
+                handled += 1;
+                port.send("handled").unwrap();
+                if handled == 1 {
+                    gates_in.open();
+                    gates_out.wait();
+                }
+                drop(message);
+            }
+            handled
+        },
+    );
+    for _ in 0..100 {
+        worker.send(drops.track()).unwrap();
+    }
+    inside.wait();
+    worker.kill();
+    // The 99 queued behind the first were dropped by the kill, here.
+    assert_eq!(drops.dropped(), 99);
+    release.open();
+    // What the worker sent before the kill is still read, then nothing.
+    assert_eq!(worker.receiver().recv_timeout(WATCHDOG), Ok("handled"));
+    assert!(worker.receiver().recv_timeout(WATCHDOG).is_err());
+    assert!(matches!(
+        worker.into_handle().join().unwrap_err(),
+        IsolateError::Cancelled { .. }
+    ));
+    drops.assert_balanced();
+}
+
 #[test]
 fn back_pressure_blocks_and_awaits_until_the_worker_takes_messages() {
     let gate = Gate::new();

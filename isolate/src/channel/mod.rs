@@ -274,6 +274,14 @@ impl<T> Sender<T> {
         self.shared.close()
     }
 
+    /// Closes the channel and drops what is queued, unread (a killed
+    /// worker's inbox: its next receive ends). A send racing the kill may
+    /// still be delivered.
+    pub(crate) fn close_and_discard(&self) {
+        self.shared.close();
+        self.shared.discard();
+    }
+
     /// Returns `true` if the channel is closed.
     ///
     /// # Examples

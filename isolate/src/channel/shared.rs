@@ -131,10 +131,11 @@ impl<T> Shared<T> {
         self.closed.load(Ordering::SeqCst)
     }
 
-    /// Drops every queued message (the last receiver is gone).
+    /// Drops every queued message (the last receiver is gone, or the
+    /// channel was closed to discard them).
     pub(super) fn discard(&self) {
-        // Orders the caller's `receivers` decrement before the pops, so a
-        // push that read `receivers` as still 1 is seen here.
+        // Orders the caller's `receivers` decrement (or close) before the
+        // pops, so a push that read `receivers` as still 1 is seen here.
         fence(Ordering::SeqCst);
         while self.queue.pop().is_some() {}
     }

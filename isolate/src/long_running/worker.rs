@@ -374,11 +374,14 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         id.0.is_some_and(|id| self.listeners.remove(id))
     }
 
-    /// Stops the worker: closes both directions (queued messages are
-    /// dropped unread by the caller's side, pending sends fail) and cancels
-    /// the isolate, so [`is_cancelled`](crate::is_cancelled) turns `true`
-    /// inside it. Like every cancel, it is cooperative: code that never
-    /// receives, sends or checks runs on.
+    /// Stops the worker: closes both directions and cancels the isolate, so
+    /// [`is_cancelled`](crate::is_cancelled) turns `true` inside it. The
+    /// messages queued for the worker are dropped unread (here, on the
+    /// caller's thread; a reply handle inside one is freed), so the worker's
+    /// next receive ends; pending and later sends fail. What the worker sent
+    /// before stays readable, then the caller's receives end. Like every
+    /// cancel, it is cooperative: code that never receives, sends or checks
+    /// runs on.
     ///
     /// A killed worker ends [`Exit::Cancelled`], and its outcome (from
     /// [`into_handle`](Self::into_handle)) is [`IsolateError::Cancelled`], whatever its body returns once
@@ -404,7 +407,7 @@ impl<In, Out, T, E> Worker<In, Out, T, E> {
         if let Some(handle) = &self.handle {
             handle.cancel();
         }
-        self.inbox.close();
+        self.inbox.close_and_discard();
         self.outbox.close();
         // A worker held before its body sees the cancel and ends.
         if let Some((_, gate)) = lock(&self.start_pause).as_ref() {
