@@ -28,9 +28,13 @@ enum Way {
     ServiceAwait,
     WorkerRecv,
     ChannelRecv,
+    /// A channel whose sender is queued only once the receive waits (see
+    /// [`late_sender`]).
+    ChannelRecvLate,
+    ChannelRecvAsyncLate,
 }
 
-const WAYS: [Way; 13] = [
+const WAYS: [Way; 15] = [
     Way::Join,
     Way::JoinTimeout,
     Way::WaitTimeout,
@@ -44,6 +48,8 @@ const WAYS: [Way; 13] = [
     Way::ServiceAwait,
     Way::WorkerRecv,
     Way::ChannelRecv,
+    Way::ChannelRecvLate,
+    Way::ChannelRecvAsyncLate,
 ];
 
 /// Where the wait is made from.
@@ -97,6 +103,15 @@ fn nested_with_progress() -> isolate::ProgressHandle<u64, u64> {
         progress.send(ANSWER / 2);
         ANSWER
     })
+}
+
+/// Queues an isolate that queues the one that sends `ANSWER` into `tx`. At
+/// a cap of 1 the first one runs only once the receive that waits for it
+/// parks (its look at the stalled pool gives it a thread beside), so the
+/// sender is queued after that look: only the pool can then see that the
+/// parked receive may need it.
+fn late_sender(tx: isolate::channel::Sender<u64>) -> isolate::IsolateHandle<()> {
+    isolate::run(move || isolate::run(move || tx.send(ANSWER).unwrap()).detach())
 }
 
 /// Waits for nested work in `way` from a blocking context.
@@ -154,6 +169,16 @@ fn wait_blocking(way: Way) -> u64 {
             sender.join().unwrap();
             answer
         }
+        Way::ChannelRecvLate => {
+            let (tx, rx) = isolate::channel::bounded(1);
+            let helper = late_sender(tx);
+            let answer = rx.recv().unwrap();
+            helper.join().unwrap();
+            answer
+        }
+        // Some executor's `block_on` around a channel future: it parks the
+        // thread where the pool cannot see it.
+        Way::ChannelRecvAsyncLate => futures::executor::block_on(wait_async(way)),
     }
 }
 
@@ -189,6 +214,13 @@ async fn wait_async(way: Way) -> u64 {
             sum
         }
         Way::ServiceAwait => doubling_service().request(ANSWER / 2).await.unwrap(),
+        Way::ChannelRecvAsyncLate => {
+            let (tx, rx) = isolate::channel::bounded(1);
+            let helper = late_sender(tx);
+            let answer = rx.recv_async().await.unwrap();
+            helper.await.unwrap();
+            answer
+        }
         Way::WorkerRecv => {
             let worker = Worker::spawn(|port: Port<u64, u64>| {
                 for n in &port {

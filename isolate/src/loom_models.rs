@@ -352,6 +352,40 @@ fn a_worker_blocked_in_a_join_is_replaced_for_the_job_it_waits_for() {
     );
 }
 
+#[test]
+fn a_channel_wait_at_a_stalled_pool_gets_a_sender_queued_after_it_parked() {
+    check_bounded(
+        "a_channel_wait_at_a_stalled_pool_gets_a_sender_queued_after_it_parked",
+        POOL_PREEMPTIONS,
+        || {
+            // A cap of one: the receiving job holds the only thread, parked
+            // in a blind wait (nothing tells it which job will send). The
+            // sender is submitted before or after it parks; either its
+            // look at the queue or the submit's look at it gives the sender
+            // a thread beside the pool.
+            let pool = model_pool(1);
+            let (tx, rx) = crate::channel::bounded::<u32>(1);
+            let receiver = Task::new(
+                move || -> Outcome<u32, std::convert::Infallible> { Ok(rx.recv().unwrap_or(0)) },
+                Name::default(),
+                true,
+            );
+            let received = IsolateHandle::new(receiver.clone());
+            pool.submit(receiver);
+            let sender = Task::new(
+                move || -> Outcome<bool, std::convert::Infallible> { Ok(tx.send(7).is_ok()) },
+                Name::default(),
+                true,
+            );
+            let sent = IsolateHandle::new(sender.clone());
+            pool.submit(sender);
+            assert_eq!(received.join().unwrap(), 7);
+            assert!(sent.join().unwrap());
+            pool.shutdown();
+        },
+    );
+}
+
 /// A worker's reply to a request (`promise.rs`): the worker claims the
 /// promise and fulfils it while the caller waits, cancels, or both.
 mod replies {

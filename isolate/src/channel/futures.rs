@@ -2,6 +2,12 @@
 //! is registered in its side's wait list with its task's waker, and takes
 //! its entry out (passing a notification on if it had one) when it
 //! completes or is dropped.
+//!
+//! Polled on a pool thread (an isolate that drives it with some executor's
+//! `block_on`), a pending future also counts that thread as blocked in a
+//! blind wait, as a blocking receive does: the executor parks the thread
+//! where the pool cannot see it, and what the future waits for may be an
+//! isolate queued behind it (see `pool::threads::enter_blind_wait`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,50 +18,73 @@ use crate::sync::{fence, Ordering};
 use super::shared::Shared;
 use super::wait::leave;
 use super::waiters::{Key, WaitList, Waiter};
+use crate::pool::threads::{enter_blind_wait, BlockedThread};
+
+/// A pending future's place in its wait list, and on a pool thread its count
+/// as a blind wait; empty while it is not pending.
+#[derive(Default)]
+pub(super) struct Registration {
+    key: Option<Key>,
+    blocked: Option<BlockedThread>,
+}
+
+impl Registration {
+    /// Counts this pool thread as waiting blind (once), and keeps a stalled
+    /// pool going: what the future waits for may be queued there.
+    fn wait_blind(&mut self) {
+        if self.blocked.is_none() {
+            self.blocked = enter_blind_wait();
+        }
+        if let Some(blocked) = &self.blocked {
+            blocked.keep_pool_going();
+        }
+    }
+}
 use super::{RecvError, SendError, TryRecvError, TrySendError};
 
 /// Polls `attempt` (`None`: not yet) as one step of a future registered in
-/// `waiters` under `key`.
+/// `waiters` as `registration`.
 pub(super) fn poll_op<R>(
     waiters: &WaitList,
-    key: &mut Option<Key>,
+    registration: &mut Registration,
     cx: &mut Context<'_>,
     mut attempt: impl FnMut() -> Option<R>,
 ) -> Poll<R> {
     loop {
         if let Some(result) = attempt() {
-            if let Some(key) = key.take() {
-                leave(waiters, key);
-            }
+            withdraw(waiters, registration);
             return Poll::Ready(result);
         }
-        match *key {
+        match registration.key {
             Some(registered) => {
                 if waiters.update(registered, cx.waker()) {
+                    registration.wait_blind();
                     return Poll::Pending;
                 }
                 // Notified: look again.
-                *key = None;
+                registration.key = None;
             }
             None => {
-                *key = Some(waiters.register(Waiter::Task(cx.waker().clone())));
+                registration.key = Some(waiters.register(Waiter::Task(cx.waker().clone())));
                 fence(Ordering::SeqCst);
             }
         }
     }
 }
 
-/// Takes a dropped future's entry out, passing on a notification it had.
-pub(super) fn withdraw(waiters: &WaitList, key: &mut Option<Key>) {
-    if let Some(key) = key.take() {
+/// Takes a future's entry out (done or dropped), passing on a notification
+/// it had, and ends its blind wait.
+pub(super) fn withdraw(waiters: &WaitList, registration: &mut Registration) {
+    if let Some(key) = registration.key.take() {
         leave(waiters, key);
     }
+    registration.blocked = None;
 }
 
 /// A receive in progress.
 pub(super) struct RecvFuture<'a, T> {
     pub(super) shared: &'a Shared<T>,
-    pub(super) key: Option<Key>,
+    pub(super) registration: Registration,
 }
 
 impl<T> Future for RecvFuture<'_, T> {
@@ -64,19 +93,22 @@ impl<T> Future for RecvFuture<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let shared = this.shared;
-        poll_op(&shared.recv_waiters, &mut this.key, cx, || {
-            match shared.try_recv() {
+        poll_op(
+            &shared.recv_waiters,
+            &mut this.registration,
+            cx,
+            || match shared.try_recv() {
                 Ok(message) => Some(Ok(message)),
                 Err(TryRecvError::Closed) => Some(Err(RecvError)),
                 Err(TryRecvError::Empty) => None,
-            }
-        })
+            },
+        )
     }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
     fn drop(&mut self) {
-        withdraw(&self.shared.recv_waiters, &mut self.key);
+        withdraw(&self.shared.recv_waiters, &mut self.registration);
     }
 }
 
@@ -84,7 +116,7 @@ impl<T> Drop for RecvFuture<'_, T> {
 pub(super) struct SendFuture<'a, T> {
     pub(super) shared: &'a Shared<T>,
     pub(super) message: Option<T>,
-    pub(super) key: Option<Key>,
+    pub(super) registration: Registration,
 }
 
 // The message is only ever moved, never pinned.
@@ -97,7 +129,7 @@ impl<T> Future for SendFuture<'_, T> {
         let this = &mut *self;
         let shared = this.shared;
         let message = &mut this.message;
-        poll_op(&shared.send_waiters, &mut this.key, cx, || {
+        poll_op(&shared.send_waiters, &mut this.registration, cx, || {
             let Some(taken) = message.take() else {
                 // Polled after completion: there is nothing left to send.
                 return Some(Ok(()));
@@ -116,14 +148,14 @@ impl<T> Future for SendFuture<'_, T> {
 
 impl<T> Drop for SendFuture<'_, T> {
     fn drop(&mut self) {
-        withdraw(&self.shared.send_waiters, &mut self.key);
+        withdraw(&self.shared.send_waiters, &mut self.registration);
     }
 }
 
 /// A wait for the channel to close.
 pub(super) struct ClosedFuture<'a, T> {
     pub(super) shared: &'a Shared<T>,
-    pub(super) key: Option<Key>,
+    pub(super) registration: Registration,
 }
 
 impl<T> Future for ClosedFuture<'_, T> {
@@ -132,7 +164,7 @@ impl<T> Future for ClosedFuture<'_, T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         let shared = this.shared;
-        poll_op(&shared.close_waiters, &mut this.key, cx, || {
+        poll_op(&shared.close_waiters, &mut this.registration, cx, || {
             shared.is_closed().then_some(())
         })
     }
@@ -140,6 +172,6 @@ impl<T> Future for ClosedFuture<'_, T> {
 
 impl<T> Drop for ClosedFuture<'_, T> {
     fn drop(&mut self) {
-        withdraw(&self.shared.close_waiters, &mut self.key);
+        withdraw(&self.shared.close_waiters, &mut self.registration);
     }
 }

@@ -55,9 +55,8 @@ pub use error::{
 };
 pub use select::{select, select_deadline, select_timeout};
 
-use self::futures::{poll_op, withdraw, ClosedFuture, RecvFuture, SendFuture};
+use self::futures::{poll_op, withdraw, ClosedFuture, RecvFuture, Registration, SendFuture};
 use self::shared::Shared;
-use self::waiters::Key;
 
 /// Creates a channel that holds at most `capacity` messages; a send waits
 /// while it is full. A `capacity` of 0 is taken as 1. The capacity is a
@@ -102,7 +101,7 @@ fn ends<T>(shared: Shared<T>) -> (Sender<T>, Receiver<T>) {
         },
         Receiver {
             shared,
-            stream: None,
+            stream: Registration::default(),
         },
     )
 }
@@ -252,7 +251,7 @@ impl<T> Sender<T> {
         SendFuture {
             shared: &self.shared,
             message: Some(message),
-            key: None,
+            registration: Registration::default(),
         }
         .await
     }
@@ -310,7 +309,7 @@ impl<T> Sender<T> {
     pub async fn closed(&self) {
         ClosedFuture {
             shared: &self.shared,
-            key: None,
+            registration: Registration::default(),
         }
         .await;
     }
@@ -457,7 +456,7 @@ impl<T> fmt::Debug for Sender<T> {
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
     /// The `Stream`'s registration while it is pending.
-    stream: Option<Key>,
+    stream: Registration,
 }
 
 impl<T> Receiver<T> {
@@ -567,7 +566,7 @@ impl<T> Receiver<T> {
     pub async fn recv_async(&self) -> Result<T, RecvError> {
         RecvFuture {
             shared: &self.shared,
-            key: None,
+            registration: Registration::default(),
         }
         .await
     }
@@ -644,7 +643,7 @@ impl<T> Receiver<T> {
     pub async fn closed(&self) {
         ClosedFuture {
             shared: &self.shared,
-            key: None,
+            registration: Registration::default(),
         }
         .await;
     }
@@ -749,7 +748,7 @@ impl<T> Clone for Receiver<T> {
         self.shared.receivers.fetch_add(1, Ordering::Relaxed);
         Receiver {
             shared: self.shared.clone(),
-            stream: None,
+            stream: Registration::default(),
         }
     }
 }

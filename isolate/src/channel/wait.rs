@@ -172,7 +172,7 @@ impl Parker {
     pub(super) fn new(deadline: Option<Instant>) -> Self {
         Parker {
             deadline,
-            blocked: crate::pool::threads::enter_blocked(),
+            blocked: crate::pool::threads::enter_blind_wait(),
             slice: HELP_SLICE,
         }
     }

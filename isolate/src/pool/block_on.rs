@@ -119,7 +119,7 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
             // here, so that a cancel of this isolate still drops the future
             // at once).
             escalate_awaited(&awaited);
-            let blocked = pool::enter_blocked();
+            let blocked = pool::enter_blind_wait();
             // Taking locks above may have swallowed a wake-up: look again.
             if signal.woken.load(Ordering::Acquire)
                 || token.strong_count() == 0

@@ -77,6 +77,11 @@ pub(crate) struct Pool {
     /// on a value just out of date starts one thread too many or leaves a
     /// freshly unblocked (so running) thread uncompensated, both harmless.
     blocked: CachePadded<AtomicUsize>,
+    /// Of those, the ones in a wait that cannot tell which isolate it waits
+    /// for ([`enter_blind_wait`]): while any is, a job queued when no pool
+    /// thread can run it gets a thread beside the pool (see
+    /// [`Pool::keep_going_for_blind_waits`]).
+    blind_waits: CachePadded<AtomicUsize>,
     /// `State::threads`, readable without the lock (written under it).
     thread_count: AtomicUsize,
     /// Whether the last attempt to start a thread failed: the pool cannot
@@ -212,6 +217,8 @@ pub(crate) fn for_waiter() -> Option<&'static Pool> {
 pub(crate) struct BlockedThread {
     pool: &'static Pool,
     activity: Arc<Activity>,
+    /// Counted in `Pool::blind_waits` too ([`enter_blind_wait`]).
+    blind: bool,
 }
 
 /// Counts this thread as blocked until the guard is dropped, if it is a pool
@@ -225,8 +232,30 @@ pub(crate) fn enter_blocked() -> Option<BlockedThread> {
     // The pool may have been saturated by this very thread: bring another.
     if !pool.queue.is_empty() {
         pool.request_thread();
+        // Or, at a pool this thread stalled, a blind waiter may need what
+        // is queued.
+        if pool.blind_waits.load(Ordering::SeqCst) > 0 {
+            pool.keep_going_for_blind_waits();
+        }
     }
-    Some(BlockedThread { pool, activity })
+    Some(BlockedThread {
+        pool,
+        activity,
+        blind: false,
+    })
+}
+
+/// [`enter_blocked`], for a wait that cannot tell which isolate it waits
+/// for (a channel, an async isolate's executor): such a wait may need any
+/// isolate queued later, and looks at the pool only when it parks, so the
+/// pool looks for it: a job queued while every pool thread is blocked, one
+/// of them blind, gets a thread beside the pool (an untimed channel wait at
+/// a capped pool hung when its producer was queued after it parked).
+pub(crate) fn enter_blind_wait() -> Option<BlockedThread> {
+    let mut blocked = enter_blocked()?;
+    blocked.blind = true;
+    blocked.pool.blind_waits.fetch_add(1, Ordering::SeqCst);
+    Some(blocked)
 }
 
 impl BlockedThread {
@@ -246,6 +275,9 @@ impl BlockedThread {
 
 impl Drop for BlockedThread {
     fn drop(&mut self) {
+        if self.blind {
+            self.pool.blind_waits.fetch_sub(1, Ordering::SeqCst);
+        }
         self.pool.blocked.fetch_sub(1, Ordering::SeqCst);
         self.activity.waiting.store(false, Ordering::Relaxed);
     }
@@ -313,6 +345,7 @@ impl Pool {
             queue: Queue::new(),
             spinning: CachePadded::new(AtomicUsize::new(0)),
             blocked: CachePadded::new(AtomicUsize::new(0)),
+            blind_waits: CachePadded::new(AtomicUsize::new(0)),
             thread_count: AtomicUsize::new(0),
             start_failed: AtomicBool::new(false),
             saturated: CachePadded::new(AtomicBool::new(false)),
@@ -352,6 +385,23 @@ impl Pool {
         if spinners == 0 || (!self.saturated.load(Ordering::Relaxed) && self.queue.len() > spinners)
         {
             self.request_thread();
+        }
+        // After the fence: either this sees the blind waiter, or its look
+        // at the queue when it parks sees this job.
+        if self.blind_waits.load(Ordering::SeqCst) > 0 {
+            self.keep_going_for_blind_waits();
+        }
+    }
+
+    /// While a pool thread waits blind: when every thread is blocked in the
+    /// crate's waits and none can come, the oldest queued isolate gets a
+    /// thread beside the pool (the blind waiter may need it, and looks only
+    /// when it parks). A thread that runs, or will, takes the queue itself.
+    fn keep_going_for_blind_waits(&self) {
+        let every_thread_blocked =
+            self.blocked.load(Ordering::SeqCst) >= self.thread_count.load(Ordering::SeqCst);
+        if every_thread_blocked && !self.queue.is_empty() && self.is_stalled() {
+            self.escalate_oldest();
         }
     }
 
