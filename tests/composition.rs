@@ -61,15 +61,22 @@ enum Place {
     AsyncIsolate,
     ServiceHandler,
     WorkerBody,
+    /// A service handler asked from a pool isolate, which holds a pool
+    /// thread while it waits for the reply.
+    ServiceHandlerForAnIsolate,
+    /// A worker body whose caller is a pool isolate.
+    WorkerBodyForAnIsolate,
 }
 
-const PLACES: [Place; 6] = [
+const PLACES: [Place; 8] = [
     Place::Main,
     Place::PoolIsolate,
     Place::DedicatedIsolate,
     Place::AsyncIsolate,
     Place::ServiceHandler,
     Place::WorkerBody,
+    Place::ServiceHandlerForAnIsolate,
+    Place::WorkerBodyForAnIsolate,
 ];
 
 /// What every nested computation returns.
@@ -258,6 +265,14 @@ fn wait_from(place: Place, way: Way) -> u64 {
             worker.into_handle().join().unwrap();
             answer
         }
+        Place::ServiceHandlerForAnIsolate => {
+            isolate::run(move || wait_from(Place::ServiceHandler, way))
+                .join()
+                .unwrap()
+        }
+        Place::WorkerBodyForAnIsolate => isolate::run(move || wait_from(Place::WorkerBody, way))
+            .join()
+            .unwrap(),
     }
 }
 
@@ -306,4 +321,44 @@ fn scenario_matrix() {
     }
     let cap = std::env::var("ISOLATE_MAX_THREADS").unwrap_or_else(|_| "default".to_owned());
     matrix(&cap);
+}
+
+/// Callers beyond the cap, each an isolate waiting for a service whose
+/// handler awaits a nested isolate with another executor's `block_on`: the
+/// callers fill the pool (one of them beside it, given a thread at the
+/// stall, blocks too), and only the pool can see that the handler's isolate
+/// must run. It hung in 7 runs of 10 before the pool looked again whenever
+/// an isolate off its threads blocked.
+#[test]
+fn callers_beyond_the_cap_of_a_handler_that_awaits_an_isolate() {
+    run_child(
+        "scenario_handler_awaits_for_callers_beyond_the_cap",
+        &[("ISOLATE_MAX_THREADS", "2")],
+    );
+}
+
+#[test]
+fn scenario_handler_awaits_for_callers_beyond_the_cap() {
+    if !in_child() {
+        return;
+    }
+    let _watchdog = Watchdog::arm(
+        Duration::from_secs(120),
+        "callers beyond the cap of a handler that awaits an isolate".to_owned(),
+    );
+    let service = Service::spawn(
+        || (),
+        |_: &mut (), n: u64| futures::executor::block_on(isolate::run(move || n + 1)).unwrap(),
+    );
+    for _ in 0..50 {
+        let callers: Vec<_> = (0..4)
+            .map(|n| {
+                let service = service.clone();
+                isolate::run(move || service.request(n).join().unwrap())
+            })
+            .collect();
+        for (n, caller) in (0..).zip(callers) {
+            assert_eq!(caller.join().unwrap(), n + 1);
+        }
+    }
 }

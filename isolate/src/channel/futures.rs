@@ -18,14 +18,14 @@ use crate::sync::{fence, Ordering};
 use super::shared::Shared;
 use super::wait::leave;
 use super::waiters::{Key, WaitList, Waiter};
-use crate::pool::threads::{enter_blind_wait, BlockedThread};
+use crate::pool::threads::{enter_blind_wait, BlindWait};
 
 /// A pending future's place in its wait list, and on a pool thread its count
 /// as a blind wait; empty while it is not pending.
 #[derive(Default)]
 pub(super) struct Registration {
     key: Option<Key>,
-    blocked: Option<BlockedThread>,
+    blocked: Option<BlindWait>,
 }
 
 impl Registration {

@@ -164,7 +164,7 @@ fn yield_phase<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
 /// pool thread the wait counts as blocked and keeps the pool going.
 pub(super) struct Parker {
     deadline: Option<Instant>,
-    blocked: Option<crate::pool::threads::BlockedThread>,
+    blocked: Option<crate::pool::threads::BlindWait>,
     slice: Duration,
 }
 
@@ -190,7 +190,7 @@ impl Parker {
         let stalled = self
             .blocked
             .as_ref()
-            .is_some_and(crate::pool::threads::BlockedThread::keep_pool_going);
+            .is_some_and(crate::pool::threads::BlindWait::keep_pool_going);
         match (stalled, left) {
             (true, Some(left)) => park_timeout(left.min(self.slice)),
             (true, None) => park_timeout(self.slice),

@@ -131,7 +131,7 @@ pub(crate) fn block_on<F: Future, E>(future: F) -> Result<F::Output, IsolateErro
             // it reads): at a stalled pool, keep the queue moving.
             let stalled = blocked
                 .as_ref()
-                .is_some_and(pool::BlockedThread::keep_pool_going);
+                .is_some_and(pool::BlindWait::keep_pool_going);
             if stalled || any_may_need_help(&awaited) {
                 park_slice(slice);
                 slice = (slice * 2).min(HELP_SLICE_MAX);

@@ -217,8 +217,6 @@ pub(crate) fn for_waiter() -> Option<&'static Pool> {
 pub(crate) struct BlockedThread {
     pool: &'static Pool,
     activity: Arc<Activity>,
-    /// Counted in `Pool::blind_waits` too ([`enter_blind_wait`]).
-    blind: bool,
 }
 
 /// Counts this thread as blocked until the guard is dropped, if it is a pool
@@ -234,28 +232,9 @@ pub(crate) fn enter_blocked() -> Option<BlockedThread> {
         pool.request_thread();
         // Or, at a pool this thread stalled, a blind waiter may need what
         // is queued.
-        if pool.blind_waits.load(Ordering::SeqCst) > 0 {
-            pool.keep_going_for_blind_waits();
-        }
+        pool.keep_going_for_blind_waits();
     }
-    Some(BlockedThread {
-        pool,
-        activity,
-        blind: false,
-    })
-}
-
-/// [`enter_blocked`], for a wait that cannot tell which isolate it waits
-/// for (a channel, an async isolate's executor): such a wait may need any
-/// isolate queued later, and looks at the pool only when it parks, so the
-/// pool looks for it: a job queued while every pool thread is blocked, one
-/// of them blind, gets a thread beside the pool (an untimed channel wait at
-/// a capped pool hung when its producer was queued after it parked).
-pub(crate) fn enter_blind_wait() -> Option<BlockedThread> {
-    let mut blocked = enter_blocked()?;
-    blocked.blind = true;
-    blocked.pool.blind_waits.fetch_add(1, Ordering::SeqCst);
-    Some(blocked)
+    Some(BlockedThread { pool, activity })
 }
 
 impl BlockedThread {
@@ -275,11 +254,72 @@ impl BlockedThread {
 
 impl Drop for BlockedThread {
     fn drop(&mut self) {
-        if self.blind {
-            self.pool.blind_waits.fetch_sub(1, Ordering::SeqCst);
-        }
         self.pool.blocked.fetch_sub(1, Ordering::SeqCst);
         self.activity.waiting.store(false, Ordering::Relaxed);
+    }
+}
+
+/// A wait, made by an isolate, that cannot tell which isolate it waits for
+/// (a channel, an async isolate's executor, a future some other executor
+/// parks for): counted in the pool's blind waits until dropped, and on a
+/// pool thread as blocked too. What it waits for may be any isolate queued
+/// now or later, and it looks at the pool only when it parks, so the pool
+/// looks for it: while every pool thread is blocked and one blind wait
+/// lasts, the oldest queued isolate gets a thread beside the pool whenever
+/// one is queued, a pool thread blocks, an isolate off the pool blocks, or
+/// such a thread beside ends (see [`Pool::keep_going_for_blind_waits`]). An
+/// untimed channel wait hung at a capped pool when its sender was queued
+/// after it parked, or when it ran on a service's thread for an isolate
+/// holding the pool's only one; so did a handler awaiting an isolate with
+/// another executor's `block_on` for callers that filled the pool.
+pub(crate) struct BlindWait {
+    pool: &'static Pool,
+    blocked: Option<BlockedThread>,
+}
+
+/// Starts a blind wait, if this thread runs an isolate (a pool thread's is
+/// counted blocked too); `None` elsewhere, where the pool's threads are not
+/// what the wait holds.
+pub(crate) fn enter_blind_wait() -> Option<BlindWait> {
+    let blocked = enter_blocked();
+    let pool = match &blocked {
+        Some(blocked) => blocked.pool,
+        None if crate::task::context::in_isolate() => for_waiter()?,
+        None => return None,
+    };
+    pool.blind_waits.fetch_add(1, Ordering::SeqCst);
+    Some(BlindWait { pool, blocked })
+}
+
+/// An isolate off the pool's threads (dedicated, or beside the pool) blocks
+/// in one of the crate's waits: at a pool stuck for a blind wait, this
+/// isolate may have been given a thread beside it and now hold the queue
+/// up, so the next queued one gets its turn (see [`BlindWait`]).
+pub(crate) fn off_pool_isolate_blocks() {
+    if pool_thread().is_some() || !crate::task::context::in_isolate() {
+        return;
+    }
+    if let Some(pool) = for_waiter() {
+        pool.keep_going_for_blind_waits();
+    }
+}
+
+impl BlindWait {
+    /// Looks at the pool for the wait, when it parks: on a pool thread, see
+    /// [`BlockedThread::keep_pool_going`]; elsewhere the wait holds no pool
+    /// thread, so only a pool whose every thread is blocked is stuck.
+    /// Returns whether it was stalled (then look again soon).
+    pub(crate) fn keep_pool_going(&self) -> bool {
+        match &self.blocked {
+            Some(blocked) => blocked.keep_pool_going(),
+            None => self.pool.keep_going_for_blind_waits(),
+        }
+    }
+}
+
+impl Drop for BlindWait {
+    fn drop(&mut self) {
+        self.pool.blind_waits.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -388,21 +428,25 @@ impl Pool {
         }
         // After the fence: either this sees the blind waiter, or its look
         // at the queue when it parks sees this job.
-        if self.blind_waits.load(Ordering::SeqCst) > 0 {
-            self.keep_going_for_blind_waits();
-        }
+        self.keep_going_for_blind_waits();
     }
 
-    /// While a pool thread waits blind: when every thread is blocked in the
-    /// crate's waits and none can come, the oldest queued isolate gets a
-    /// thread beside the pool (the blind waiter may need it, and looks only
-    /// when it parks). A thread that runs, or will, takes the queue itself.
-    fn keep_going_for_blind_waits(&self) {
+    /// While a wait is blind ([`BlindWait`]): when every thread is blocked
+    /// in the crate's waits and none can come, the oldest queued isolate
+    /// gets a thread beside the pool (the blind wait may need it, and looks
+    /// only when it parks). A thread that runs, or will, takes the queue
+    /// itself. Returns whether it found the pool so.
+    fn keep_going_for_blind_waits(&'static self) -> bool {
+        if self.blind_waits.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
         let every_thread_blocked =
             self.blocked.load(Ordering::SeqCst) >= self.thread_count.load(Ordering::SeqCst);
-        if every_thread_blocked && !self.queue.is_empty() && self.is_stalled() {
-            self.escalate_oldest();
+        if !every_thread_blocked || self.queue.is_empty() || !self.is_stalled() {
+            return false;
         }
+        self.escalate_oldest();
+        true
     }
 
     /// Makes sure a thread will come for the queued work.
@@ -549,7 +593,7 @@ impl Pool {
 
     /// Gives the oldest isolate still queued a thread beside the pool (the
     /// entries of isolates already claimed are dropped on the way).
-    fn escalate_oldest(&self) {
+    fn escalate_oldest(&'static self) {
         while let Some(job) = self.queue.pop() {
             if !job.header().is_queued() {
                 continue;
@@ -571,10 +615,20 @@ impl Pool {
 
     /// Starts a thread, outside the pool and its counts, that runs `job`
     /// and ends: the last resort for a waiter that cannot run it itself.
-    pub(crate) fn run_beside(&self, job: Job) -> Result<(), Job> {
+    pub(crate) fn run_beside(&'static self, job: Job) -> Result<(), Job> {
         let name = format!("{}-beside", self.config.thread_name);
         let runner = Arc::clone(&job);
-        match spawn_thread(name, self.config.stack_size, move || run_quietly(runner)) {
+        let run = move || {
+            run_quietly(runner);
+            // The next queued isolate's turn, if the pool is still stuck.
+            // Not under loom 0.7, which loses an unpark that reaches a
+            // thread waiting for a lock (tokio-rs/loom#249): this look's
+            // locks, taken after the job's wake-ups, made a model report
+            // that as a deadlock.
+            #[cfg(not(loom))]
+            self.keep_going_for_blind_waits();
+        };
+        match spawn_thread(name, self.config.stack_size, run) {
             Ok(()) => Ok(()),
             Err(_) => Err(job),
         }

@@ -89,6 +89,11 @@ pub struct IsolateHandle<T, E = Infallible> {
     /// How far polling has gone: only the first poll spins, and a handle
     /// that returned its outcome must not be polled again.
     polling: Polling,
+    /// While a poll from an isolate left it pending with the isolate still
+    /// queued: the executor may park this thread where the pool cannot see
+    /// it, so the pool keeps its queue moving for the wait (see
+    /// `pool::threads::BlindWait`).
+    blind: Option<pool::BlindWait>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -103,6 +108,7 @@ impl<T, E> IsolateHandle<T, E> {
         IsolateHandle {
             task: Some(task),
             polling: Polling::NotYet,
+            blind: None,
         }
     }
 
@@ -435,7 +441,10 @@ fn wait_complete<T, E>(task: &Arc<dyn Completion<T, E>>, deadline: Option<Instan
         if left == Some(Duration::ZERO) {
             return header.is_complete();
         }
-        let _blocked = pool::enter_blocked();
+        let blocked = pool::enter_blocked();
+        if blocked.is_none() {
+            pool::off_pool_isolate_blocks();
+        }
         // Taking locks above may have swallowed a wake-up (loom models it
         // so): the outcome is flagged before any wake.
         if header.is_complete() {
@@ -476,12 +485,17 @@ impl<T, E> Future for IsolateHandle<T, E> {
         match outcome {
             Some(outcome) => {
                 self.polling = Polling::Ready;
+                self.blind = None;
                 Poll::Ready(outcome)
             }
             None => {
                 // Never run here: tell the async isolate's executor (or, at
                 // a stalled pool, give the isolate a thread of its own).
-                self.note_awaited();
+                if self.note_awaited() && self.blind.is_none() {
+                    // A pool that stalls only after this poll must still
+                    // find it.
+                    self.blind = pool::enter_blind_wait();
+                }
                 Poll::Pending
             }
         }
