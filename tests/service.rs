@@ -252,6 +252,50 @@ fn least_loaded_dispatch_runs_requests_side_by_side_on_a_pool() {
     );
 }
 
+/// A burst of quick requests goes around a slow one in hand: with a count
+/// of requests alone, the busy thread and the one holding a quick request
+/// tied, and every other quick request queued behind the slow one. The
+/// quick ones are held until the whole burst is sent, so that no answered
+/// request has set the mean time per request: the thread to avoid is the
+/// one whose request has run longer.
+#[test]
+fn least_loaded_dispatch_sends_a_burst_of_quick_requests_around_a_slow_one() {
+    #[derive(Clone, Copy)]
+    enum Job {
+        Slow,
+        Quick,
+    }
+    let (slow_gate, quick_gate) = (Gate::new(), Gate::new());
+    let (in_hand_tx, in_hand) = mpsc::channel();
+    let in_hand_tx = Mutex::new(in_hand_tx);
+    let gates = (slow_gate.clone(), quick_gate.clone());
+    let service = isolate::Builder::new().service().threads(2).spawn(
+        || (),
+        move |_: &mut (), job: Job| {
+            match job {
+                Job::Slow => {
+                    in_hand_tx.lock().unwrap().send(()).unwrap();
+                    gates.0.wait();
+                }
+                Job::Quick => gates.1.wait(),
+            }
+            std::thread::current().id()
+        },
+    );
+    let slow = service.request(Job::Slow);
+    in_hand.recv_timeout(WATCHDOG).unwrap();
+    let quick: Vec<_> = (0..4).map(|_| service.request(Job::Quick)).collect();
+    quick_gate.open();
+    // Answered while the slow one is still held: none waits behind it.
+    let threads: HashSet<_> = quick
+        .into_iter()
+        .map(|reply| reply.join_timeout(WATCHDOG).unwrap())
+        .collect();
+    assert_eq!(threads.len(), 1, "the quick requests ran on one thread");
+    slow_gate.open();
+    assert!(!threads.contains(&slow.join().unwrap()));
+}
+
 #[test]
 fn round_robin_dispatch_takes_each_worker_in_turn() {
     let service = isolate::Builder::new()

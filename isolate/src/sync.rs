@@ -264,7 +264,8 @@ pub(crate) use imp::*;
 /// panic's payload, which may be dropped after its model ends; and the
 /// process isolates' pool of children, whose other side is an OS process
 /// that no model can hold (it is not compiled under loom); and the channel's
-/// process-wide hint of whether yielding pays (`channel/yield_hint.rs`),
+/// process-wide hint of whether yielding pays (`channel/yield_hint.rs`) and
+/// a service's estimate of each thread's work (`service/routes.rs`),
 /// relaxed values that no protocol depends on. Each
 /// use is named here so that the seam stays the one place that says which
 /// primitives a model sees and which it does not.

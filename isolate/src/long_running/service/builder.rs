@@ -3,6 +3,7 @@
 //! [`Restart`], fatal errors), and the start of each generation of threads.
 
 use std::cell::Cell;
+use std::time::Instant;
 
 use super::member::{Member, MemberJob};
 use super::routes::{Dispatch, Generation, Inbox, Routes, Shared};
@@ -13,6 +14,7 @@ use crate::long_running::catch_outcome;
 use crate::long_running::control::{Control, PauseGate};
 use crate::long_running::lifecycle::ThreadEnd;
 use crate::message::Message;
+use crate::sync::process::AtomicU64;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex};
 use crate::task::error::IsolateError;
 
@@ -242,6 +244,7 @@ impl ServiceBuilder {
                 sender,
                 queued: receiver.clone(),
                 load: Arc::new(AtomicUsize::new(0)),
+                in_hand_since: AtomicU64::new(0),
                 control: Control::new(),
             });
             receivers.push(receiver);
@@ -254,6 +257,8 @@ impl ServiceBuilder {
             killed: AtomicBool::new(false),
             gate: PauseGate::new(),
             last_panic: Mutex::new(None),
+            epoch: Instant::now(),
+            mean_request_ns: AtomicU64::new(0),
         });
         // Taken before any thread starts: not even a state is built until
         // `start`.

@@ -7,6 +7,7 @@
 use std::cell::Cell;
 use std::mem;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Instant;
 
 use super::routes::{Envelope, Routes};
 use super::serving::{Closable, Serving};
@@ -166,12 +167,16 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
                 request.withdraw();
             }
         }
+        let inbox = &self.routes.inboxes[self.index];
+        self.routes.request_started(inbox);
+        let started = Instant::now();
         let result = {
             // The handler runs as its request's isolate: `is_cancelled()`
             // reads its caller's cancel.
             let _entered = promise.enter();
             catch_unwind(AssertUnwindSafe(|| handler(state, request)))
         };
+        self.routes.request_ended(inbox, started.elapsed());
         self.control().hold(None);
         match result {
             Ok(Ok(response)) => promise.fulfil(Ok(response)),

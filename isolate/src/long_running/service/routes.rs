@@ -3,11 +3,20 @@
 //! bounded channel of [`Envelope`]s, with a count of requests in flight),
 //! and how a request picks an inbox (round-robin or least-loaded, skipping
 //! threads that have ended).
+//!
+//! Least-loaded weighs work, not requests: a thread's expected wait is how
+//! long its request in hand has run (one that has run long is likely to run
+//! on) plus its queued requests at the service's mean time per request. A
+//! count alone sent every other quick request of a burst behind a slow one,
+//! the busy thread and the one holding the last quick request being tied.
 
 use crate::channel::{Receiver, Sender};
 use crate::long_running::control::{Control, PauseGate, Paused, PingTicket};
 use crate::long_running::lifecycle::Listeners;
 use crate::name::Name;
+use std::time::{Duration, Instant};
+
+use crate::sync::process::AtomicU64;
 use crate::sync::{lock, Arc, AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::task::error::IsolateError;
 use crate::task::handle::IsolateHandle;
@@ -31,8 +40,10 @@ use crate::task::state::drop_quietly;
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Dispatch {
-    /// The thread with the fewest requests queued or running (ties go to
-    /// the first): slow requests do not hold up quick ones behind them.
+    /// The thread expected to be free soonest: how long its request in
+    /// hand has run, plus its queued requests at the service's mean time
+    /// per request (ties go to the first). A request that has run long is
+    /// taken to run on, so a burst of quick requests goes around a slow one.
     #[default]
     LeastLoaded,
     /// Each thread in turn.
@@ -70,6 +81,11 @@ pub(super) struct Routes<Req, Resp, E> {
     /// Set first by `kill`, never cleared.
     pub(super) killed: AtomicBool,
     pub(super) gate: Arc<PauseGate>,
+    /// What the threads' times are counted from.
+    pub(super) epoch: Instant,
+    /// The mean time a request takes, in nanoseconds (a moving average of
+    /// the last few; 0 until one is answered).
+    pub(super) mean_request_ns: AtomicU64,
     /// The panic that ended the last thread to panic: the answer to a
     /// request that no thread is left to take.
     pub(super) last_panic: Mutex<Option<Panic>>,
@@ -82,6 +98,9 @@ pub(super) struct Inbox<Req, Resp, E> {
     pub(super) queued: Receiver<Envelope<Req, Resp, E>>,
     /// Requests sent to this thread and not yet answered.
     pub(super) load: Arc<AtomicUsize>,
+    /// When the thread took its request in hand, in nanoseconds since
+    /// [`Routes::epoch`], plus one; 0 while it has none.
+    pub(super) in_hand_since: AtomicU64,
     pub(super) control: Arc<Control>,
 }
 
@@ -107,6 +126,20 @@ impl LoadToken {
     pub(super) fn new(load: &Arc<AtomicUsize>) -> Self {
         load.fetch_add(1, Ordering::Relaxed);
         LoadToken(Arc::clone(load))
+    }
+}
+
+impl<Req, Resp, E> Inbox<Req, Resp, E> {
+    /// How long a request sent now would wait here, by `now` and the mean
+    /// time a request takes (both in nanoseconds).
+    fn expected_wait_ns(&self, now: u64, mean: u64) -> u64 {
+        let load = u64::try_from(self.load.load(Ordering::Relaxed)).unwrap_or(u64::MAX);
+        let since = self.in_hand_since.load(Ordering::Relaxed);
+        let (in_hand_for, queued) = match since {
+            0 => (0, load),
+            since => (now.saturating_sub(since - 1), load.saturating_sub(1)),
+        };
+        in_hand_for.saturating_add(queued.saturating_mul(mean.max(1)))
     }
 }
 
@@ -163,6 +196,29 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
             .filter(|inbox| !inbox.sender.is_closed())
     }
 
+    fn nanos_since_epoch(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Notes that `inbox`'s thread took a request in hand.
+    pub(super) fn request_started(&self, inbox: &Inbox<Req, Resp, E>) {
+        let now = self.nanos_since_epoch().saturating_add(1);
+        inbox.in_hand_since.store(now, Ordering::Relaxed);
+    }
+
+    /// Notes that `inbox`'s thread answered its request in hand, which took
+    /// `took`. Relaxed: a lost update of the average only skews an estimate.
+    pub(super) fn request_ended(&self, inbox: &Inbox<Req, Resp, E>, took: Duration) {
+        inbox.in_hand_since.store(0, Ordering::Relaxed);
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let mean = self.mean_request_ns.load(Ordering::Relaxed);
+        let next = match mean {
+            0 => took,
+            mean => mean - mean / 8 + took / 8,
+        };
+        self.mean_request_ns.store(next.max(1), Ordering::Relaxed);
+    }
+
     /// Closes every inbox: the threads answer what is queued and end.
     pub(super) fn close(&self) {
         for inbox in &self.inboxes {
@@ -175,12 +231,16 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
         let inboxes = &self.inboxes;
         let first = match self.dispatch {
             Dispatch::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
-            Dispatch::LeastLoaded => inboxes
-                .iter()
-                .enumerate()
-                .filter(|(_, inbox)| !inbox.sender.is_closed())
-                .min_by_key(|(_, inbox)| inbox.load.load(Ordering::Relaxed))
-                .map_or(0, |(index, _)| index),
+            Dispatch::LeastLoaded => {
+                let now = self.nanos_since_epoch();
+                let mean = self.mean_request_ns.load(Ordering::Relaxed);
+                inboxes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, inbox)| !inbox.sender.is_closed())
+                    .min_by_key(|(_, inbox)| inbox.expected_wait_ns(now, mean))
+                    .map_or(0, |(index, _)| index)
+            }
         };
         (0..inboxes.len()).map(move |offset| &inboxes[(first + offset) % inboxes.len()])
     }
