@@ -92,8 +92,9 @@ pub struct IsolateHandle<T, E = Infallible> {
     /// While a poll from an isolate left it pending with the isolate still
     /// queued: the executor may park this thread where the pool cannot see
     /// it, so the pool keeps its queue moving for the wait (see
-    /// `pool::threads::BlindWait`).
-    blind: Option<pool::BlindWait>,
+    /// `pool::threads::BlindWait`). Boxed: rare, and a handle stays small
+    /// (a service keeps one per queued request).
+    blind: Option<Box<pool::BlindWait>>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -494,7 +495,7 @@ impl<T, E> Future for IsolateHandle<T, E> {
                 if self.note_awaited() && self.blind.is_none() {
                     // A pool that stalls only after this poll must still
                     // find it.
-                    self.blind = pool::enter_blind_wait();
+                    self.blind = pool::enter_blind_wait().map(Box::new);
                 }
                 Poll::Pending
             }

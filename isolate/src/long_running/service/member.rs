@@ -168,15 +168,19 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
             }
         }
         let inbox = &self.routes.inboxes[self.index];
-        self.routes.request_started(inbox);
-        let started = Instant::now();
+        let started = self.routes.weighs_work().then(|| {
+            self.routes.request_started(inbox);
+            Instant::now()
+        });
         let result = {
             // The handler runs as its request's isolate: `is_cancelled()`
             // reads its caller's cancel.
             let _entered = promise.enter();
             catch_unwind(AssertUnwindSafe(|| handler(state, request)))
         };
-        self.routes.request_ended(inbox, started.elapsed());
+        if let Some(started) = started {
+            self.routes.request_ended(inbox, started.elapsed());
+        }
         self.control().hold(None);
         match result {
             Ok(Ok(response)) => promise.fulfil(Ok(response)),

@@ -200,6 +200,12 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
         u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
     }
 
+    /// Whether dispatch weighs the threads' work, which they then report
+    /// ([`request_started`](Self::request_started), [`request_ended`](Self::request_ended)).
+    pub(super) fn weighs_work(&self) -> bool {
+        self.dispatch == Dispatch::LeastLoaded && self.inboxes.len() > 1
+    }
+
     /// Notes that `inbox`'s thread took a request in hand.
     pub(super) fn request_started(&self, inbox: &Inbox<Req, Resp, E>) {
         let now = self.nanos_since_epoch().saturating_add(1);
@@ -231,6 +237,8 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
         let inboxes = &self.inboxes;
         let first = match self.dispatch {
             Dispatch::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
+            // One thread: nothing to weigh.
+            Dispatch::LeastLoaded if inboxes.len() == 1 => 0,
             Dispatch::LeastLoaded => {
                 let now = self.nanos_since_epoch();
                 let mean = self.mean_request_ns.load(Ordering::Relaxed);
