@@ -523,7 +523,10 @@ impl<Req: Message, Resp: Message, E: Message> Service<Req, Resp, E> {
         generation.routes.live().count()
     }
 
-    /// How many requests are queued or running, over all threads.
+    /// How many requests are queued or running, over all threads. A request
+    /// whose reply handle was dropped while it was queued counts until its
+    /// thread reaches it and drops it unrun (later, while the service is
+    /// paused).
     ///
     /// # Examples
     ///
