@@ -81,6 +81,13 @@ mod imp {
     /// is queued, so that a capacity is a limit and not a reservation.
     const RING_BYTES_MAX: usize = 64 * 1024;
 
+    /// Up to this capacity the ring is used whatever a message's size:
+    /// crossbeam's list allocates its blocks this many slots at a time, so
+    /// a ring this small never reserves more than the list's first block
+    /// would (a capacity-1 channel of 256 KiB messages took an 8 MiB block
+    /// on its first send).
+    const RING_SLOTS_ALWAYS: usize = 31;
+
     /// A channel's message queue: crossbeam-channel's lock-free ring or
     /// list, used through its non-blocking calls only (the channel waits in
     /// its own protocol, see `channel/mod.rs`). This side holds both of
@@ -100,7 +107,10 @@ mod imp {
         pub(crate) fn new(capacity: Option<usize>) -> Self {
             let slot = std::mem::size_of::<T>().max(1) + std::mem::size_of::<usize>();
             let (tx, rx, counted) = match capacity {
-                Some(capacity) if capacity.saturating_mul(slot) <= RING_BYTES_MAX => {
+                Some(capacity)
+                    if capacity <= RING_SLOTS_ALWAYS
+                        || capacity.saturating_mul(slot) <= RING_BYTES_MAX =>
+                {
                     let (tx, rx) = crossbeam_channel::bounded(capacity.max(1));
                     (tx, rx, None)
                 }
@@ -149,6 +159,32 @@ mod imp {
         pub(crate) fn len(&self) -> usize {
             self.rx.len()
         }
+
+        /// The preallocated ring's capacity; `None` for the list.
+        #[cfg(test)]
+        pub(crate) fn ring_capacity(&self) -> Option<usize> {
+            self.tx.capacity()
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::imp::MessageQueue;
+
+    /// crossbeam's ring knows its capacity; its list has none.
+    fn is_ring<T>(queue: &MessageQueue<T>) -> bool {
+        queue.ring_capacity().is_some()
+    }
+
+    #[test]
+    fn a_small_capacity_is_a_ring_whatever_the_message_size() {
+        assert!(is_ring(&MessageQueue::<[u8; 256 * 1024]>::new(Some(1))));
+        assert!(is_ring(&MessageQueue::<[u8; 256 * 1024]>::new(Some(31))));
+        assert!(!is_ring(&MessageQueue::<[u8; 256 * 1024]>::new(Some(32))));
+        assert!(is_ring(&MessageQueue::<u64>::new(Some(4_000))));
+        assert!(!is_ring(&MessageQueue::<u64>::new(Some(100_000))));
+        assert!(!is_ring(&MessageQueue::<u64>::new(None)));
     }
 }
 
