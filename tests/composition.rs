@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use isolate::{Port, Progress, Service, Worker};
+use std::future::Future;
 use support::{in_child, run_child, Watchdog};
 
 /// How the nested work is waited for.
@@ -361,4 +362,51 @@ fn scenario_handler_awaits_for_callers_beyond_the_cap() {
             assert_eq!(caller.join().unwrap(), n + 1);
         }
     }
+}
+
+/// An isolate that awaits a running isolate under another executor's
+/// `block_on` parks where the pool cannot see it; the awaited one then
+/// waits for an isolate it queues only once the await is pending. At a cap
+/// of 1 the pool's one thread must count as blocked for that isolate to
+/// run: it did only while the awaited isolate was still queued.
+#[test]
+fn an_await_of_a_running_isolate_under_another_executor_at_cap_1() {
+    run_child(
+        "scenario_await_of_a_running_isolate",
+        &[("ISOLATE_MAX_THREADS", "1")],
+    );
+}
+
+#[test]
+fn scenario_await_of_a_running_isolate() {
+    if !in_child() {
+        return;
+    }
+    let _watchdog = Watchdog::arm(
+        Duration::from_secs(120),
+        "an await of a running isolate under another executor".to_owned(),
+    );
+    let outer = isolate::run(|| {
+        let (running_tx, running) = isolate::channel::bounded(1);
+        let (pending_tx, pending) = isolate::channel::bounded(1);
+        let mut inner = isolate::run(move || {
+            running_tx.send(()).unwrap();
+            pending.recv().unwrap();
+            let (tx, rx) = isolate::channel::bounded(1);
+            isolate::run(move || tx.send(ANSWER).unwrap()).detach();
+            rx.recv().unwrap()
+        });
+        running.recv().unwrap();
+        let mut told = false;
+        futures::executor::block_on(futures::future::poll_fn(|cx| {
+            let polled = std::pin::Pin::new(&mut inner).poll(cx);
+            if polled.is_pending() && !told {
+                told = true;
+                pending_tx.send(()).unwrap();
+            }
+            polled
+        }))
+        .unwrap()
+    });
+    assert_eq!(outer.join().unwrap(), ANSWER);
 }

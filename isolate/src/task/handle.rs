@@ -89,10 +89,9 @@ pub struct IsolateHandle<T, E = Infallible> {
     /// How far polling has gone: only the first poll spins, and a handle
     /// that returned its outcome must not be polled again.
     polling: Polling,
-    /// While a poll from an isolate left it pending with the isolate still
-    /// queued: the executor may park this thread where the pool cannot see
-    /// it, so the pool keeps its queue moving for the wait (see
-    /// `pool::threads::BlindWait`). Boxed: rare, and a handle stays small
+    /// While a poll from an isolate left it pending: the executor may park
+    /// this thread where the pool cannot see it, so the pool keeps its queue
+    /// moving for the wait (see `pool::threads::BlindWait`). Boxed: rare, and a handle stays small
     /// (a service keeps one per queued request).
     blind: Option<Box<pool::BlindWait>>,
 }
@@ -492,9 +491,12 @@ impl<T, E> Future for IsolateHandle<T, E> {
             None => {
                 // Never run here: tell the async isolate's executor (or, at
                 // a stalled pool, give the isolate a thread of its own).
-                if self.note_awaited() && self.blind.is_none() {
-                    // A pool that stalls only after this poll must still
-                    // find it.
+                self.note_awaited();
+                if self.blind.is_none() {
+                    // The executor may park this thread where the pool cannot
+                    // see it, while the isolate awaited, queued or running,
+                    // waits for others still queued: a pool that stalls only
+                    // after this poll must still find it.
                     self.blind = pool::enter_blind_wait().map(Box::new);
                 }
                 Poll::Pending
