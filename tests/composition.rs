@@ -324,12 +324,13 @@ fn scenario_matrix() {
     matrix(&cap);
 }
 
-/// Callers beyond the cap, each an isolate waiting for a service whose
-/// handler awaits a nested isolate with another executor's `block_on`: the
-/// callers fill the pool (one of them beside it, given a thread at the
-/// stall, blocks too), and only the pool can see that the handler's isolate
-/// must run. It hung in 7 runs of 10 before the pool looked again whenever
-/// an isolate off its threads blocked.
+/// Callers beyond the cap, isolates waiting for a service whose handlers
+/// await a nested isolate with another executor's `block_on` or read a
+/// nested isolate's progress: the callers fill the pool (those given a
+/// thread beside it at the stall block too), and only the pool can see that
+/// the handlers' isolates must run. It hung in 7 runs of 10 before the pool
+/// looked again whenever an isolate off its threads blocked, and in 9 of 20
+/// (a larger mix) before a pending poll of a handle did.
 #[test]
 fn callers_beyond_the_cap_of_a_handler_that_awaits_an_isolate() {
     run_child(
@@ -347,15 +348,37 @@ fn scenario_handler_awaits_for_callers_beyond_the_cap() {
         Duration::from_secs(120),
         "callers beyond the cap of a handler that awaits an isolate".to_owned(),
     );
-    let service = Service::spawn(
+    // Two threads: one awaits a nested isolate, the other reads a nested
+    // isolate's progress.
+    let service = isolate::Builder::new().service().threads(2).spawn(
         || (),
-        |_: &mut (), n: u64| futures::executor::block_on(isolate::run(move || n + 1)).unwrap(),
+        |_: &mut (), n: u64| {
+            if n.is_multiple_of(2) {
+                futures::executor::block_on(isolate::run(move || n + 1)).unwrap()
+            } else {
+                let handle =
+                    isolate::run_with_progress(move |progress: Progress<u64>| progress.send(n + 1));
+                let sum = handle.updates().iter().sum();
+                handle.into_handle().join().unwrap();
+                sum
+            }
+        },
     );
-    for _ in 0..50 {
-        let callers: Vec<_> = (0..4)
-            .map(|n| {
+    for _ in 0..30 {
+        // Callers that join, that block on the reply with another
+        // executor, and async ones.
+        let callers: Vec<_> = (0..6)
+            .map(|n: u64| {
                 let service = service.clone();
-                isolate::run(move || service.request(n).join().unwrap())
+                match n % 3 {
+                    0 => isolate::run(move || service.request(n).join().unwrap()),
+                    1 => isolate::run(move || {
+                        futures::executor::block_on(service.request(n)).unwrap()
+                    }),
+                    _ => isolate::run(isolate::Async(move || async move {
+                        service.request(n).await.unwrap()
+                    })),
+                }
             })
             .collect();
         for (n, caller) in (0..).zip(callers) {
@@ -409,4 +432,65 @@ fn scenario_await_of_a_running_isolate() {
         .unwrap()
     });
     assert_eq!(outer.join().unwrap(), ANSWER);
+}
+
+/// Handshakes with a nested isolate at a cap of 1: the caller reads an
+/// update (or a set's first result), then does what the nested isolate waits
+/// for. A stalled pool's last resort ran the nested isolate on the reader's
+/// own thread, where it waited for the reader forever; and an isolate that
+/// awaited a service's reply with another executor, for a handler that
+/// waited on its own nested isolate, left the pool's one thread uncounted.
+#[test]
+fn handshakes_and_awaited_replies_at_cap_1() {
+    run_child(
+        "scenario_handshakes_and_awaited_replies",
+        &[("ISOLATE_MAX_THREADS", "1")],
+    );
+}
+
+#[test]
+fn scenario_handshakes_and_awaited_replies() {
+    if !in_child() {
+        return;
+    }
+    let _watchdog = Watchdog::arm(
+        Duration::from_secs(120),
+        "handshakes and awaited replies at cap 1".to_owned(),
+    );
+    let progress = isolate::run(|| {
+        let (go_tx, go) = isolate::channel::bounded::<u64>(1);
+        let job = isolate::run_with_progress(move |progress: Progress<&'static str>| {
+            progress.send("ready");
+            go.recv().unwrap() + 1
+        });
+        assert_eq!(job.recv().unwrap(), "ready");
+        go_tx.send(ANSWER - 1).unwrap();
+        job.into_handle().join().unwrap()
+    });
+    assert_eq!(progress.join().unwrap(), ANSWER);
+
+    let set = isolate::run(|| {
+        let (go_tx, go) = isolate::channel::bounded::<u64>(1);
+        let mut set = isolate::IsolateSet::new();
+        set.spawn("waits for go", move || go.recv().unwrap());
+        set.spawn("quick", || ANSWER);
+        let (first, quick) = set.join_next().unwrap();
+        go_tx.send(ANSWER).unwrap();
+        let (second, waited) = set.join_next().unwrap();
+        assert_eq!((first, second), ("quick", "waits for go"));
+        quick.unwrap() + waited.unwrap()
+    });
+    assert_eq!(set.join().unwrap(), 2 * ANSWER);
+
+    let service = Service::spawn(
+        || (),
+        |_: &mut (), n: u64| {
+            let (tx, rx) = isolate::channel::bounded(1);
+            isolate::run(move || tx.send(n + 1).unwrap()).detach();
+            rx.recv().unwrap()
+        },
+    );
+    let awaited =
+        isolate::run(move || futures::executor::block_on(service.request(ANSWER - 1)).unwrap());
+    assert_eq!(awaited.join().unwrap(), ANSWER);
 }

@@ -149,10 +149,12 @@ impl<P, T, E> ProgressHandle<P, T, E> {
         // While the isolate is still queued and this caller is an isolate,
         // wait in slices and apply the last resort of a wait (see
         // `IsolateHandle`'s notes): the updates cannot come before the
-        // isolate runs.
+        // isolate runs. A thread beside the pool, never this one: the
+        // reader goes on after an update, and the isolate may wait for what
+        // it does then (run here, a handshake deadlocked).
         let mut slice = HELP_SLICE;
         while self.handle.may_need_help() {
-            if self.handle.help_as_last_resort() {
+            if self.handle.escalate() {
                 break;
             }
             match self.updates.recv_timeout(slice) {

@@ -137,7 +137,9 @@ pub fn join_any<T, E>(
             if let Ok(index) = done_rx.recv_timeout(slice) {
                 break index;
             }
-            if !handles.iter().any(IsolateHandle::help_as_last_resort) {
+            // Beside the pool, never here: the first to finish may be
+            // another, and this one may wait for what the caller does then.
+            if !handles.iter().any(IsolateHandle::escalate) {
                 slice = (slice * 2).min(HELP_SLICE_MAX);
             }
         }

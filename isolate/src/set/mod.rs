@@ -690,17 +690,18 @@ where
             };
         }
         // From inside an isolate: wait in slices, and apply the last resort
-        // to one queued isolate of the set each time the pool is stalled (an
-        // untimed wait runs it here; a timed one, which must be able to give
-        // up, gives it a thread beside the pool). It comes first, so that
+        // to one queued isolate of the set each time the pool is stalled: a
+        // thread beside the pool, never this one (the first result may be
+        // another's, and the caller may go on to do what this isolate waits
+        // for: run here, a handshake deadlocked). It comes first, so that
         // even a zero timeout moves a stalled pool.
         let mut slice = HELP_SLICE;
         loop {
-            let mut queued = self.slots.iter().flatten();
-            let helped = match deadline {
-                None => queued.any(|slot| slot.handle.help_as_last_resort()),
-                Some(_) => queued.any(|slot| slot.handle.escalate()),
-            };
+            let helped = self
+                .slots
+                .iter()
+                .flatten()
+                .any(|slot| slot.handle.escalate());
             let left = left();
             let wait = left.map_or(slice, |left| left.min(slice));
             match self.done_rx.recv_timeout(wait) {

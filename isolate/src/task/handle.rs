@@ -60,16 +60,18 @@ const FIRST_POLL_SPINS: u32 = if cfg!(loom) { 1 } else { 128 };
 /// way) and the nested isolate is still queued does the waiter see to it
 /// itself, rather than deadlock:
 ///
-/// - an untimed blocking wait from an isolate ([`join`](Self::join), and a
-///   [`ProgressHandle`](crate::ProgressHandle)'s `recv` and `iter`) runs it
-///   on the waiting thread, on a fresh stack segment, with its own
+/// - an untimed [`join`](Self::join) from an isolate runs it on the waiting
+///   thread, on a fresh stack segment, with its own
 ///   [`is_cancelled`](crate::is_cancelled), [`current_name`](crate::current_name)
 ///   and panic location; it shares that OS thread's `thread_local!` values;
 /// - a timed wait ([`join_timeout`](Self::join_timeout),
 ///   [`wait_timeout`](Self::wait_timeout)), an `.await` under any executor,
-///   and a wait on a [`channel`](crate::channel) give it a temporary thread
-///   beside the pool (beyond the cap), so that the waiter can still give up
-///   or be cancelled.
+///   a [`ProgressHandle`](crate::ProgressHandle)'s reads, an
+///   [`IsolateSet`](crate::IsolateSet)'s joins and a wait on a
+///   [`channel`](crate::channel) give it a temporary thread beside the pool
+///   (beyond the cap), so that the waiter can still give up or be
+///   cancelled, or go on after an update or a first result to do what the
+///   isolate waits for.
 ///
 /// # Examples
 ///
@@ -331,14 +333,6 @@ impl<T, E> IsolateHandle<T, E> {
 }
 
 impl<T, E> IsolateHandle<T, E> {
-    /// The last resort of an untimed wait for this isolate from another
-    /// isolate: see [`wait::help_as_last_resort`]; `true` if it ran it.
-    pub(crate) fn help_as_last_resort(&self) -> bool {
-        self.task
-            .as_ref()
-            .is_some_and(|task| last_resort(task, LastResort::RunHere))
-    }
-
     /// The last resort of a timed wait or a poll: see [`wait::escalate`];
     /// `true` if it gave the isolate a thread beside the pool.
     pub(crate) fn escalate(&self) -> bool {
@@ -498,6 +492,11 @@ impl<T, E> Future for IsolateHandle<T, E> {
                     // waits for others still queued: a pool that stalls only
                     // after this poll must still find it.
                     self.blind = pool::enter_blind_wait().map(Box::new);
+                }
+                // And this thread may be the last one the pool was waiting
+                // for to block.
+                if let Some(blind) = &self.blind {
+                    blind.keep_pool_going();
                 }
                 Poll::Pending
             }
