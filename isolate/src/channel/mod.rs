@@ -15,6 +15,12 @@
 //! own, one protocol for threads and tasks (see `shared.rs`), so a blocking
 //! send and an async receive meet on the same channel.
 //!
+//! A message is moved by value through a few calls on its way in and out;
+//! in a debug build each may hold a copy on the stack, so a message of a few
+//! hundred KiB can overflow a thread's default 2 MiB stack (256 KiB did, in a
+//! user's test; crossbeam-channel's own limit there is 512 KiB). Box large
+//! messages: `Box<[u8; N]>` moves a pointer.
+//!
 //! To wait on several receivers at once, use [`select`] (blocking), or, in
 //! async code, race their [`Receiver::recv_async`] futures (for example with
 //! `futures::select!` or `futures::future::select_all`): a receive future
