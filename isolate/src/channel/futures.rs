@@ -3,11 +3,11 @@
 //! its entry out (passing a notification on if it had one) when it
 //! completes or is dropped.
 //!
-//! Polled on a pool thread (an isolate that drives it with some executor's
-//! `block_on`), a pending future also counts that thread as blocked in a
-//! blind wait, as a blocking receive does: the executor parks the thread
+//! Polled in an isolate (one that drives it with some executor's
+//! `block_on`), a pending future is also a blind wait, as a blocking receive
+//! is (on a pool thread, counted blocked): the executor parks the thread
 //! where the pool cannot see it, and what the future waits for may be an
-//! isolate queued behind it (see `pool::threads::enter_blind_wait`).
+//! isolate queued behind it (see `pool::threads::PendingWait`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,27 +18,14 @@ use crate::sync::{fence, Ordering};
 use super::shared::Shared;
 use super::wait::leave;
 use super::waiters::{Key, WaitList, Waiter};
-use crate::pool::threads::{enter_blind_wait, BlindWait};
+use crate::pool::threads::PendingWait;
 
-/// A pending future's place in its wait list, and on a pool thread its count
-/// as a blind wait; empty while it is not pending.
+/// A pending future's place in its wait list, and in an isolate its blind
+/// wait; empty while it is not pending.
 #[derive(Default)]
 pub(super) struct Registration {
     key: Option<Key>,
-    blocked: Option<BlindWait>,
-}
-
-impl Registration {
-    /// Counts this pool thread as waiting blind (once), and keeps a stalled
-    /// pool going: what the future waits for may be queued there.
-    fn wait_blind(&mut self) {
-        if self.blocked.is_none() {
-            self.blocked = enter_blind_wait();
-        }
-        if let Some(blocked) = &self.blocked {
-            blocked.keep_pool_going();
-        }
-    }
+    blind: PendingWait,
 }
 use super::{RecvError, SendError, TryRecvError, TrySendError};
 
@@ -58,7 +45,7 @@ pub(super) fn poll_op<R>(
         match registration.key {
             Some(registered) => {
                 if waiters.update(registered, cx.waker()) {
-                    registration.wait_blind();
+                    registration.blind.pending();
                     return Poll::Pending;
                 }
                 // Notified: look again.
@@ -78,7 +65,7 @@ pub(super) fn withdraw(waiters: &WaitList, registration: &mut Registration) {
     if let Some(key) = registration.key.take() {
         leave(waiters, key);
     }
-    registration.blocked = None;
+    registration.blind.end();
 }
 
 /// A receive in progress.

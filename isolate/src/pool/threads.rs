@@ -323,6 +323,34 @@ impl Drop for BlindWait {
     }
 }
 
+/// The blind wait of a future that some executor polls (a channel's, an
+/// [`IsolateHandle`](crate::IsolateHandle)): it lasts from the first poll
+/// that leaves the future pending until it is ready or dropped, since the
+/// executor may park the thread where the pool cannot see it. Boxed: rare,
+/// and the futures stay small (a service keeps a handle per queued
+/// request).
+#[derive(Default)]
+pub(crate) struct PendingWait(Option<Box<BlindWait>>);
+
+impl PendingWait {
+    /// For a poll that leaves the future pending: starts the blind wait
+    /// (once) and looks at the pool, as a blocking wait does when it parks
+    /// (this thread may be the last one the pool waited for to block).
+    pub(crate) fn pending(&mut self) {
+        if self.0.is_none() {
+            self.0 = enter_blind_wait().map(Box::new);
+        }
+        if let Some(blind) = &self.0 {
+            blind.keep_pool_going();
+        }
+    }
+
+    /// The future is ready or dropped: the wait ends.
+    pub(crate) fn end(&mut self) {
+        self.0 = None;
+    }
+}
+
 /// This thread's kernel id, from `/proc/thread-self` (Linux); 0 elsewhere.
 fn current_tid() -> usize {
     std::fs::read_link("/proc/thread-self")

@@ -93,9 +93,8 @@ pub struct IsolateHandle<T, E = Infallible> {
     polling: Polling,
     /// While a poll from an isolate left it pending: the executor may park
     /// this thread where the pool cannot see it, so the pool keeps its queue
-    /// moving for the wait (see `pool::threads::BlindWait`). Boxed: rare, and a handle stays small
-    /// (a service keeps one per queued request).
-    blind: Option<Box<pool::BlindWait>>,
+    /// moving for the wait.
+    blind: pool::PendingWait,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -110,7 +109,7 @@ impl<T, E> IsolateHandle<T, E> {
         IsolateHandle {
             task: Some(task),
             polling: Polling::NotYet,
-            blind: None,
+            blind: pool::PendingWait::default(),
         }
     }
 
@@ -479,25 +478,17 @@ impl<T, E> Future for IsolateHandle<T, E> {
         match outcome {
             Some(outcome) => {
                 self.polling = Polling::Ready;
-                self.blind = None;
+                self.blind.end();
                 Poll::Ready(outcome)
             }
             None => {
                 // Never run here: tell the async isolate's executor (or, at
                 // a stalled pool, give the isolate a thread of its own).
                 self.note_awaited();
-                if self.blind.is_none() {
-                    // The executor may park this thread where the pool cannot
-                    // see it, while the isolate awaited, queued or running,
-                    // waits for others still queued: a pool that stalls only
-                    // after this poll must still find it.
-                    self.blind = pool::enter_blind_wait().map(Box::new);
-                }
-                // And this thread may be the last one the pool was waiting
-                // for to block.
-                if let Some(blind) = &self.blind {
-                    blind.keep_pool_going();
-                }
+                // The isolate awaited, queued or running, may wait for
+                // others still queued: a pool that stalls only after this
+                // poll must still find this wait.
+                self.blind.pending();
                 Poll::Pending
             }
         }
