@@ -529,16 +529,12 @@ fn child_ended(
     pool.crashed.fetch_add(1, Ordering::Relaxed);
     // A cancel or a timeout reports no stderr: no wait for its end, which
     // a program the child started may hold open.
-    match killed {
-        Some(Kill::Cancelled) => {
-            pool.reap_quietly(child);
-            return Reply::Cancelled;
-        }
-        Some(Kill::TimedOut) => {
-            pool.reap_quietly(child);
-            return Reply::TimedOut;
-        }
-        None => {}
+    if let Some(kill) = killed {
+        pool.reap_quietly(child);
+        return match kill {
+            Kill::Cancelled => Reply::Cancelled,
+            Kill::TimedOut => Reply::TimedOut,
+        };
     }
     let (status, (tail, seen)) = pool.reap(child);
     let from_status =
