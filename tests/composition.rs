@@ -315,6 +315,12 @@ fn every_wait_from_every_place_at_the_default_cap() {
     run_child("scenario_matrix", &[]);
 }
 
+/// In a scenario's own process, a watchdog that fails it if it hangs for
+/// `what`; run as a test of its own, a scenario does nothing (`None`).
+fn scenario_under_watchdog(what: &str) -> Option<Watchdog> {
+    in_child().then(|| Watchdog::arm(Duration::from_secs(120), what.to_owned()))
+}
+
 #[test]
 fn scenario_matrix() {
     if !in_child() {
@@ -341,13 +347,11 @@ fn callers_beyond_the_cap_of_a_handler_that_awaits_an_isolate() {
 
 #[test]
 fn scenario_handler_awaits_for_callers_beyond_the_cap() {
-    if !in_child() {
+    let Some(_watchdog) =
+        scenario_under_watchdog("callers beyond the cap of a handler that awaits an isolate")
+    else {
         return;
-    }
-    let _watchdog = Watchdog::arm(
-        Duration::from_secs(120),
-        "callers beyond the cap of a handler that awaits an isolate".to_owned(),
-    );
+    };
     // Two threads: one awaits a nested isolate, the other reads a nested
     // isolate's progress.
     let service = isolate::Builder::new().service().threads(2).spawn(
@@ -402,13 +406,11 @@ fn an_await_of_a_running_isolate_under_another_executor_at_cap_1() {
 
 #[test]
 fn scenario_await_of_a_running_isolate() {
-    if !in_child() {
+    let Some(_watchdog) =
+        scenario_under_watchdog("an await of a running isolate under another executor")
+    else {
         return;
-    }
-    let _watchdog = Watchdog::arm(
-        Duration::from_secs(120),
-        "an await of a running isolate under another executor".to_owned(),
-    );
+    };
     let outer = isolate::run(|| {
         let (running_tx, running) = isolate::channel::bounded(1);
         let (pending_tx, pending) = isolate::channel::bounded(1);
@@ -450,13 +452,9 @@ fn handshakes_and_awaited_replies_at_cap_1() {
 
 #[test]
 fn scenario_handshakes_and_awaited_replies() {
-    if !in_child() {
+    let Some(_watchdog) = scenario_under_watchdog("handshakes and awaited replies at cap 1") else {
         return;
-    }
-    let _watchdog = Watchdog::arm(
-        Duration::from_secs(120),
-        "handshakes and awaited replies at cap 1".to_owned(),
-    );
+    };
     let progress = isolate::run(|| {
         let (go_tx, go) = isolate::channel::bounded::<u64>(1);
         let job = isolate::run_with_progress(move |progress: Progress<&'static str>| {
