@@ -238,7 +238,7 @@ impl<Req, Resp, E> Routes<Req, Resp, E> {
         let first = match self.dispatch {
             Dispatch::RoundRobin => self.turn.fetch_add(1, Ordering::Relaxed),
             // One thread: nothing to weigh.
-            Dispatch::LeastLoaded if inboxes.len() == 1 => 0,
+            Dispatch::LeastLoaded if !self.weighs_work() => 0,
             Dispatch::LeastLoaded => {
                 let now = self.nanos_since_epoch();
                 let mean = self.mean_request_ns.load(Ordering::Relaxed);
