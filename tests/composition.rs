@@ -492,3 +492,38 @@ fn scenario_handshakes_and_awaited_replies() {
         isolate::run(move || futures::executor::block_on(service.request(ANSWER - 1)).unwrap());
     assert_eq!(awaited.join().unwrap(), ANSWER);
 }
+
+/// Blind waits dropped right after they start, at a cap of 1: isolates
+/// that wait on channels (blocking, awaited in an async isolate, under
+/// another executor) are cancelled as they begin, their senders then go,
+/// and the pool serves nested work afterwards as before.
+#[test]
+fn blind_waits_cancelled_as_they_start_at_cap_1() {
+    run_child(
+        "scenario_blind_waits_cancelled",
+        &[("ISOLATE_MAX_THREADS", "1")],
+    );
+}
+
+#[test]
+fn scenario_blind_waits_cancelled() {
+    let Some(_watchdog) = scenario_under_watchdog("blind waits cancelled as they start") else {
+        return;
+    };
+    for round in 0..50 {
+        let (tx, rx) = isolate::channel::bounded::<u64>(1);
+        let (rx2, rx3) = (rx.clone(), rx.clone());
+        let waits = [
+            isolate::run(move || rx.recv().unwrap_or(0)),
+            isolate::run(isolate::Async(move || async move {
+                rx2.recv_async().await.unwrap_or(0)
+            })),
+            isolate::run(move || futures::executor::block_on(rx3.recv_async()).unwrap_or(0)),
+        ];
+        drop(waits);
+        drop(tx);
+        // Nested work from an isolate still runs: the pool is not stuck.
+        let nested = isolate::run(|| wait_blocking(Way::ChannelRecvLate));
+        assert_eq!(nested.join().unwrap(), ANSWER, "round {round}");
+    }
+}
