@@ -127,6 +127,8 @@ fn wait_registered<R>(
 /// [`SPIN_ROUNDS`] spin rounds, then after each yield, for up to
 /// [`YIELD_PHASE`] and [`YIELD_PHASE_MAX`] yields, unless yields do not pay
 /// now (see `yield_hint.rs`).
+// Under loom the spin is empty (`SPIN_ROUNDS` is 0).
+#[cfg_attr(loom, allow(clippy::reversed_empty_ranges))]
 pub(super) fn try_briefly<R>(attempt: &mut impl FnMut() -> Option<R>) -> Option<R> {
     for round in 0..SPIN_ROUNDS {
         if let Some(result) = attempt() {
