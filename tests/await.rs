@@ -214,3 +214,46 @@ fn polling_a_handle_again_after_its_result_panics() {
         let _ = (&mut handle).await;
     });
 }
+
+#[test]
+fn tokio_timers_in_an_async_isolate_need_the_runtime_entered() {
+    use std::time::Duration;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    // Without the runtime's context the isolate's executor has no tokio
+    // timer: the isolate panics, and the caller gets that panic.
+    let error = isolate::run(isolate::Async(|| async {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }))
+    .join()
+    .unwrap_err();
+    assert!(error.to_string().contains("Tokio 1.x runtime"), "{error}");
+    // With the handle entered on the isolate's thread, the runtime's own
+    // threads drive the timer and wake the isolate's executor.
+    let handle = runtime.handle().clone();
+    let slept = isolate::run(isolate::Async(move || async move {
+        let _entered = handle.enter();
+        let started = std::time::Instant::now();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        started.elapsed()
+    }))
+    .join()
+    .unwrap();
+    assert!(slept >= Duration::from_millis(5));
+    // A current-thread runtime drives the timer while its `block_on` runs:
+    // here, while it awaits the isolate.
+    let current = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let handle = current.handle().clone();
+    let isolate = isolate::run(isolate::Async(move || async move {
+        let _entered = handle.enter();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        7
+    }));
+    assert_eq!(current.block_on(isolate).unwrap(), 7);
+}

@@ -87,6 +87,14 @@ pub trait Handler<S, Req>: sealed::SealedHandler<S, Req> + Send + Sync + 'static
 /// completion on its own thread, with an executor of its own (the future
 /// need not be `Send`, only the closure that makes it).
 ///
+/// That executor is the crate's, not tokio's or smol's: a future that needs
+/// its runtime's context (tokio's timers, sockets or `spawn`) panics with
+/// that runtime's message ("there is no reactor running ...") unless the
+/// body enters the runtime first: move a `tokio::runtime::Handle` in and
+/// hold `handle.enter()` while the future runs. A multi-thread runtime's
+/// own threads then drive its timers and I/O and wake the isolate; a
+/// current-thread runtime drives them only while its `block_on` runs.
+///
 /// # Examples
 ///
 /// ```
