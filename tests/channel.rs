@@ -124,3 +124,41 @@ fn messages_left_in_a_dropped_channel_are_dropped_once() {
     drop((tx, rx));
     counter.assert_balanced();
 }
+
+/// A `next()` polled once and dropped (as a timeout or a `select` drops
+/// it) leaves the receiver registered as a stream; a blocking receive after
+/// it, on the same receiver or a clone, and a stream awaited on a clone, still
+/// get the message sent later. The blocking one hung for good (a new user's
+/// test, under tokio's `timeout`). The sender waits a little so that the
+/// receives are usually parked by then; they pass either way.
+#[test]
+fn waits_after_an_abandoned_stream_poll_still_get_a_later_message() {
+    let _watchdog = support::Watchdog::arm(WATCHDOG, "waits after an abandoned next()".into());
+    let send_later = |tx: channel::Sender<u32>, value| {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx.send(value).unwrap();
+        })
+    };
+    // The same receiver, blocking.
+    let (tx, mut rx) = channel::unbounded();
+    assert!(rx.next().now_or_never().is_none());
+    let sender = send_later(tx.clone(), 1);
+    assert_eq!(rx.recv(), Ok(1));
+    sender.join().unwrap();
+    // A clone, blocking on another thread.
+    let other = rx.clone();
+    let receiver = std::thread::spawn(move || other.recv());
+    let sender = send_later(tx.clone(), 2);
+    assert_eq!(receiver.join().unwrap(), Ok(2));
+    sender.join().unwrap();
+    // A clone's stream, awaited on another thread.
+    let mut other = rx.clone();
+    let receiver = std::thread::spawn(move || futures::executor::block_on(other.next()));
+    let sender = send_later(tx, 3);
+    assert_eq!(receiver.join().unwrap(), Some(3));
+    sender.join().unwrap();
+    // The abandoned registration is still there: a fourth message reaches it
+    // and nothing is lost.
+    drop(rx);
+}

@@ -485,3 +485,23 @@ fn join_next_timeout_inside_an_isolate_gives_up_in_time() {
     assert_eq!(outcome.0, Err(Elapsed));
     assert_eq!(outcome.1.unwrap().unwrap().unwrap(), "released");
 }
+
+/// A `join_next_async()` polled once and dropped (by a timeout or a
+/// `select`) does not keep a blocking `join_next` from the result (it hung
+/// for good under tokio's `timeout`: a new user's test).
+#[test]
+fn a_blocking_join_next_after_an_abandoned_async_one_gets_the_result() {
+    use futures::FutureExt;
+    let _watchdog = Watchdog::arm(
+        WATCHDOG,
+        "join_next after an abandoned join_next_async".into(),
+    );
+    let mut set = IsolateSet::new();
+    set.spawn(1, || {
+        std::thread::sleep(Duration::from_millis(20));
+        1
+    });
+    assert!(set.join_next_async().now_or_never().is_none());
+    let (key, result) = set.join_next().unwrap();
+    assert_eq!((key, result.unwrap()), (1, 1));
+}

@@ -502,3 +502,22 @@ fn a_set_runs_async_and_folded_bodies_side_by_side() {
         ]
     );
 }
+
+/// A worker's `next()` polled once and dropped (by a timeout or a
+/// `select`) does not keep a later reply from a blocking `recv` (it hung
+/// for good under tokio's `timeout`: a new user's test).
+#[test]
+fn a_blocking_recv_after_an_abandoned_next_gets_the_reply() {
+    let _watchdog = support::Watchdog::arm(WATCHDOG, "recv after an abandoned next()".into());
+    let mut worker = Worker::spawn(|port: Port<u32, u32>| {
+        for message in &port {
+            std::thread::sleep(Duration::from_millis(20));
+            if port.send(message * 2).is_err() {
+                break;
+            }
+        }
+    });
+    assert!(worker.next().now_or_never().is_none());
+    worker.send(1).unwrap();
+    assert_eq!(worker.recv().unwrap(), 2);
+}

@@ -26,6 +26,18 @@ use crate::pool::threads::PendingWait;
 pub(super) struct Registration {
     key: Option<Key>,
     blind: PendingWait,
+    /// A receiver's `Stream`: registered as [`Waiter::Stream`].
+    stream: bool,
+}
+
+impl Registration {
+    /// The registration of a receiver polled as a `Stream`.
+    pub(super) fn for_stream() -> Self {
+        Registration {
+            stream: true,
+            ..Registration::default()
+        }
+    }
 }
 use super::{RecvError, SendError, TryRecvError, TrySendError};
 
@@ -52,7 +64,11 @@ pub(super) fn poll_op<R>(
                 registration.key = None;
             }
             None => {
-                registration.key = Some(waiters.register(Waiter::Task(cx.waker().clone())));
+                let waker = cx.waker().clone();
+                registration.key = Some(waiters.register(match registration.stream {
+                    true => Waiter::Stream(waker),
+                    false => Waiter::Task(waker),
+                }));
                 fence(Ordering::SeqCst);
             }
         }

@@ -107,7 +107,7 @@ fn ends<T>(shared: Shared<T>) -> (Sender<T>, Receiver<T>) {
         },
         Receiver {
             shared,
-            stream: Registration::default(),
+            stream: Registration::for_stream(),
         },
     )
 }
@@ -754,7 +754,7 @@ impl<T> Clone for Receiver<T> {
         self.shared.receivers.fetch_add(1, Ordering::Relaxed);
         Receiver {
             shared: self.shared.clone(),
-            stream: Registration::default(),
+            stream: Registration::for_stream(),
         }
     }
 }

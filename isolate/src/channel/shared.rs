@@ -22,6 +22,10 @@
 //!   change when it tries again: no wake-up is lost.
 //! - A notified waiter (its entry taken out of the list) always tries again;
 //!   a future dropped after being notified passes the notification on.
+//! - A receiver polled as a `Stream` keeps its registration in the receiver,
+//!   where a task that stopped polling (its `next()` dropped) leaves it: a
+//!   notification wakes it and goes on to the next waiter, until one that is
+//!   not a stream is woken (see `waiters::Waiter::Stream`).
 //!
 //! Closing sets `closed` and wakes every waiter of all three lists (under
 //! their locks, so a waiter registering at the same time sees the flag).

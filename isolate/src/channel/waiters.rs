@@ -19,14 +19,28 @@ pub(super) enum Waiter {
     Thread(Thread),
     /// A task whose future was polled and is pending.
     Task(Waker),
+    /// A task that polled a receiver as a `Stream`. Its registration lives
+    /// in the receiver, not in a future, so nothing withdraws it when the
+    /// task stops waiting (a `next()` dropped by a timeout or a `select`):
+    /// it may never act on a notification, and so it never counts as the
+    /// one woken (as flume's stream signals do). A blocking receive after
+    /// an abandoned `next()` hung for good (a new user's test).
+    Stream(Waker),
 }
 
 impl Waiter {
-    fn wake(self) {
+    /// Wakes the waiter; `true` if it counts as the one woken (a stream's
+    /// does not: see [`Waiter::Stream`]).
+    fn wake(self) -> bool {
         match self {
             Waiter::Thread(thread) => thread.unpark(),
             Waiter::Task(waker) => waker.wake(),
+            Waiter::Stream(waker) => {
+                waker.wake();
+                return false;
+            }
         }
+        true
     }
 }
 
@@ -75,7 +89,7 @@ impl WaitList {
     pub(super) fn update(&self, key: Key, waker: &Waker) -> bool {
         let mut entries = lock(&self.entries);
         match entries.list.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, Waiter::Task(old))) => {
+            Some((_, Waiter::Task(old) | Waiter::Stream(old))) => {
                 if !old.will_wake(waker) {
                     old.clone_from(waker);
                 }
@@ -104,7 +118,8 @@ impl WaitList {
         }
     }
 
-    /// Wakes the oldest waiter, if any. The fast path is one `SeqCst` load:
+    /// Wakes the oldest waiter, if any, and the ones after it while those
+    /// woken are streams. The fast path is one `SeqCst` load:
     /// the caller's change to the channel (a push or pop, itself a `SeqCst`
     /// read-modify-write) comes before it in the single total order, so a
     /// waiter that registered after this load sees that change when it
@@ -119,14 +134,17 @@ impl WaitList {
 
     #[cold]
     fn notify_one_slow(&self) {
-        let waiter = {
-            let mut entries = lock(&self.entries);
-            let waiter = entries.list.pop_front();
-            self.waiting.store(entries.list.len(), Ordering::SeqCst);
-            waiter
-        };
-        if let Some((_, waiter)) = waiter {
-            waiter.wake();
+        loop {
+            let waiter = {
+                let mut entries = lock(&self.entries);
+                let waiter = entries.list.pop_front();
+                self.waiting.store(entries.list.len(), Ordering::SeqCst);
+                waiter
+            };
+            let Some((_, waiter)) = waiter else { return };
+            if waiter.wake() {
+                return;
+            }
         }
     }
 
@@ -140,7 +158,39 @@ impl WaitList {
             std::mem::take(&mut entries.list)
         };
         for (_, waiter) in waiters {
-            waiter.wake();
+            let _ = waiter.wake();
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn waker() -> Waker {
+        futures::task::noop_waker()
+    }
+
+    #[test]
+    fn a_woken_stream_does_not_count_as_the_one_woken() {
+        let list = WaitList::new();
+        list.register(Waiter::Stream(waker()));
+        list.register(Waiter::Stream(waker()));
+        list.register(Waiter::Thread(std::thread::current()));
+        list.register(Waiter::Task(waker()));
+        list.notify_one();
+        // Both streams and the thread behind them; the task waits on.
+        assert_eq!(list.waiting.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_woken_task_or_thread_counts_as_the_one_woken() {
+        let list = WaitList::new();
+        list.register(Waiter::Task(waker()));
+        list.register(Waiter::Thread(std::thread::current()));
+        list.notify_one();
+        assert_eq!(list.waiting.load(Ordering::SeqCst), 1);
+        list.notify_one();
+        assert_eq!(list.waiting.load(Ordering::SeqCst), 0);
     }
 }
