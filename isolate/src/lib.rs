@@ -247,7 +247,7 @@ pub use long_running::worker::{Port, Worker};
 pub use message::Message;
 pub use pool::config::{PoolBuildError, PoolBuilder, KEEP_ALIVE_MS_VAR, MAX_THREADS_VAR};
 pub use pool::threads::PoolStats;
-pub use progress::{run_with_progress, Progress, ProgressHandle};
+pub use progress::{run_with_progress, Progress, ProgressHandle, Updates};
 pub use set::batch::{BatchProgress, BatchProgressIter};
 pub use set::join::{join_all, join_any, JoinNext};
 pub use set::{Elapsed, Finished, IsolateSet, Joined};

@@ -250,6 +250,53 @@ impl<P, T, E> ProgressHandle<P, T, E> {
     }
 }
 
+impl<P, T, E> ProgressHandle<P, T, E> {
+    /// The updates as a blocking iterator: each item is a
+    /// [`recv`](Self::recv), and it ends once the computation has ended and
+    /// every update was read. `for update in &handle` does the same.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let handle = isolate::run_with_progress(|p: isolate::Progress<u8>| {
+    ///     (1..=3).for_each(|i| p.send(i));
+    ///     "done"
+    /// });
+    /// assert_eq!(handle.iter().collect::<Vec<_>>(), [1, 2, 3]);
+    /// for _ in &handle {
+    ///     unreachable!("every update was read");
+    /// }
+    /// assert_eq!(handle.into_handle().join().unwrap(), "done");
+    /// ```
+    pub fn iter(&self) -> Updates<'_, P, T, E> {
+        Updates { handle: self }
+    }
+}
+
+/// The blocking iterator over a [`ProgressHandle`]'s updates (see
+/// [`ProgressHandle::iter`]).
+#[derive(Debug)]
+pub struct Updates<'a, P, T, E = Infallible> {
+    handle: &'a ProgressHandle<P, T, E>,
+}
+
+impl<P, T, E> Iterator for Updates<'_, P, T, E> {
+    type Item = P;
+
+    fn next(&mut self) -> Option<P> {
+        self.handle.recv().ok()
+    }
+}
+
+impl<'a, P, T, E> IntoIterator for &'a ProgressHandle<P, T, E> {
+    type Item = P;
+    type IntoIter = Updates<'a, P, T, E>;
+
+    fn into_iter(self) -> Updates<'a, P, T, E> {
+        self.iter()
+    }
+}
+
 impl<P, T, E> Stream for ProgressHandle<P, T, E> {
     type Item = P;
 
