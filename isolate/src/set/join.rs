@@ -95,15 +95,16 @@ pub fn join_all<T, E>(
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
-///
+/// let (tx, rx) = isolate::channel::bounded::<()>(1);
 /// let handles = vec![
-///     isolate::run(|| { std::thread::sleep(Duration::from_millis(200)); "slow" }),
+///     isolate::run(move || { let _ = rx.recv(); "slow" }), // until `tx` goes
 ///     isolate::run(|| "quick"),
 /// ];
 /// let ((index, result), rest) = isolate::join_any(handles).unwrap();
 /// assert_eq!((index, result.unwrap()), (1, "quick"));
-/// assert_eq!(rest.len(), 1); // dropped here: the slow one is cancelled
+/// assert_eq!(rest.len(), 1);
+/// drop(rest); // cancels the slow one
+/// drop(tx);
 /// ```
 // The tuple is `futures::select_all`'s shape; an alias would hide it.
 #[allow(clippy::type_complexity)]

@@ -475,10 +475,12 @@ where
     /// # Examples
     ///
     /// ```
+    /// let (tx, rx) = isolate::channel::bounded::<()>(1);
     /// let mut set = isolate::IsolateSet::new();
-    /// set.spawn("slow", || std::thread::sleep(std::time::Duration::from_millis(50)));
+    /// set.spawn("slow", move || rx.recv().unwrap()); // until it is told
     /// set.spawn("quick", || ());
     /// assert_eq!(set.join_next().unwrap().0, "quick");
+    /// tx.send(()).unwrap();
     /// assert_eq!(set.join_next().unwrap().0, "slow");
     /// assert!(set.join_next().is_none());
     /// ```
