@@ -113,10 +113,15 @@ impl<'a> Model<'a> {
                             true,
                         )
                     })
-                    || names_undeclared_parameter(sig)
-                    // `fn new() -> Parser` in an `impl` block: only its
-                    // source file can tell.
-                    || matches!(place, Some(Place::InherentImpl(_) | Place::TraitImpl))
+                    || match place {
+                        // `fn new() -> Parser` in an `impl` block: only its
+                        // source file can tell.
+                        Some(Place::InherentImpl(_) | Place::TraitImpl | Place::Trait) => true,
+                        // The file overrules the guess by name below: a
+                        // type of the module may be named `E` or `V2`.
+                        Some(Place::Free) => false,
+                        None => names_undeclared_parameter(sig),
+                    }
             }
         };
         let impl_unseen = in_impl && matches!(context, Context::Free);
@@ -244,7 +249,8 @@ fn mentions_self(tokens: proc_macro2::TokenStream, skip_items: bool) -> bool {
 /// Whether the signature names a type parameter it does not declare: a
 /// capital letter, perhaps with a digit (`T`, `K`, `S2`), as type
 /// parameters are conventionally named, which only the `impl` block can
-/// declare.
+/// declare. The function's own type and const parameters (`Buf<N>`) are
+/// declared. A guess, asked only when the source file cannot tell.
 fn names_undeclared_parameter(sig: &Signature) -> bool {
     struct Finder {
         declared: HashSet<String>,
@@ -270,8 +276,13 @@ fn names_undeclared_parameter(sig: &Signature) -> bool {
     }
     let declared = sig
         .generics
-        .type_params()
-        .map(|param| param.ident.to_string())
+        .params
+        .iter()
+        .filter_map(|param| match param {
+            syn::GenericParam::Type(param) => Some(param.ident.to_string()),
+            syn::GenericParam::Const(param) => Some(param.ident.to_string()),
+            syn::GenericParam::Lifetime(_) => None,
+        })
         .collect();
     let mut finder = Finder {
         declared,
@@ -279,4 +290,18 @@ fn names_undeclared_parameter(sig: &Signature) -> bool {
     };
     syn::visit::Visit::visit_signature(&mut finder, sig);
     finder.found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_undeclared_parameter;
+
+    #[test]
+    fn the_functions_own_parameters_are_declared() {
+        let declared: syn::Signature =
+            syn::parse_quote!(fn fill<const N: usize, T>(b: Buf<N>, t: T));
+        assert!(!names_undeclared_parameter(&declared));
+        let undeclared: syn::Signature = syn::parse_quote!(fn get(i: usize) -> Slab<T>);
+        assert!(names_undeclared_parameter(&undeclared));
+    }
 }

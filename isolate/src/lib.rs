@@ -284,12 +284,15 @@ pub use task::panic::{print_panics, Location, Panic};
 ///
 /// The attribute on a function sees only that function, so it tells an
 /// associated function from a free one by `self`, by `Self` in the signature
-/// or the body, or by a type parameter that the function does not declare
-/// (`-> Slab<T>`). For an associated function with none of them (`fn new()
-/// -> Parser`) it reads the source file the function was written in. Where
-/// the file cannot tell (the function was written by another macro, or the
-/// same file has a free `#[isolated]` function of the same name), such a
-/// function needs `#[isolated]` on its `impl` block as well, or `-> Self`.
+/// or the body, or else by the source file the function was written in
+/// (`fn new() -> Parser` in an `impl` block; a free function whose types
+/// are named like type parameters, `-> Result<u8, E>`). Where the file cannot
+/// tell, a name like a type parameter that the function does not declare
+/// (`-> Slab<T>`) makes it associated. So where the file cannot tell (the
+/// function was written by another macro, or the same file has a free
+/// `#[isolated]` function of the same name), an associated function with
+/// none of these needs `#[isolated]` on its `impl` block as well, or
+/// `-> Self`.
 /// In a trait, a method with a default body gets a provided sibling that
 /// every implementor inherits; in a trait's `impl` block the attribute is
 /// refused, as the trait has no sibling to implement. Refused, each with an
