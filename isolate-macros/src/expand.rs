@@ -344,6 +344,17 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
             where_token: Default::default(),
             predicates: Default::default(),
         });
+    // A trait's provided sibling names `Self` in its bounds, which would
+    // make the trait not dyn-compatible; `Self: Sized` leaves it out of the
+    // vtable, and a `dyn Trait` could not be moved to an isolate anyway.
+    if model.place == Some(Place::Trait) {
+        let span = model
+            .receiver
+            .map_or_else(|| sig.ident.span(), Spanned::span);
+        where_clause
+            .predicates
+            .push(syn::parse_quote_spanned!(span=> Self: ::core::marker::Sized));
+    }
     // A stand-in needs no bounds: its body never runs.
     if !failed {
         where_clause

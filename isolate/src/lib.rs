@@ -294,7 +294,8 @@ pub use task::panic::{print_panics, Location, Panic};
 /// none of these needs `#[isolated]` on its `impl` block as well, or
 /// `-> Self`.
 /// In a trait, a method with a default body gets a provided sibling that
-/// every implementor inherits; in a trait's `impl` block the attribute is
+/// every implementor inherits, bound by `Self: Sized` so that the trait stays
+/// dyn-compatible (the sibling is called on a concrete type); in a trait's `impl` block the attribute is
 /// refused, as the trait has no sibling to implement. Refused, each with an
 /// error at the mistake:
 /// borrowed arguments, results and receivers (`&self`, `self: &Self`,
