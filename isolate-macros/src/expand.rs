@@ -336,14 +336,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         None => quote!(#krate::IsolateHandle<#handle_args>),
     };
 
-    let generics = &sig.generics;
-    let mut where_clause = generics
-        .where_clause
-        .clone()
-        .unwrap_or_else(|| syn::WhereClause {
-            where_token: Default::default(),
-            predicates: Default::default(),
-        });
+    let mut added: Vec<WherePredicate> = Vec::new();
     // A trait's provided sibling names `Self` in its bounds, which would
     // make the trait not dyn-compatible; `Self: Sized` leaves it out of the
     // vtable, and a `dyn Trait` could not be moved to an isolate anyway.
@@ -351,17 +344,15 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         let span = model
             .receiver
             .map_or_else(|| sig.ident.span(), Spanned::span);
-        where_clause
-            .predicates
-            .push(syn::parse_quote_spanned!(span=> Self: ::core::marker::Sized));
+        added.push(syn::parse_quote_spanned!(span=> Self: ::core::marker::Sized));
     }
     // A stand-in needs no bounds: its body never runs.
     if !failed {
-        where_clause
-            .predicates
-            .extend(generic_bounds(model, &krate));
+        added.extend(generic_bounds(model, &krate));
     }
-    let where_clause = (!where_clause.predicates.is_empty()).then_some(where_clause);
+    let mut generics = sig.generics.clone();
+    add_bounds(&mut generics, added);
+    let where_clause = &generics.where_clause;
 
     // In an `impl` block, rustc reports the dead associated functions
     // together, and not at all when one of them is generated: the sibling
@@ -508,6 +499,69 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         _ => {}
     }
     predicates
+}
+
+// Input:  `fn generic<T: Clone>(x: T) where Vec<T>: Debug`, and the bounds
+//         `T: 'static`, `T: IsolateArg`, `Vec<T>: IsolateReturn`
+// Output: `<T: Clone + 'static + IsolateArg> where Vec<T>: Debug + IsolateReturn`
+/// Adds the sibling's bounds beside the user's own: a bound on one of the
+/// function's type parameters with inline bounds joins them, and any other
+/// joins the `where` predicate of the same type, so that the sibling states
+/// each type's bounds in one place (clippy's `multiple_bound_locations` and
+/// `type_repetition_in_bounds` read the generated code as the user's).
+fn add_bounds(generics: &mut syn::Generics, added: Vec<WherePredicate>) {
+    fn join(
+        bounds: &mut syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+        more: syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+    ) {
+        for bound in more {
+            let text = bound.to_token_stream().to_string();
+            if !bounds
+                .iter()
+                .any(|existing| existing.to_token_stream().to_string() == text)
+            {
+                bounds.push(bound);
+            }
+        }
+    }
+    let key = |predicate: &syn::PredicateType| {
+        (
+            predicate.lifetimes.to_token_stream().to_string(),
+            predicate.bounded_ty.to_token_stream().to_string(),
+        )
+    };
+    for predicate in added {
+        let WherePredicate::Type(predicate) = predicate else {
+            generics.make_where_clause().predicates.push(predicate);
+            continue;
+        };
+        let param = match (&predicate.lifetimes, &predicate.bounded_ty) {
+            (None, Type::Path(path)) if path.qself.is_none() => path.path.get_ident().cloned(),
+            _ => None,
+        };
+        if let Some(param) = generics
+            .type_params_mut()
+            .find(|p| Some(&p.ident) == param.as_ref() && !p.bounds.is_empty())
+        {
+            join(&mut param.bounds, predicate.bounds);
+            continue;
+        }
+        let wanted = key(&predicate);
+        let where_clause = generics.make_where_clause();
+        let existing = where_clause
+            .predicates
+            .iter_mut()
+            .find_map(|existing| match existing {
+                WherePredicate::Type(existing) if key(existing) == wanted => Some(existing),
+                _ => None,
+            });
+        match existing {
+            Some(existing) => join(&mut existing.bounds, predicate.bounds),
+            None => where_clause
+                .predicates
+                .push(WherePredicate::Type(predicate)),
+        }
+    }
 }
 
 /// `tokens` with every span set to `span`.

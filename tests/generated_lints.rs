@@ -1,0 +1,51 @@
+//! The siblings `#[isolated]` generates draw no lint that the user's own
+//! code does not: their tokens carry the user's spans, so rustc and clippy
+//! read them as the user's. CI's `cargo clippy --workspace --all-targets --
+//! -D warnings` compiles this file under clippy, with the lints below
+//! denied; `cargo test` runs the functions.
+#![deny(clippy::multiple_bound_locations, clippy::type_repetition_in_bounds)]
+
+use isolate::isolated;
+
+// Inline bounds: the sibling's `'static` and `IsolateArg` join them.
+#[isolated]
+pub fn generic<T: Clone + Send + 'static>(x: T) -> Vec<T> {
+    vec![x.clone(), x]
+}
+
+// A `where` clause: the sibling's bounds join its predicate for the type.
+#[isolated]
+pub fn in_where<T>(x: T) -> Option<T>
+where
+    T: Clone + Send,
+{
+    Some(x)
+}
+
+// Bounds on a type that is not a parameter, and on the result.
+#[isolated]
+pub fn in_vec<T: Send + Clone>(items: Vec<T>) -> Result<Vec<T>, String>
+where
+    Vec<T>: Clone,
+{
+    Ok(items.clone())
+}
+
+pub struct Wrap<T>(T);
+
+impl<T: Clone + Send + 'static> Wrap<T> {
+    // A method alone: its bounds on `Self` and `Vec<T>` are checked where
+    // the sibling is called.
+    #[isolated]
+    pub fn twice(self) -> Vec<T> {
+        vec![self.0.clone(), self.0]
+    }
+}
+
+#[test]
+fn the_siblings_run() {
+    assert_eq!(generic_isolated(1_u8).join().unwrap(), [1, 1]);
+    assert_eq!(in_where_isolated(2_u8).join().unwrap(), Some(2));
+    assert_eq!(in_vec_isolated(vec![3_u8]).join().unwrap(), [3]);
+    assert_eq!(Wrap(4_u8).twice_isolated().join().unwrap(), [4, 4]);
+}
