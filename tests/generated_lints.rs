@@ -3,7 +3,11 @@
 //! read them as the user's. CI's `cargo clippy --workspace --all-targets --
 //! -D warnings` compiles this file under clippy, with the lints below
 //! denied; `cargo test` runs the functions.
-#![deny(clippy::multiple_bound_locations, clippy::type_repetition_in_bounds)]
+#![deny(
+    clippy::multiple_bound_locations,
+    clippy::type_repetition_in_bounds,
+    unused_lifetimes
+)]
 
 use isolate::isolated;
 
@@ -31,6 +35,23 @@ where
     Ok(items.clone())
 }
 
+pub struct Doc {
+    text: String,
+}
+
+impl Doc {
+    // Bounds on `Self`, checked where the sibling is called.
+    #[isolated]
+    pub fn new(text: String) -> Self {
+        Doc { text }
+    }
+
+    #[isolated]
+    pub fn size(self) -> usize {
+        self.text.len()
+    }
+}
+
 pub struct Wrap<T>(T);
 
 impl<T: Clone + Send + 'static> Wrap<T> {
@@ -47,5 +68,7 @@ fn the_siblings_run() {
     assert_eq!(generic_isolated(1_u8).join().unwrap(), [1, 1]);
     assert_eq!(in_where_isolated(2_u8).join().unwrap(), Some(2));
     assert_eq!(in_vec_isolated(vec![3_u8]).join().unwrap(), [3]);
+    let doc = Doc::new_isolated("abc".to_owned()).join().unwrap();
+    assert_eq!(doc.size_isolated().join().unwrap(), 3);
     assert_eq!(Wrap(4_u8).twice_isolated().join().unwrap(), [4, 4]);
 }

@@ -350,6 +350,13 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
     if !failed {
         added.extend(generic_bounds(model, &krate));
     }
+    // The empty `for<'__isolate>` of a bound checked at the call binds a
+    // lifetime that nothing uses, which `unused_lifetimes` would report on
+    // the user's item.
+    let allow_unused_lifetimes = added
+        .iter()
+        .any(|predicate| matches!(predicate, WherePredicate::Type(p) if p.lifetimes.is_some()))
+        .then(|| quote!(#[allow(unused_lifetimes)]));
     let mut generics = sig.generics.clone();
     add_bounds(&mut generics, added);
     let where_clause = &generics.where_clause;
@@ -375,6 +382,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         #allow_unused
         #deprecated
         #allow_dead_code
+        #allow_unused_lifetimes
         #vis fn #wrapper_ident #generics (#(#params),*) -> #handle #where_clause {
             #body
         }
