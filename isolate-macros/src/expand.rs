@@ -255,14 +255,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         None => format_ident!("{}_isolated", ident, span = ident.span()),
     };
     let vis = model.func.vis;
-    // Outer attributes only: an inner `#![allow(..)]` at the top of the body
-    // belongs to the body.
-    let kept_attrs = model.func.attrs.iter().filter(|attr| {
-        matches!(attr.style, syn::AttrStyle::Outer)
-            && ["cfg", "cfg_attr", "allow", "deprecated"]
-                .iter()
-                .any(|name| attr.path().is_ident(name))
-    });
+    let kept_attrs = kept_attrs(model.func.attrs);
     // The sibling of a deprecated function calls it without a warning of
     // its own; its callers are warned through the copied `#[deprecated]`.
     let deprecated = model
@@ -302,7 +295,8 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
         .map(|arg| {
             let name = &arg.name;
             let ty = with_send_impl_traits(arg.ty);
-            quote!(#name: #ty)
+            let attrs = lint_attrs(arg.attrs);
+            quote!(#(#attrs)* #name: #ty)
         });
     let params = receiver_param.into_iter().chain(arg_params);
 
@@ -387,6 +381,57 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
             #body
         }
     }
+}
+
+/// The function's attributes that the sibling keeps: its `cfg`s, its
+/// deprecation and its lint levels that allow (an `#[expect(..)]` as
+/// `#[allow(..)]`: the sibling may not trigger the lint, and an unfulfilled
+/// expectation would warn). Outer attributes only: an inner `#![allow(..)]`
+/// at the top of the body belongs to the body.
+pub(crate) fn kept_attrs(attrs: &[Attribute]) -> Vec<TokenStream> {
+    attrs
+        .iter()
+        .filter(|attr| matches!(attr.style, syn::AttrStyle::Outer))
+        .filter_map(|attr| {
+            if attr.path().is_ident("expect") {
+                as_allow(attr)
+            } else {
+                ["cfg", "cfg_attr", "allow", "deprecated"]
+                    .iter()
+                    .any(|name| attr.path().is_ident(name))
+                    .then(|| attr.to_token_stream())
+            }
+        })
+        .collect()
+}
+
+/// A parameter's lint attributes, for the sibling's parameter of the same
+/// name (`#[allow(non_snake_case)] A: Vec<f64>`); `#[expect(..)]` as
+/// `#[allow(..)]`, as on the function.
+pub(crate) fn lint_attrs(attrs: &[Attribute]) -> Vec<TokenStream> {
+    attrs
+        .iter()
+        .filter_map(|attr| {
+            if attr.path().is_ident("expect") {
+                as_allow(attr)
+            } else {
+                ["allow", "warn", "deny", "forbid"]
+                    .iter()
+                    .any(|name| attr.path().is_ident(name))
+                    .then(|| attr.to_token_stream())
+            }
+        })
+        .collect()
+}
+
+/// `#[expect(lint, reason = "..")]` as `#[allow(lint, reason = "..")]`.
+fn as_allow(attr: &Attribute) -> Option<TokenStream> {
+    let Meta::List(list) = &attr.meta else {
+        return None;
+    };
+    let allow = syn::Ident::new("allow", list.path.span());
+    let tokens = &list.tokens;
+    Some(quote_spanned!(attr.span()=> #[#allow(#tokens)]))
 }
 
 /// The type to give the inner spawn function's turbofish: the user's own

@@ -127,17 +127,7 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
     };
     let with_ident = format_ident!("{}_with", wrapper_ident, span = wrapper_ident.span());
     let vis = model.func.vis;
-    let kept_attrs: Vec<_> = model
-        .func
-        .attrs
-        .iter()
-        .filter(|attr| {
-            matches!(attr.style, syn::AttrStyle::Outer)
-                && ["cfg", "cfg_attr", "allow", "deprecated"]
-                    .iter()
-                    .any(|name| attr.path().is_ident(name))
-        })
-        .collect();
+    let kept_attrs = crate::expand::kept_attrs(model.func.attrs);
     let name = match &options.name {
         Some(name) => name.clone(),
         None => LitStr::new(&ident.to_string(), ident.span()),
@@ -269,10 +259,11 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
             .into_handle()
         }
     };
-    let params = names
-        .iter()
-        .zip(&types)
-        .map(|(name, ty)| quote!(#name: #ty));
+    let params = model.args.iter().map(|arg| {
+        let (name, ty) = (&arg.name, arg.ty);
+        let attrs = crate::expand::lint_attrs(arg.attrs);
+        quote!(#(#attrs)* #name: #ty)
+    });
     let params_again = params.clone();
     let builder_param = format_ident!("builder", span = site);
     let forward = if failed {

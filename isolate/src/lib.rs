@@ -269,8 +269,10 @@ pub use task::panic::{print_panics, Location, Panic};
 /// assert_eq!(checksum_isolated(vec![1, 2]).join().unwrap(), 3);
 /// ```
 ///
-/// The sibling has the function's visibility, generics and `#[cfg]`s, and
-/// takes the same arguments, moved. It returns
+/// The sibling has the function's visibility, generics, `#[cfg]`s,
+/// `#[deprecated]` and `#[allow]`s (an `#[expect]` as an `#[allow]`, as the
+/// sibling may not trigger the lint), and takes the same arguments, moved,
+/// with their lint attributes. It returns
 /// [`IsolateHandle<T, E>`](IsolateHandle) when the function returns a
 /// `Result<T, E>` (also through an alias such as `std::io::Result<T>`), and
 /// `IsolateHandle<R>` for any other return type `R`. An `async fn` is driven
