@@ -82,6 +82,7 @@ impl Parse for Options {
                 Options::set(&mut options.name, value, "name", key.span, errors);
             } else if lookahead.peek(kw::dedicated) {
                 let key: kw::dedicated = input.parse()?;
+                flag_value(input, "dedicated", errors)?;
                 Options::set(
                     &mut options.dedicated,
                     key.span,
@@ -92,7 +93,7 @@ impl Parse for Options {
             } else if lookahead.peek(kw::stack_size) {
                 let key: kw::stack_size = input.parse()?;
                 input.parse::<Token![=]>()?;
-                let value: Expr = input.parse()?;
+                let value = size_value(input, "stack_size", "usize", errors)?;
                 Options::set(
                     &mut options.stack_size,
                     value,
@@ -107,6 +108,7 @@ impl Parse for Options {
                 Options::set(&mut options.timeout, value, "timeout", key.span, errors);
             } else if lookahead.peek(kw::process) {
                 let key: kw::process = input.parse()?;
+                flag_value(input, "process", errors)?;
                 Options::set(&mut options.process, key.span, "process", key.span, errors);
             } else if lookahead.peek(kw::cpu_limit) {
                 let key: kw::cpu_limit = input.parse()?;
@@ -122,21 +124,7 @@ impl Parse for Options {
             } else if lookahead.peek(kw::memory_limit) {
                 let key: kw::memory_limit = input.parse()?;
                 input.parse::<Token![=]>()?;
-                let value = if input.peek(LitStr) {
-                    let literal: LitStr = input.parse()?;
-                    match parse_bytes(&literal.value()) {
-                        Some(bytes) => syn::parse_quote_spanned!(literal.span()=> #bytes),
-                        None => {
-                            errors.push(syn::Error::new(
-                                literal.span(),
-                                "#[isolated(memory_limit = ...)] expects a size such as \"512MiB\": a whole number followed by one of B, KiB, MiB, GiB, KB, MB, GB, or an expression of type `u64` (bytes)",
-                            ));
-                            syn::parse_quote_spanned!(literal.span()=> 0_u64)
-                        }
-                    }
-                } else {
-                    input.parse()?
-                };
+                let value = size_value(input, "memory_limit", "u64", errors)?;
                 Options::set(
                     &mut options.memory_limit,
                     (key.span, value),
@@ -147,15 +135,38 @@ impl Parse for Options {
             } else if lookahead.peek(kw::wrapper) {
                 let key: kw::wrapper = input.parse()?;
                 input.parse::<Token![=]>()?;
-                let value: Ident = input.parse()?;
+                let value: Ident = if input.peek(LitStr) {
+                    // `wrapper = "run_it"`: said once, and the name still
+                    // used, so that its callers add no errors of their own.
+                    let literal: LitStr = input.parse()?;
+                    errors.push(syn::Error::new(
+                        literal.span(),
+                        format!(
+                            "#[isolated(wrapper = ...)] takes a name, not a string: write `wrapper = {}`",
+                            literal.value()
+                        ),
+                    ));
+                    literal
+                        .parse()
+                        .unwrap_or_else(|_| Ident::new("__isolate_wrapper", literal.span()))
+                } else {
+                    input.parse()?
+                };
                 Options::set(&mut options.wrapper, value, "wrapper", key.span, errors);
             } else if lookahead.peek(kw::no_fold) {
                 let key: kw::no_fold = input.parse()?;
+                flag_value(input, "no_fold", errors)?;
                 Options::set(&mut options.no_fold, key.span, "no_fold", key.span, errors);
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 input.parse::<Token![=]>()?;
-                let value: Path = input.parse()?;
+                // `crate = "renamed"` as tokio's and serde's attributes
+                // take it, or the path itself.
+                let value: Path = if input.peek(LitStr) {
+                    input.parse::<LitStr>()?.parse()?
+                } else {
+                    input.parse()?
+                };
                 Options::set(&mut options.krate, value, "crate", key.span, errors);
             } else if input.peek(Ident) {
                 let unknown: Ident = input.parse()?;
@@ -176,6 +187,47 @@ impl Parse for Options {
         options.errors = std::mem::take(errors);
         Ok(options)
     }
+}
+
+/// After a flag (`dedicated`): an `= value` is a mistake, said once and
+/// skipped, so that the options after it are still read.
+fn flag_value(input: ParseStream<'_>, key: &str, errors: &mut Vec<syn::Error>) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        let eq: Token![=] = input.parse()?;
+        let value: Expr = input.parse()?;
+        errors.push(syn::Error::new_spanned(
+            quote::quote!(#eq #value),
+            format!("#[isolated({key})] is a flag and takes no value: write `{key}` alone, and leave it out to turn it off"),
+        ));
+    }
+    Ok(())
+}
+
+/// A size in bytes: a literal such as `"512MiB"`, or any expression (of
+/// type `ty`).
+fn size_value(
+    input: ParseStream<'_>,
+    key: &str,
+    ty: &str,
+    errors: &mut Vec<syn::Error>,
+) -> syn::Result<Expr> {
+    if !input.peek(LitStr) {
+        return input.parse();
+    }
+    let literal: LitStr = input.parse()?;
+    Ok(match parse_bytes(&literal.value()) {
+        Some(bytes) => {
+            let bytes = proc_macro2::Literal::u64_unsuffixed(bytes);
+            syn::parse_quote_spanned!(literal.span()=> #bytes)
+        }
+        None => {
+            errors.push(syn::Error::new(
+                literal.span(),
+                format!("#[isolated({key} = ...)] expects a size such as \"512MiB\": a whole number followed by one of B, KiB, MiB, GiB, KB, MB, GB, or an expression of type `{ty}` (bytes)"),
+            ));
+            syn::parse_quote_spanned!(literal.span()=> 0)
+        }
+    })
 }
 
 /// A `Duration` expression: a literal such as `"250ms"`, or any expression.

@@ -47,6 +47,14 @@ const OPTIONS: &[&str] = &[
     "stack_size",
     "crate = ",
     "dedicated dedicated",
+    "dedicated = true",
+    "no_fold = false, name = \"job\"",
+    "crate = \"isolate\"",
+    "crate = \"not a path\"",
+    "stack_size = \"1MiB\"",
+    "stack_size = \"1 parsec\"",
+    "wrapper = \"run_it\"",
+    "wrapper = \"not an ident\"",
 ];
 const ATTRS: &[&str] = &[
     "",

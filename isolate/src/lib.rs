@@ -367,14 +367,17 @@ pub use task::panic::{print_panics, Location, Panic};
 /// | --- | --- |
 /// | `name = "..."` | the isolate's name (default: the function's name) |
 /// | `dedicated` | run on a thread of its own, named after the isolate |
-/// | `stack_size = <expr>` | the thread's stack size in bytes (implies `dedicated`) |
+/// | `stack_size = "16MiB"` or `<usize expr>` | the thread's stack size in bytes (implies `dedicated`); units as `memory_limit`'s |
 /// | `timeout = "250ms"` or `timeout = <Duration expr>` | a time limit counted from the start of the run (see [`Builder::timeout`]); units `ns`, `us`, `ms`, `s`, `m`, `h` |
 /// | `process` | run in a child process (`process` feature, Unix; see `isolate::process`): arguments, result and error are serde types; also generates `name_isolated_with(process::Builder, ..)` |
-/// | `memory_limit = "512MiB"` or `<u64 expr>` | with `process`: the child's address-space limit during the call |
+/// | `memory_limit = "512MiB"` or `<u64 expr>` | with `process`: the child's address-space limit during the call; units `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB` |
 /// | `cpu_limit = "1s"` or `<Duration expr>` | with `process`: the child's CPU-time limit during the call |
 /// | `wrapper = ident` | the sibling's name (default: `name_isolated`) |
 /// | `no_fold` | return a type named `Result` as a plain value, not folded |
-/// | `crate = path` | where to find this crate, if it was renamed |
+/// | `crate = path` or `crate = "path"` | where to find this crate, if it was renamed |
+///
+/// `dedicated`, `process` and `no_fold` are flags: written alone, without a
+/// value.
 ///
 /// ```
 /// #[isolate::isolated(name = "resizer", dedicated, wrapper = resize_on_isolate)]
