@@ -618,7 +618,7 @@ fn add_bounds(generics: &mut syn::Generics, added: Vec<WherePredicate>) {
 }
 
 /// `tokens` with every span set to `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

@@ -266,26 +266,54 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
     });
     let params_again = params.clone();
     let builder_param = format_ident!("builder", span = site);
-    let forward = if failed {
-        quote!(::core::unreachable!())
-    } else {
-        quote!(#with_ident(#builder, #(#names),*))
-    };
-    quote! {
-        #(#kept_attrs)*
-        #[doc = #summary]
-        #[doc = ""]
-        #[doc = #details]
-        #allow_unused
-        #vis fn #wrapper_ident(#(#params),*) -> #handle {
-            #forward
+    let plain = |forward: TokenStream, allow_unused: Option<TokenStream>| {
+        let params = params.clone();
+        quote! {
+            #(#kept_attrs)*
+            #[doc = #summary]
+            #[doc = ""]
+            #[doc = #details]
+            #allow_unused
+            #vis fn #wrapper_ident(#(#params),*) -> #handle {
+                #forward
+            }
         }
+    };
+    let stand_in = plain(
+        quote!(::core::unreachable!()),
+        Some(quote!(#[allow(unused_variables)])),
+    );
+    let plain = if failed {
+        stand_in.clone()
+    } else {
+        plain(quote!(#with_ident(#builder, #(#names),*)), None)
+    };
+    // Without the runtime's `process` feature, its macro emits the error
+    // (at the user's `process`) and the stand-in sibling, instead of the
+    // items that name what the feature leaves out.
+    let process_span = options.process.unwrap_or_else(Span::call_site);
+    let process_items =
+        crate::expand::respan(quote!(#krate::__private::process_items!), process_span);
+    let missing_feature = syn::Error::new(
+        process_span,
+        "#[isolated(process)] needs the `process` feature of isolates: enable it in Cargo.toml, `isolates = { version = \"..\", features = [\"process\"] }`",
+    )
+    .into_compile_error();
+    quote! {
+        #process_items {
+            {
+                #plain
 
-        #(#kept_attrs)*
-        #[doc = #with_summary]
-        #allow_unused
-        #vis fn #with_ident(#builder_param: #krate::process::Builder, #(#params_again),*) -> #handle {
-            #with_body
+                #(#kept_attrs)*
+                #[doc = #with_summary]
+                #allow_unused
+                #vis fn #with_ident(#builder_param: #krate::process::Builder, #(#params_again),*) -> #handle {
+                    #with_body
+                }
+            } else {
+                { #missing_feature }
+                #stand_in
+            }
         }
     }
 }

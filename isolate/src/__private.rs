@@ -52,6 +52,32 @@ impl<T, E> FoldResult for Result<T, E> {
     }
 }
 
+/// The items of `#[isolated(process)]`, as written, with the `process`
+/// feature.
+#[cfg(feature = "process")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __isolate_process_items {
+    ({ $($items:tt)* } else { $($stand_in:tt)* }) => {
+        $($items)*
+    };
+}
+
+/// Without the `process` feature: the attribute's error, which says to
+/// enable it, and a stand-in sibling, so that the items that name what the
+/// feature leaves out, and the sibling's callers, add no errors.
+#[cfg(not(feature = "process"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __isolate_process_items {
+    ({ $($items:tt)* } else { { $($error:tt)* } $($stand_in:tt)* }) => {
+        $($error)*
+        $($stand_in)*
+    };
+}
+
+pub use crate::__isolate_process_items as process_items;
+
 /// What `#[isolated(process)]` generates code against.
 #[cfg(feature = "process")]
 pub mod process {
