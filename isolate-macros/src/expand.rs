@@ -703,7 +703,11 @@ fn spawn_body(
     } else {
         quote!(#ident #turbofish)
     };
-    let entry = Entry::of(model.supplied(), krate);
+    let supplied_arg = model
+        .args
+        .iter()
+        .find_map(|arg| Some((arg.ty, arg.supplied?)));
+    let entry = Entry::of(supplied_arg, krate);
     let folded = matches!(model.output, Output::Folded { .. });
     let spawn = format_ident!("__spawn", span = site);
     let given = format_ident!("supplied", span = site);
@@ -722,7 +726,7 @@ fn spawn_body(
     for arg in &model.args {
         if arg.supplied.is_some() {
             f_params.push(entry.supplied_type.clone());
-            f_values.push(quote!(#given));
+            f_values.push(quote!(<S as #private::Supplied>::from_given(#given)));
         } else if let Some((param, value)) = moved.next() {
             f_params.push(quote!(#param));
             f_values.push(quote!(#value));
@@ -827,13 +831,19 @@ struct Entry {
 }
 
 // Input:  a `Progress<usize>` parameter
-// Output: Entry { method: run_with_progress, supplied_type: Progress<P>,
-//                 message_params: `P: Message,`, message_turbofish: `usize,`,
+// Output: Entry { method: run_with_progress, supplied_type: S,
+//                 message_params: `P: Message, S: Supplied<Given = Progress<P>>,`,
+//                 message_turbofish: `usize, Progress<usize>,`,
 //                 handle_type: `ProgressHandle<P,` }
+// The parameter's type as written is `S`, so that a type of the user's
+// that only ends in `Progress` is reported at it, in the words of the
+// `Supplied` trait, which only the runtime's own types implement.
 impl Entry {
-    fn of(supplied: Option<Supplied<'_>>, krate: &TokenStream) -> Self {
+    fn of(supplied: Option<(&Type, Supplied<'_>)>, krate: &TokenStream) -> Self {
         let site = Span::mixed_site();
-        match supplied {
+        let private = quote!(#krate::__private);
+        let written = supplied.map(|(ty, _)| turbofish_type(ty));
+        match supplied.map(|(_, supplied)| supplied) {
             None => Entry {
                 method: syn::Ident::new("run", site),
                 supplied: false,
@@ -847,9 +857,12 @@ impl Entry {
                 Entry {
                     method: syn::Ident::new("run_with_progress", site),
                     supplied: true,
-                    supplied_type: quote!(#krate::Progress<P>),
-                    message_params: quote!(P: #krate::Message,),
-                    message_turbofish: quote!(#update,),
+                    supplied_type: quote!(S),
+                    message_params: quote!(
+                        P: #krate::Message,
+                        S: #private::Supplied<Given = #krate::Progress<P>>,
+                    ),
+                    message_turbofish: quote!(#update, #written,),
                     handle_type: quote!(#krate::ProgressHandle<P,),
                 }
             }
@@ -858,9 +871,13 @@ impl Entry {
                 Entry {
                     method: syn::Ident::new("spawn", site),
                     supplied: true,
-                    supplied_type: quote!(#krate::Port<In, Out>),
-                    message_params: quote!(In: #krate::Message, Out: #krate::Message,),
-                    message_turbofish: quote!(#inbox, #outbox,),
+                    supplied_type: quote!(S),
+                    message_params: quote!(
+                        In: #krate::Message,
+                        Out: #krate::Message,
+                        S: #private::Supplied<Given = #krate::Port<In, Out>>,
+                    ),
+                    message_turbofish: quote!(#inbox, #outbox, #written,),
                     handle_type: quote!(#krate::Worker<In, Out,),
                 }
             }

@@ -26,6 +26,39 @@ pub trait IsolateReturn: Send + 'static {}
 #[diagnostic::do_not_recommend]
 impl<T: Send + 'static> IsolateReturn for T {}
 
+/// A parameter that `#[isolated]` supplies instead of taking it from the
+/// caller: this crate's `Progress<P>` and `Port<In, Out>`, which the
+/// attribute recognises by the last segment of the type's path. A type of
+/// the user's of the same name is reported at its parameter.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not `isolate::Progress` or `isolate::Port`, but #[isolated] supplies every parameter whose type's path ends in `Progress` or `Port`",
+    label = "#[isolated] takes this for a parameter it supplies, by the last segment of its type's path",
+    note = "to take a type of your own of that name as an argument, import it under another name (`use crate::Progress as Report;`) or write a path whose last segment differs"
+)]
+pub trait Supplied {
+    /// What the isolate is given.
+    type Given;
+
+    /// The parameter, from what the isolate is given.
+    fn from_given(given: Self::Given) -> Self;
+}
+
+impl<P> Supplied for crate::Progress<P> {
+    type Given = Self;
+
+    fn from_given(given: Self) -> Self {
+        given
+    }
+}
+
+impl<In, Out> Supplied for crate::Port<In, Out> {
+    type Given = Self;
+
+    fn from_given(given: Self) -> Self {
+        given
+    }
+}
+
 /// A return type that `#[isolated]` folds: `std::result::Result` under any
 /// name or alias.
 #[diagnostic::on_unimplemented(

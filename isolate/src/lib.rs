@@ -359,7 +359,12 @@ pub use task::panic::{print_panics, Location, Panic};
 /// ```
 ///
 /// A function takes at most one `Progress` or `Port` parameter; both are
-/// recognised by the last segment of their type's path.
+/// recognised by the last segment of their type's path (so that
+/// `isolate::Progress<P>` and an imported `Progress<P>` both work). A type of
+/// your own named `Progress` or `Port` is taken for one of them, and refused
+/// with an error at the parameter; to take it as an ordinary argument, import
+/// it under another name (`use crate::Progress as Report;`, then
+/// `report: Report<u64>`).
 ///
 /// # Options
 ///
