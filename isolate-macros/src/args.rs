@@ -11,6 +11,7 @@ mod kw {
     syn::custom_keyword!(timeout);
     syn::custom_keyword!(wrapper);
     syn::custom_keyword!(no_fold);
+    syn::custom_keyword!(fold);
     syn::custom_keyword!(process);
     syn::custom_keyword!(memory_limit);
     syn::custom_keyword!(cpu_limit);
@@ -18,7 +19,7 @@ mod kw {
 
 /// Every option, in the order the documentation lists them.
 const VALID_KEYS: &str =
-    "`name`, `dedicated`, `stack_size`, `timeout`, `process`, `memory_limit`, `cpu_limit`, `wrapper`, `no_fold`, `crate`";
+    "`name`, `dedicated`, `stack_size`, `timeout`, `process`, `memory_limit`, `cpu_limit`, `wrapper`, `no_fold`, `fold`, `crate`";
 
 /// The parsed options; each is set at most once.
 #[derive(Default)]
@@ -36,6 +37,9 @@ pub(crate) struct Options {
     pub(crate) wrapper: Option<Ident>,
     /// `no_fold`: keep a `Result` return type whole.
     pub(crate) no_fold: Option<Span>,
+    /// `fold`: fold the return type whatever its name (an alias of
+    /// `Result` under another name).
+    pub(crate) fold: Option<Span>,
     /// `process`: run in a child process.
     pub(crate) process: Option<Span>,
     /// `memory_limit = "256MiB"` or `<u64 expr>`: a process isolate's
@@ -157,6 +161,10 @@ impl Parse for Options {
                 let key: kw::no_fold = input.parse()?;
                 flag_value(input, "no_fold", errors)?;
                 Options::set(&mut options.no_fold, key.span, "no_fold", key.span, errors);
+            } else if lookahead.peek(kw::fold) {
+                let key: kw::fold = input.parse()?;
+                flag_value(input, "fold", errors)?;
+                Options::set(&mut options.fold, key.span, "fold", key.span, errors);
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 input.parse::<Token![=]>()?;
@@ -183,6 +191,12 @@ impl Parse for Options {
                 break;
             }
             input.parse::<Token![,]>()?;
+        }
+        if let (Some(fold), Some(_)) = (options.fold, options.no_fold) {
+            errors.push(syn::Error::new(
+                fold,
+                "#[isolated] takes `fold` or `no_fold`, not both: `fold` folds any `Result` alias into the handle's error, `no_fold` returns the value whole",
+            ));
         }
         options.errors = std::mem::take(errors);
         Ok(options)

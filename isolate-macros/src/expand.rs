@@ -11,7 +11,7 @@ use syn::{Attribute, ImplItem, Item, ItemImpl, LitStr, Meta, TraitItemFn, Type, 
 
 use crate::args::Options;
 use crate::locate::Place;
-use crate::model::{Context, Function, Model, Output};
+use crate::model::{Context, Fold, Function, Model, Output};
 use crate::types::{
     alias_ok_and_unit, contains_impl_trait, may_name_impl_parameter, mentions_generics,
     names_impl_parameter, with_send_impl_traits, ResultShape, Supplied,
@@ -112,6 +112,7 @@ fn expand_impl(mut item_impl: ItemImpl, options: Options) -> TokenStream {
         || options.timeout.is_some()
         || options.wrapper.is_some()
         || options.no_fold.is_some()
+        || options.fold.is_some()
         || options.krate.is_some()
         || options.process.is_some()
         || options.memory_limit.is_some()
@@ -208,7 +209,12 @@ fn expand_function(
 ) -> (TokenStream, Errors) {
     let mut errors = Errors::default();
     errors.extend(options.errors.iter().cloned());
-    let model = Model::new(func, context, options.no_fold.is_some());
+    let fold = match (options.no_fold, options.fold) {
+        (Some(_), _) => Fold::Never,
+        (None, Some(_)) => Fold::Always,
+        (None, None) => Fold::Named,
+    };
+    let model = Model::new(func, context, fold);
     check(&model, options, &mut errors);
     crate::process::check(&model, options, &mut errors);
     if let (Some(timeout), Some(Supplied::Port(..))) = (&options.timeout, model.supplied()) {

@@ -63,6 +63,18 @@ pub(crate) enum Output<'a> {
     },
 }
 
+/// Which return types are folded into the handle's error.
+#[derive(Clone, Copy)]
+pub(crate) enum Fold {
+    /// A type whose last path segment is `Result`: the default.
+    Named,
+    /// Any type (`fold`): an alias of `Result` under another name, checked
+    /// by the compiler through `FoldResult`.
+    Always,
+    /// None (`no_fold`).
+    Never,
+}
+
 /// The whole model.
 pub(crate) struct Model<'a> {
     pub(crate) func: Function<'a>,
@@ -87,7 +99,7 @@ pub(crate) struct Model<'a> {
 }
 
 impl<'a> Model<'a> {
-    pub(crate) fn new(func: Function<'a>, context: &Context<'a>, no_fold: bool) -> Self {
+    pub(crate) fn new(func: Function<'a>, context: &Context<'a>, fold: Fold) -> Self {
         let sig = func.sig;
         let receiver = sig.receiver();
         let place = match context {
@@ -164,9 +176,14 @@ impl<'a> Model<'a> {
             ReturnType::Type(_, ty) => match &**ty {
                 Type::Never(never) => Output::Never(never.span()),
                 Type::Tuple(tuple) if tuple.elems.is_empty() => Output::Unit,
-                ty => match result_shape(ty) {
-                    Some(shape) if !no_fold => Output::Folded { ty, shape },
-                    _ => Output::Plain(ty),
+                ty => match (fold, result_shape(ty)) {
+                    (Fold::Never, _) => Output::Plain(ty),
+                    (_, Some(shape)) => Output::Folded { ty, shape },
+                    (Fold::Always, None) => Output::Folded {
+                        ty,
+                        shape: ResultShape::Alias,
+                    },
+                    (Fold::Named, None) => Output::Plain(ty),
                 },
             },
         };

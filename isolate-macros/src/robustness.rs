@@ -55,6 +55,8 @@ const OPTIONS: &[&str] = &[
     "stack_size = \"1 parsec\"",
     "wrapper = \"run_it\"",
     "wrapper = \"not an ident\"",
+    "fold",
+    "fold, no_fold",
 ];
 const ATTRS: &[&str] = &[
     "",

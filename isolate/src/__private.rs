@@ -59,12 +59,13 @@ impl<In, Out> Supplied for crate::Port<In, Out> {
     }
 }
 
-/// A return type that `#[isolated]` folds: `std::result::Result` under any
-/// name or alias.
+/// A return type that `#[isolated]` folds: `std::result::Result`, named
+/// `Result` (also through an alias such as `io::Result<T>`), or under any
+/// name with `fold`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not `std::result::Result`, so #[isolated] cannot fold its error",
-    label = "#[isolated] folds a return type named `Result` into the handle's error",
-    note = "add `no_fold` to return it as a plain value: #[isolated(no_fold)]"
+    label = "#[isolated] folds this return type into the handle's error, as it is named `Result` or the attribute says `fold`",
+    note = "to return it as a plain value, add `no_fold` (#[isolated(no_fold)]) to a type named `Result`, or remove `fold`"
 )]
 pub trait FoldResult {
     /// The success type.

@@ -274,9 +274,13 @@ pub use task::panic::{print_panics, Location, Panic};
 /// sibling may not trigger the lint), and takes the same arguments, moved,
 /// with their lint attributes. It returns
 /// [`IsolateHandle<T, E>`](IsolateHandle) when the function returns a
-/// `Result<T, E>` (also through an alias such as `std::io::Result<T>`), and
-/// `IsolateHandle<R>` for any other return type `R`. An `async fn` is driven
-/// to completion on the isolate (see [`Async`]). Methods that take `self`
+/// `Result<T, E>`, and `IsolateHandle<R>` for any other return type `R`. The
+/// attribute sees the return type as written, so it folds a type whose path
+/// ends in `Result`: `Result<T, E>`, or an alias of that name
+/// (`std::io::Result<T>`, `fmt::Result`). An alias under another name
+/// (`type MyResult<T> = Result<T, MyError>`) is returned whole unless the
+/// attribute says `fold`, and `no_fold` returns a `Result` whole. An
+/// `async fn` is driven to completion on the isolate (see [`Async`]). Methods that take `self`
 /// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) and associated
 /// functions work in inherent `impl` blocks, generic ones included: the
 /// bounds on the block's parameters (`Send + 'static` for what crosses
@@ -379,9 +383,10 @@ pub use task::panic::{print_panics, Location, Panic};
 /// | `cpu_limit = "1s"` or `<Duration expr>` | with `process`: the child's CPU-time limit during the call |
 /// | `wrapper = ident` | the sibling's name (default: `name_isolated`) |
 /// | `no_fold` | return a type named `Result` as a plain value, not folded |
+/// | `fold` | fold the return type whatever its name: an alias of `Result` such as `MyResult<T>` |
 /// | `crate = path` or `crate = "path"` | where to find this crate, if it was renamed |
 ///
-/// `dedicated`, `process` and `no_fold` are flags: written alone, without a
+/// `dedicated`, `process`, `no_fold` and `fold` are flags: written alone, without a
 /// value.
 ///
 /// ```
