@@ -462,6 +462,14 @@ fn turbofish_type(ty: &Type) -> TokenStream {
 fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate> {
     let private = quote!(#krate::__private);
     let known = |ty: &Type| mentions_generics(ty, &model.generics, model.self_is_generic);
+    // An `impl` block without parameters, read from the source file: `Self`
+    // is one concrete type, so its types need no bound for the call, and
+    // the spawn call's turbofish reports one that cannot cross threads (a
+    // `self` holding an `Rc`) at the definition, as with the attribute on
+    // the block.
+    let concrete_impl =
+        matches!(&model.place, Some(Place::InherentImpl(params)) if params.is_empty());
+    let impl_unseen = model.impl_unseen && !concrete_impl;
     // The block's own parameters when its source file names them; otherwise
     // any type that could be one.
     let may_name_parameter = |ty: &Type| match &model.place {
@@ -469,7 +477,7 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         _ => may_name_impl_parameter(ty),
     };
     let generic = |ty: &Type| {
-        !contains_impl_trait(ty) && (known(ty) || (model.impl_unseen && may_name_parameter(ty)))
+        !contains_impl_trait(ty) && (known(ty) || (impl_unseen && may_name_parameter(ty)))
     };
     // A type that only may name a parameter of the unseen `impl` block gets
     // its bound under an empty `for<..>`: rustc checks such a predicate where
@@ -480,7 +488,7 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         // The whole predicate at the user's token, so that a note such as
         // "requirement introduced here" points there.
         let trait_path = respan(trait_path, span);
-        if model.impl_unseen && !known(ty) {
+        if impl_unseen && !known(ty) {
             syn::parse_quote_spanned!(span=> for<'__isolate> #ty: #trait_path)
         } else {
             syn::parse_quote_spanned!(span=> #ty: #trait_path)
@@ -495,7 +503,7 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         let ident = &param.ident;
         predicates.push(syn::parse_quote_spanned!(ident.span()=> #ident: 'static));
     }
-    if model.impl_unseen || model.self_is_generic {
+    if impl_unseen || model.self_is_generic {
         // The function item moved to the isolate names `Self`'s parameters,
         // lifetimes included.
         let span = model
@@ -505,7 +513,7 @@ fn generic_bounds(model: &Model<'_>, krate: &TokenStream) -> Vec<WherePredicate>
         predicates.push(bound(&self_ty, span, quote!('static)));
     }
     if let Some(receiver) = model.receiver {
-        if (model.self_is_generic || model.impl_unseen) && receiver.reference.is_none() {
+        if (model.self_is_generic || impl_unseen) && receiver.reference.is_none() {
             // `self` stands for a `Self` that syn spans at the attribute.
             let ty: Type = if receiver.colon_token.is_some() {
                 (*receiver.ty).clone()

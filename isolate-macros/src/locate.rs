@@ -30,8 +30,9 @@ pub(crate) enum Place {
     /// A module or a block: a free function.
     Free,
     /// An inherent `impl` block: an associated function. With the names of
-    /// the block's type parameters, so that only the types naming one of
-    /// them get a bound checked at the call.
+    /// the block's parameters (`'a`, `T`, `N`), so that only the types naming
+    /// one of them get a bound checked at the call, and a block without any
+    /// has its bounds checked at the definition.
     InherentImpl(Rc<[String]>),
     /// A trait's `impl` block, where a sibling cannot be added.
     TraitImpl,
@@ -203,12 +204,23 @@ impl<'ast> Visit<'ast> for Collector {
         if !item.attrs.iter().any(is_isolated_attr) {
             let place = match item.trait_ {
                 Some(_) => Place::TraitImpl,
-                None => Place::InherentImpl(
-                    item.generics
-                        .type_params()
-                        .map(|param| param.ident.to_string())
-                        .collect(),
-                ),
+                None => {
+                    let mut params: Vec<String> = item
+                        .generics
+                        .params
+                        .iter()
+                        .map(|param| match param {
+                            syn::GenericParam::Lifetime(param) => param.lifetime.to_string(),
+                            syn::GenericParam::Type(param) => param.ident.to_string(),
+                            syn::GenericParam::Const(param) => param.ident.to_string(),
+                        })
+                        .collect();
+                    // `impl View<'_>` borrows without naming a parameter.
+                    if params.is_empty() && crate::types::borrows(&item.self_ty) {
+                        params.push("'_".to_owned());
+                    }
+                    Place::InherentImpl(params.into())
+                }
             };
             for impl_item in &item.items {
                 if let ImplItem::Fn(function) = impl_item {
@@ -253,6 +265,7 @@ mod tests {
              impl Clone for Scale { #[isolated] fn clone(&self) -> Self { *self } }
              trait Shape { #[isolated] fn area() -> u64 { 0 } }
              fn outer() { impl Inner { #[isolated] fn nested() {} } }
+             impl View<'_> { #[isolated] fn elided() {} }
              #[isolated] impl Seen { #[isolated] fn seen() {} }",
         );
         assert_eq!(
@@ -262,11 +275,19 @@ mod tests {
                 ("make".to_owned(), Place::InherentImpl(Rc::from([]))),
                 (
                     "label".to_owned(),
-                    Place::InherentImpl(Rc::from(["T".to_owned()]))
+                    Place::InherentImpl(Rc::from([
+                        "'a".to_owned(),
+                        "T".to_owned(),
+                        "N".to_owned()
+                    ]))
                 ),
                 ("clone".to_owned(), Place::TraitImpl),
                 ("area".to_owned(), Place::Trait),
                 ("nested".to_owned(), Place::InherentImpl(Rc::from([]))),
+                (
+                    "elided".to_owned(),
+                    Place::InherentImpl(Rc::from(["'_".to_owned()]))
+                ),
             ]
         );
     }

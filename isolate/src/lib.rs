@@ -271,22 +271,25 @@ pub use task::panic::{print_panics, Location, Panic};
 ///
 /// The sibling has the function's visibility, generics, `#[cfg]`s,
 /// `#[deprecated]` and `#[allow]`s (an `#[expect]` as an `#[allow]`, as the
-/// sibling may not trigger the lint), and takes the same arguments, moved,
-/// with their lint attributes. It returns
-/// [`IsolateHandle<T, E>`](IsolateHandle) when the function returns a
-/// `Result<T, E>`, and `IsolateHandle<R>` for any other return type `R`. The
-/// attribute sees the return type as written, so it folds a type whose path
-/// ends in `Result`: `Result<T, E>`, or an alias of that name
-/// (`std::io::Result<T>`, `fmt::Result`). An alias under another name
+/// sibling may not trigger the lint), and takes the same arguments, moved, with
+/// their lint attributes. It returns [`IsolateHandle<T, E>`](IsolateHandle)
+/// when the function returns a `Result<T, E>`, and `IsolateHandle<R>` for any
+/// other return type `R`. The attribute sees the return type as written, so it
+/// folds a type whose path ends in `Result`: `Result<T, E>`, or an alias of
+/// that name (`std::io::Result<T>`, `fmt::Result`). An alias under another name
 /// (`type MyResult<T> = Result<T, MyError>`) is returned whole unless the
-/// attribute says `fold`, and `no_fold` returns a `Result` whole. An
-/// `async fn` is driven to completion on the isolate (see [`Async`]). Methods that take `self`
-/// by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) and associated
-/// functions work in inherent `impl` blocks, generic ones included: the
-/// bounds on the block's parameters (`Send + 'static` for what crosses
-/// threads) are checked where the sibling is called. A function's type
-/// parameters must be `'static`, and a turbofish on the sibling reaches
-/// them (`size_of_isolated::<u64>()`).
+/// attribute says `fold`, and `no_fold` returns a `Result` whole. An `async fn`
+/// is driven to completion on the isolate (see [`Async`]). Methods that take
+/// `self` by value (`self`, `self: Box<Self>`, `self: Arc<Self>`) and
+/// associated functions work in inherent `impl` blocks, generic ones included:
+/// the bounds on the block's parameters (`Send + 'static` for what crosses
+/// threads) are checked where the sibling is called. Where `Self` is one type
+/// (an `impl` block without parameters), a `self` that cannot cross threads
+/// (one holding an `Rc`, or `self: Rc<Self>`) is reported at the definition, at
+/// the receiver; in a generic `impl` block, or where the source file cannot
+/// tell (see below), only where the sibling is called. A function's type
+/// parameters must be `'static`, and a turbofish on the sibling reaches them
+/// (`size_of_isolated::<u64>()`).
 ///
 /// The attribute on a function sees only that function, so it tells an
 /// associated function from a free one by `self`, by `Self` in the signature
