@@ -527,3 +527,111 @@ fn scenario_blind_waits_cancelled() {
         assert_eq!(nested.join().unwrap(), ANSWER, "round {round}");
     }
 }
+
+/// Futures left pending by a poll in an isolate and then kept (a `next()`
+/// dropped by a timeout leaves the receiver's stream registered; a handle
+/// polled once by `&mut`; a handle put in a set, which polls it), while the
+/// thread goes on: at a cap of 1 an isolate's untimed receive, parked
+/// after such a future was dropped and before its sender was queued, hung
+/// for good, as the drop uncounted the receive's own wait (a new user's
+/// test). The sleeps order the steps as the user's did; the scenario
+/// passes in any order.
+#[test]
+fn a_wait_after_a_kept_pending_future_is_dropped_at_cap_1() {
+    run_child(
+        "scenario_wait_after_a_kept_pending_future",
+        &[("ISOLATE_MAX_THREADS", "1")],
+    );
+}
+
+#[test]
+fn scenario_wait_after_a_kept_pending_future() {
+    use futures::FutureExt;
+    use std::any::Any;
+    let Some(_watchdog) = scenario_under_watchdog("a wait after a kept pending future") else {
+        return;
+    };
+    type Kept = Box<dyn Any + Send>;
+    let kinds: [fn() -> Kept; 3] = [
+        || {
+            let (tx, mut rx) = isolate::channel::unbounded::<u32>();
+            assert!(rx.next().now_or_never().is_none());
+            Box::new((tx, rx))
+        },
+        || {
+            let (tx, rx) = isolate::channel::unbounded::<u32>();
+            let mut handle = isolate::run(move || rx.recv().is_ok());
+            assert!((&mut handle).now_or_never().is_none());
+            Box::new((tx, handle))
+        },
+        || {
+            let (tx, rx) = isolate::channel::unbounded::<u32>();
+            let mut set = isolate::IsolateSet::new();
+            set.insert(1, isolate::run(move || rx.recv().is_ok()));
+            Box::new((tx, set))
+        },
+    ];
+    for (kind, keep) in kinds.into_iter().enumerate() {
+        let kept = isolate::run(keep).join().unwrap();
+        let (tx, rx) = isolate::channel::unbounded::<u32>();
+        let waiter = isolate::run(move || rx.recv().unwrap());
+        std::thread::sleep(Duration::from_millis(20));
+        drop(kept);
+        std::thread::sleep(Duration::from_millis(20));
+        isolate::run(move || tx.send(7).unwrap()).detach();
+        assert_eq!(waiter.join().unwrap(), 7, "kind {kind}");
+    }
+}
+
+/// An isolate that keeps a future it polled once and then computes does
+/// not let queued isolates run beside a pool at its cap: they waited for
+/// the pool's one thread, where 8 of 8 ran at once before (a new user's
+/// test). Pending futures are counted blocked only while the kernel shows
+/// their thread parked.
+#[test]
+fn a_kept_pending_future_does_not_lift_the_cap() {
+    run_child(
+        "scenario_kept_pending_future_and_the_cap",
+        &[("ISOLATE_MAX_THREADS", "1")],
+    );
+}
+
+#[test]
+fn scenario_kept_pending_future_and_the_cap() {
+    use futures::FutureExt;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::time::Instant;
+    static RUNNING: AtomicUsize = AtomicUsize::new(0);
+    static MOST: AtomicUsize = AtomicUsize::new(0);
+    fn compute(for_how_long: Duration) {
+        MOST.fetch_max(RUNNING.fetch_add(1, SeqCst) + 1, SeqCst);
+        let started = Instant::now();
+        while started.elapsed() < for_how_long {
+            std::hint::spin_loop();
+        }
+        RUNNING.fetch_sub(1, SeqCst);
+    }
+    let Some(_watchdog) = scenario_under_watchdog("a kept pending future and the cap") else {
+        return;
+    };
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let keeper = isolate::run(move || {
+        let (_tx, mut rx) = isolate::channel::unbounded::<u32>();
+        assert!(rx.next().now_or_never().is_none());
+        started_tx.send(()).unwrap();
+        compute(Duration::from_millis(200));
+    });
+    started_rx.recv().unwrap();
+    let queued: Vec<_> = (0..8)
+        .map(|_| isolate::run(|| compute(Duration::from_millis(5))))
+        .collect();
+    keeper.join().unwrap();
+    for handle in queued {
+        handle.join().unwrap();
+    }
+    assert_eq!(
+        MOST.load(SeqCst),
+        1,
+        "isolates computing at once at a cap of 1"
+    );
+}

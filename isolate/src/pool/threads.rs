@@ -82,6 +82,8 @@ pub(crate) struct Pool {
     /// thread can run it gets a thread beside the pool (see
     /// [`Pool::keep_going_for_blind_waits`]).
     blind_waits: CachePadded<AtomicUsize>,
+    /// Threads beside the pool running an isolate now ([`Pool::run_beside`]).
+    beside: AtomicUsize,
     /// `State::threads`, readable without the lock (written under it).
     thread_count: AtomicUsize,
     /// Whether the last attempt to start a thread failed: the pool cannot
@@ -123,6 +125,9 @@ struct State {
     notified: usize,
     /// What each live thread is doing, for the monitor.
     activities: Vec<Arc<Activity>>,
+    /// The threads beside the pool that have started, for the monitor to
+    /// ask the kernel whether they run.
+    beside: Vec<Arc<Activity>>,
     /// Whether the monitor thread runs, and whether it is asked to look.
     monitor: MonitorState,
     next_thread_id: usize,
@@ -147,9 +152,23 @@ struct Activity {
     /// Set while the thread is blocked in one of the crate's waits: it is
     /// counted in `State::blocked` then, and the monitor leaves it alone.
     waiting: AtomicBool,
+    /// Futures that polls on this thread left pending ([`PendingWait`]):
+    /// while there are any, the thread may be parked by some executor where
+    /// the pool cannot see it, and the kernel tells whether it is.
+    pending_polls: AtomicUsize,
 }
 
 impl Activity {
+    fn new() -> Self {
+        Activity {
+            jobs: CachePadded::new(AtomicUsize::new(0)),
+            seen_by_monitor: AtomicUsize::new(usize::MAX),
+            tid: AtomicUsize::new(0),
+            waiting: AtomicBool::new(false),
+            pending_polls: AtomicUsize::new(0),
+        }
+    }
+
     /// Whether the thread has been on the same job since the monitor's last
     /// look; records this look.
     fn is_stuck(&self) -> bool {
@@ -260,14 +279,15 @@ impl Drop for BlockedThread {
 }
 
 /// A wait, made by an isolate, that cannot tell which isolate it waits for
-/// (a channel, an async isolate's executor, a future some other executor
-/// parks for): counted in the pool's blind waits until dropped, and on a
-/// pool thread as blocked too. What it waits for may be any isolate queued
-/// now or later, and it looks at the pool only when it parks, so the pool
-/// looks for it: while every pool thread is blocked and one blind wait
-/// lasts, the oldest queued isolate gets a thread beside the pool whenever
-/// one is queued, a pool thread blocks, an isolate off the pool blocks, or
-/// such a thread beside ends (see [`Pool::keep_going_for_blind_waits`]). An
+/// (a channel's blocking wait, an async isolate's executor): counted in the
+/// pool's blind waits until dropped, and on a pool thread as blocked too (a
+/// future that another executor parks for is a [`PendingWait`]). What it
+/// waits for may be any isolate queued now or later, and it looks at the
+/// pool only when it parks, so the pool looks for it: while every pool
+/// thread is blocked and one blind wait lasts, the oldest queued isolate
+/// gets a thread beside the pool whenever one is queued, a pool thread
+/// blocks, an isolate off the pool blocks, or such a thread beside ends
+/// (see [`Pool::keep_going_for_blind_waits`]). An
 /// untimed channel wait hung at a capped pool when its sender was queued
 /// after it parked, or when it ran on a service's thread for an isolate
 /// holding the pool's only one; so did a handler awaiting an isolate with
@@ -324,30 +344,92 @@ impl Drop for BlindWait {
 }
 
 /// The blind wait of a future that some executor polls (a channel's, an
-/// [`IsolateHandle`](crate::IsolateHandle)): it lasts from the first poll
-/// that leaves the future pending until it is ready or dropped, since the
-/// executor may park the thread where the pool cannot see it. Boxed: rare,
-/// and the futures stay small (a service keeps a handle per queued
-/// request).
+/// [`IsolateHandle`](crate::IsolateHandle)), made in an isolate: it lasts
+/// from the first poll that leaves the future pending until it is ready or
+/// dropped, since the executor may then park the thread where the pool
+/// cannot see it. Boxed: rare, and the futures stay small (a service keeps
+/// a handle per queued request).
+///
+/// It does not count its thread as blocked, unlike a wait of the crate's
+/// own: the future may outlive the wait (a `next()` dropped by a timeout
+/// leaves a receiver's stream registered; an isolate returns a handle it
+/// polled once) while the thread computes, and it may be dropped on any
+/// thread. Counting the thread blocked for that long let isolates run
+/// beside a capped pool that was computing, past its cap, and a drop on
+/// the thread's next wait uncounted that wait, which then hung (a new
+/// user's tests). Instead the pool thread notes that it has a pending
+/// future, and the pool asks the kernel whether such a thread is parked
+/// when it needs to know ([`Pool::every_thread_blocked`]): at each event
+/// that looks for blind waits, and at the monitor's looks, which find a
+/// thread that an executor parked after its last event.
 #[derive(Default)]
-pub(crate) struct PendingWait(Option<Box<BlindWait>>);
+pub(crate) struct PendingWait(Option<Box<PendingBlind>>);
+
+/// A pending future's blind wait: counted in its pool's `blind_waits`, and
+/// in its pool thread's `pending_polls`, until dropped, wherever.
+struct PendingBlind {
+    pool: &'static Pool,
+    /// The pool thread that polled it, if it was one.
+    activity: Option<Arc<Activity>>,
+}
 
 impl PendingWait {
     /// For a poll that leaves the future pending: starts the blind wait
-    /// (once) and looks at the pool, as a blocking wait does when it parks
-    /// (this thread may be the last one the pool waited for to block).
+    /// (once) and looks at the pool with this thread counted as blocked, as
+    /// the executor is likely to park it now.
     pub(crate) fn pending(&mut self) {
         if self.0.is_none() {
-            self.0 = enter_blind_wait().map(Box::new);
+            self.0 = PendingBlind::enter().map(Box::new);
         }
-        if let Some(blind) = &self.0 {
-            blind.keep_pool_going();
+        let Some(blind) = &self.0 else { return };
+        match pool_thread() {
+            Some((pool, activity)) => {
+                if !activity.waiting.load(Ordering::Relaxed) {
+                    pool.keep_going_assuming_blocked(Some(&activity));
+                } else {
+                    pool.keep_going_for_blind_waits();
+                }
+            }
+            None => {
+                blind.pool.keep_going_for_blind_waits();
+            }
         }
     }
 
     /// The future is ready or dropped: the wait ends.
     pub(crate) fn end(&mut self) {
         self.0 = None;
+    }
+}
+
+impl PendingBlind {
+    /// Starts a pending future's blind wait, if this thread runs an
+    /// isolate; `None` elsewhere, where the pool's threads are not what the
+    /// wait holds.
+    fn enter() -> Option<Self> {
+        let (pool, activity) = match pool_thread() {
+            Some((pool, activity)) => (pool, Some(activity)),
+            None if crate::task::context::in_isolate() => (for_waiter()?, None),
+            None => return None,
+        };
+        if let Some(activity) = &activity {
+            activity.pending_polls.fetch_add(1, Ordering::SeqCst);
+        }
+        pool.blind_waits.fetch_add(1, Ordering::SeqCst);
+        // At the cap, the monitor is what finds this thread parked.
+        if !pool.queue.is_empty() {
+            pool.request_thread();
+        }
+        Some(PendingBlind { pool, activity })
+    }
+}
+
+impl Drop for PendingBlind {
+    fn drop(&mut self) {
+        if let Some(activity) = &self.activity {
+            activity.pending_polls.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.pool.blind_waits.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -414,6 +496,7 @@ impl Pool {
             spinning: CachePadded::new(AtomicUsize::new(0)),
             blocked: CachePadded::new(AtomicUsize::new(0)),
             blind_waits: CachePadded::new(AtomicUsize::new(0)),
+            beside: AtomicUsize::new(0),
             thread_count: AtomicUsize::new(0),
             start_failed: AtomicBool::new(false),
             saturated: CachePadded::new(AtomicBool::new(false)),
@@ -424,6 +507,7 @@ impl Pool {
 
                 notified: 0,
                 activities: Vec::new(),
+                beside: Vec::new(),
                 monitor: MonitorState::NotStarted,
                 next_thread_id: 0,
             }),
@@ -465,16 +549,63 @@ impl Pool {
     /// only when it parks). A thread that runs, or will, takes the queue
     /// itself. Returns whether it found the pool so.
     fn keep_going_for_blind_waits(&'static self) -> bool {
-        if self.blind_waits.load(Ordering::SeqCst) == 0 {
-            return false;
-        }
-        let every_thread_blocked =
-            self.blocked.load(Ordering::SeqCst) >= self.thread_count.load(Ordering::SeqCst);
-        if !every_thread_blocked || self.queue.is_empty() || !self.is_stalled() {
+        self.keep_going_assuming_blocked(None)
+    }
+
+    /// [`keep_going_for_blind_waits`](Self::keep_going_for_blind_waits),
+    /// counting the pool thread of `about_to_park` as blocked: it is about
+    /// to return a pending poll to an executor that may park it.
+    fn keep_going_assuming_blocked(&'static self, about_to_park: Option<&Activity>) -> bool {
+        if self.blind_waits.load(Ordering::SeqCst) == 0
+            || self.queue.is_empty()
+            || !self.is_stalled()
+            || !self.every_thread_blocked(about_to_park)
+        {
             return false;
         }
         self.escalate_oldest();
         true
+    }
+
+    /// Whether no pool thread runs: each is blocked in one of the crate's
+    /// waits, or (with a future its polls left pending) parked by an
+    /// executor, as the kernel says, or is `about_to_park`.
+    fn every_thread_blocked(&self, about_to_park: Option<&Activity>) -> bool {
+        let counted = self.blocked.load(Ordering::SeqCst);
+        if counted >= self.thread_count.load(Ordering::SeqCst) {
+            return true;
+        }
+        let (threads, uncounted) = {
+            let state = lock(&self.state);
+            let uncounted: Vec<Arc<Activity>> = state
+                .activities
+                .iter()
+                .filter(|activity| !activity.waiting.load(Ordering::Relaxed))
+                .cloned()
+                .collect();
+            (state.threads, uncounted)
+        };
+        // Outside the lock: each question to the kernel reads a small file.
+        let parked = uncounted
+            .iter()
+            .filter(|activity| {
+                about_to_park.is_some_and(|about| std::ptr::eq(about, &***activity))
+                    || (activity.pending_polls.load(Ordering::SeqCst) > 0 && activity.is_blocked())
+            })
+            .count();
+        counted + parked >= threads
+    }
+
+    /// Whether no thread beside the pool runs (each is blocked, as the
+    /// kernel says): one that runs will look at the queue when it ends.
+    fn every_thread_beside_blocked(&self) -> bool {
+        let started = self.beside.load(Ordering::SeqCst);
+        if started == 0 {
+            return true;
+        }
+        let beside = lock(&self.state).beside.clone();
+        // One still starting has not registered yet: it runs.
+        beside.len() >= started && beside.iter().all(|activity| activity.is_blocked())
     }
 
     /// Makes sure a thread will come for the queued work.
@@ -523,10 +654,24 @@ impl Pool {
                     "the isolate pool allows no threads (max_threads is 0)",
                 ));
             }
-            return Ok(());
+            // At the cap, the monitor watches for blind waits only: one
+            // parked by another executor, out of the pool's sight, is found
+            // by its looks (see `PendingWait`).
+            if self.blind_waits.load(Ordering::SeqCst) == 0 {
+                return Ok(());
+            }
+            return self.watch(state);
         }
         // Nothing cheaper left: the monitor decides whether more threads help.
         self.saturated.store(true, Ordering::Relaxed);
+        self.watch(state)
+    }
+
+    /// Has the monitor watch the queue, starting it the first time.
+    fn watch(
+        &'static self,
+        mut state: crate::sync::MutexGuard<'_, State>,
+    ) -> Result<(), io::Error> {
         match state.monitor {
             MonitorState::Watching => Ok(()),
             MonitorState::Waiting => {
@@ -569,12 +714,7 @@ impl Pool {
         state.starting += 1;
         let id = state.next_thread_id;
         state.next_thread_id += 1;
-        let activity = Arc::new(Activity {
-            jobs: CachePadded::new(AtomicUsize::new(0)),
-            seen_by_monitor: AtomicUsize::new(usize::MAX),
-            tid: AtomicUsize::new(0),
-            waiting: AtomicBool::new(false),
-        });
+        let activity = Arc::new(Activity::new());
         state.activities.push(Arc::clone(&activity));
         drop(state);
         let name = format!("{}-{id}", self.config.thread_name);
@@ -646,8 +786,16 @@ impl Pool {
     pub(crate) fn run_beside(&'static self, job: Job) -> Result<(), Job> {
         let name = format!("{}-beside", self.config.thread_name);
         let runner = Arc::clone(&job);
+        self.beside.fetch_add(1, Ordering::SeqCst);
         let run = move || {
+            let activity = Arc::new(Activity::new());
+            activity.tid.store(current_tid(), Ordering::Relaxed);
+            lock(&self.state).beside.push(Arc::clone(&activity));
             run_quietly(runner);
+            lock(&self.state)
+                .beside
+                .retain(|other| !Arc::ptr_eq(other, &activity));
+            self.beside.fetch_sub(1, Ordering::SeqCst);
             // The next queued isolate's turn, if the pool is still stuck.
             // Not under loom 0.7, which loses an unpark that reaches a
             // thread waiting for a lock (tokio-rs/loom#249): this look's
@@ -658,7 +806,10 @@ impl Pool {
         };
         match spawn_thread(name, self.config.stack_size, run) {
             Ok(()) => Ok(()),
-            Err(_) => Err(job),
+            Err(_) => {
+                self.beside.fetch_sub(1, Ordering::SeqCst);
+                Err(job)
+            }
         }
     }
 
@@ -831,6 +982,15 @@ impl Pool {
                 0 => 0,
                 _ => (stuck.len() * blocked_in_sample).div_ceil(sample),
             };
+            // At a stalled pool, a blind wait that another executor parked
+            // (see `PendingWait`) is found here, where no event of the
+            // pool's would find it: the oldest queued isolate gets a thread
+            // beside the pool while none there runs (one that runs looks
+            // again when it ends).
+            if self.every_thread_beside_blocked() && self.keep_going_for_blind_waits() {
+                tick = MONITOR_TICK;
+                continue;
+            }
             let mut state = lock(&self.state);
             // Aim at one running thread per core: every blocked thread is
             // owed one thread, and the threads started for it on earlier
