@@ -629,6 +629,30 @@ fn scenario_kept_pending_future_and_the_cap() {
     for handle in queued {
         handle.join().unwrap();
     }
+    // Each keeps a future it polled while the others are queued: a look at
+    // the pool at each such poll counted the poller as parking, and let the
+    // next queued one run beside it (three at once, in a new user's test).
+    let keepers: Vec<_> = (0..6)
+        .map(|index| {
+            isolate::run(move || {
+                let kept: Box<dyn std::any::Any> = if index % 2 == 0 {
+                    let (tx, mut rx) = isolate::channel::unbounded::<u32>();
+                    assert!(rx.next().now_or_never().is_none());
+                    Box::new((tx, rx))
+                } else {
+                    let (tx, rx) = isolate::channel::bounded::<u32>(1);
+                    let mut handle = isolate::run(move || rx.recv().is_ok());
+                    assert!((&mut handle).now_or_never().is_none());
+                    Box::new((tx, handle))
+                };
+                compute(Duration::from_millis(20));
+                drop(kept);
+            })
+        })
+        .collect();
+    for handle in keepers {
+        handle.join().unwrap();
+    }
     assert_eq!(
         MOST.load(SeqCst),
         1,

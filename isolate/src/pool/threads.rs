@@ -361,7 +361,7 @@ impl Drop for BlindWait {
 /// future, and the pool asks the kernel whether such a thread is parked
 /// when it needs to know ([`Pool::every_thread_blocked`]): at each event
 /// that looks for blind waits, and at the monitor's looks, which find a
-/// thread that an executor parked after its last event.
+/// thread that an executor parked after the pool's last event.
 #[derive(Default)]
 pub(crate) struct PendingWait(Option<Box<PendingBlind>>);
 
@@ -375,24 +375,18 @@ struct PendingBlind {
 
 impl PendingWait {
     /// For a poll that leaves the future pending: starts the blind wait
-    /// (once) and looks at the pool with this thread counted as blocked, as
-    /// the executor is likely to park it now.
+    /// (once) and looks at the pool. This thread does not count as blocked
+    /// in that look, though its executor may park it next: a poll whose
+    /// future is then kept while the isolate computes would let a queued
+    /// isolate run beside the pool each time (three at once at a cap of 1,
+    /// in a new user's test). If the executor parks it, the monitor's next
+    /// look finds it.
     pub(crate) fn pending(&mut self) {
         if self.0.is_none() {
             self.0 = PendingBlind::enter().map(Box::new);
         }
-        let Some(blind) = &self.0 else { return };
-        match pool_thread() {
-            Some((pool, activity)) => {
-                if !activity.waiting.load(Ordering::Relaxed) {
-                    pool.keep_going_assuming_blocked(Some(&activity));
-                } else {
-                    pool.keep_going_for_blind_waits();
-                }
-            }
-            None => {
-                blind.pool.keep_going_for_blind_waits();
-            }
+        if let Some(blind) = &self.0 {
+            blind.pool.keep_going_for_blind_waits();
         }
     }
 
@@ -549,17 +543,10 @@ impl Pool {
     /// only when it parks). A thread that runs, or will, takes the queue
     /// itself. Returns whether it found the pool so.
     fn keep_going_for_blind_waits(&'static self) -> bool {
-        self.keep_going_assuming_blocked(None)
-    }
-
-    /// [`keep_going_for_blind_waits`](Self::keep_going_for_blind_waits),
-    /// counting the pool thread of `about_to_park` as blocked: it is about
-    /// to return a pending poll to an executor that may park it.
-    fn keep_going_assuming_blocked(&'static self, about_to_park: Option<&Activity>) -> bool {
         if self.blind_waits.load(Ordering::SeqCst) == 0
             || self.queue.is_empty()
             || !self.is_stalled()
-            || !self.every_thread_blocked(about_to_park)
+            || !self.every_thread_blocked()
         {
             return false;
         }
@@ -569,8 +556,8 @@ impl Pool {
 
     /// Whether no pool thread runs: each is blocked in one of the crate's
     /// waits, or (with a future its polls left pending) parked by an
-    /// executor, as the kernel says, or is `about_to_park`.
-    fn every_thread_blocked(&self, about_to_park: Option<&Activity>) -> bool {
+    /// executor, as the kernel says.
+    fn every_thread_blocked(&self) -> bool {
         let counted = self.blocked.load(Ordering::SeqCst);
         if counted >= self.thread_count.load(Ordering::SeqCst) {
             return true;
@@ -589,8 +576,7 @@ impl Pool {
         let parked = uncounted
             .iter()
             .filter(|activity| {
-                about_to_park.is_some_and(|about| std::ptr::eq(about, &***activity))
-                    || (activity.pending_polls.load(Ordering::SeqCst) > 0 && activity.is_blocked())
+                activity.pending_polls.load(Ordering::SeqCst) > 0 && activity.is_blocked()
             })
             .count();
         counted + parked >= threads
