@@ -22,8 +22,6 @@ use quote::ToTokens;
 use syn::visit::Visit;
 use syn::{Block, ImplItem, ItemFn, ItemImpl, Signature, TraitItemFn};
 
-use crate::expand::is_isolated_attr;
-
 /// The kind of item list a function under `#[isolated]` was written in.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) enum Place {
@@ -153,7 +151,7 @@ fn found_in(path: PathBuf) -> Option<Places> {
     }
     let source = std::fs::read_to_string(&path).ok()?;
     let file = syn::parse_file(&source).ok()?;
-    let mut collector = Collector::default();
+    let mut collector = Collector::for_file(&file);
     collector.visit_file(&file);
     let places = Rc::new(collector.places);
     PARSED.with(|parsed| {
@@ -169,12 +167,41 @@ fn found_in(path: PathBuf) -> Option<Places> {
     Some(places)
 }
 
-#[derive(Default)]
 struct Collector {
     places: Vec<Found>,
+    /// The names the attribute goes by in the file: `isolated`, and any
+    /// name a `use` gives it (`use isolate::isolated as offload;`), under
+    /// which its functions were missed, and an associated function's
+    /// sibling called a free function of the same name.
+    names: Vec<String>,
 }
 
 impl Collector {
+    fn for_file(file: &syn::File) -> Self {
+        struct Renames(Vec<String>);
+        impl<'ast> Visit<'ast> for Renames {
+            fn visit_use_rename(&mut self, rename: &'ast syn::UseRename) {
+                if rename.ident == "isolated" {
+                    self.0.push(rename.rename.to_string());
+                }
+            }
+        }
+        let mut renames = Renames(vec!["isolated".to_owned()]);
+        renames.visit_file(file);
+        Collector {
+            places: Vec::new(),
+            names: renames.0,
+        }
+    }
+
+    /// Whether `attr` is the attribute, under any of its names here.
+    fn is_attribute(&self, attr: &syn::Attribute) -> bool {
+        attr.path()
+            .segments
+            .last()
+            .is_some_and(|segment| self.names.iter().any(|name| segment.ident == name))
+    }
+
     fn note(
         &mut self,
         attrs: &[syn::Attribute],
@@ -182,7 +209,7 @@ impl Collector {
         block: Option<&Block>,
         place: &Place,
     ) {
-        if attrs.iter().any(is_isolated_attr) {
+        if attrs.iter().any(|attr| self.is_attribute(attr)) {
             self.places.push(Found {
                 name: sig.ident.to_string(),
                 fingerprint: fingerprint(sig, block),
@@ -201,7 +228,7 @@ impl<'ast> Visit<'ast> for Collector {
     fn visit_item_impl(&mut self, item: &'ast ItemImpl) {
         // An attribute on the block itself hands its functions their
         // context; only the method-level attribute alone needs this file.
-        if !item.attrs.iter().any(is_isolated_attr) {
+        if !item.attrs.iter().any(|attr| self.is_attribute(attr)) {
             let place = match item.trait_ {
                 Some(_) => Place::TraitImpl,
                 None => {
@@ -247,8 +274,9 @@ mod tests {
     use super::*;
 
     fn places(source: &str) -> Vec<(String, Place)> {
-        let mut collector = Collector::default();
-        collector.visit_file(&syn::parse_file(source).expect("test source parses"));
+        let file = syn::parse_file(source).expect("test source parses");
+        let mut collector = Collector::for_file(&file);
+        collector.visit_file(&file);
         collector
             .places
             .into_iter()
@@ -288,6 +316,22 @@ mod tests {
                     "elided".to_owned(),
                     Place::InherentImpl(Rc::from(["'_".to_owned()]))
                 ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_attribute_is_found_under_a_name_a_use_gives_it() {
+        let found = places(
+            "use isolate::isolated as offload;
+             #[offload] fn make() -> Parser { Parser(1) }
+             impl Parser { #[offload] fn make() -> Parser { Parser(2) } }",
+        );
+        assert_eq!(
+            found,
+            vec![
+                ("make".to_owned(), Place::Free),
+                ("make".to_owned(), Place::InherentImpl(Rc::from([]))),
             ]
         );
     }

@@ -297,11 +297,13 @@ pub use task::panic::{print_panics, Location, Panic};
 /// (`fn new() -> Parser` in an `impl` block; a free function whose types
 /// are named like type parameters, `-> Result<u8, E>`). Where the file cannot
 /// tell, a name like a type parameter that the function does not declare
-/// (`-> Slab<T>`) makes it associated. So where the file cannot tell (the
-/// function was written by another macro, or the same file has a free
-/// `#[isolated]` function of the same name), an associated function with
-/// none of these needs `#[isolated]` on its `impl` block as well, or
-/// `-> Self`.
+/// (`-> Slab<T>`) makes it associated. The file is read for the attribute
+/// under its own name or one a `use` gives it (`use isolate::isolated as
+/// offload;`). So where the file cannot tell (the function was written by
+/// another macro, or the same file has a free `#[isolated]` function with
+/// the same signature and body), an associated function with none of these needs
+/// `#[isolated]` on its `impl` block as well, or `-> Self`; if a free
+/// function of its name is in scope, its sibling would call that one.
 /// In a trait, a method with a default body gets a provided sibling that
 /// every implementor inherits, bound by `Self: Sized` so that the trait stays
 /// dyn-compatible (the sibling is called on a concrete type); in a trait's `impl` block the attribute is
