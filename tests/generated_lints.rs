@@ -6,6 +6,8 @@
 #![deny(
     clippy::multiple_bound_locations,
     clippy::type_repetition_in_bounds,
+    clippy::trait_duplication_in_bounds,
+    non_snake_case,
     unused_lifetimes
 )]
 
@@ -63,8 +65,31 @@ impl<T: Clone + Send + 'static> Wrap<T> {
     }
 }
 
+// A default method whose by-value body needs `Self: Sized`: the sibling
+// does not repeat it.
+pub trait Measure: Send + 'static {
+    #[isolated]
+    fn measure(self, n: u32) -> u32
+    where
+        Self: Sized,
+    {
+        n
+    }
+}
+
+impl Measure for Doc {}
+
+// A name ending in `_`: the sibling is `type_isolated`, not `type__isolated`.
+#[isolated]
+pub fn type_(n: u8) -> u8 {
+    n
+}
+
 #[test]
 fn the_siblings_run() {
+    assert_eq!(type_isolated(5).join().unwrap(), 5);
+    let doc = Doc::new_isolated("x".to_owned()).join().unwrap();
+    assert_eq!(doc.measure_isolated(6).join().unwrap(), 6);
     assert_eq!(generic_isolated(1_u8).join().unwrap(), [1, 1]);
     assert_eq!(in_where_isolated(2_u8).join().unwrap(), Some(2));
     assert_eq!(in_vec_isolated(vec![3_u8]).join().unwrap(), [3]);

@@ -7,7 +7,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{Attribute, ImplItem, Item, ItemImpl, LitStr, Meta, TraitItemFn, Type, WherePredicate};
+use syn::{
+    Attribute, Ident, ImplItem, Item, ItemImpl, LitStr, Meta, TraitItemFn, Type, WherePredicate,
+};
 
 use crate::args::Options;
 use crate::locate::Place;
@@ -87,6 +89,38 @@ fn finish(mut tokens: TokenStream, errors: Errors) -> TokenStream {
         tokens.extend(error.into_compile_error());
     }
     tokens
+}
+
+/// Whether the function's own `where` clause says `Self: Sized` (a by-value
+/// default body needs it): the sibling's copy of it must not be repeated,
+/// which clippy's `trait_duplication_in_bounds` reported.
+fn bounds_self_by_sized(sig: &syn::Signature) -> bool {
+    let Some(where_clause) = &sig.generics.where_clause else {
+        return false;
+    };
+    where_clause.predicates.iter().any(|predicate| match predicate {
+        WherePredicate::Type(predicate) => {
+            matches!(&predicate.bounded_ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
+                && predicate.bounds.iter().any(|bound| {
+                    matches!(bound, syn::TypeParamBound::Trait(bound)
+                        if bound.path.segments.last().is_some_and(|s| s.ident == "Sized")
+                            && matches!(bound.modifier, syn::TraitBoundModifier::None))
+                })
+        }
+        _ => false,
+    })
+}
+
+/// The sibling's name when the attribute gives none: `name_isolated`. A
+/// name that ends in `_` (`type_`, as a keyword is escaped) does not double
+/// it: `non_snake_case` reported `type__isolated` on the user's function.
+pub(crate) fn sibling_ident(ident: &Ident) -> Ident {
+    let name = syn::ext::IdentExt::unraw(ident).to_string();
+    let base = match name.trim_end_matches('_') {
+        "" => name.as_str(),
+        trimmed => trimmed,
+    };
+    format_ident!("{}_isolated", base, span = ident.span())
 }
 
 pub(crate) fn is_isolated_attr(attr: &Attribute) -> bool {
@@ -258,7 +292,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
     let ident = &sig.ident;
     let wrapper_ident = match &options.wrapper {
         Some(wrapper) => wrapper.clone(),
-        None => format_ident!("{}_isolated", ident, span = ident.span()),
+        None => sibling_ident(ident),
     };
     let vis = model.func.vis;
     let kept_attrs = kept_attrs(model.func.attrs);
@@ -340,7 +374,7 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
     // A trait's provided sibling names `Self` in its bounds, which would
     // make the trait not dyn-compatible; `Self: Sized` leaves it out of the
     // vtable, and a `dyn Trait` could not be moved to an isolate anyway.
-    if model.place == Some(Place::Trait) {
+    if model.place == Some(Place::Trait) && !bounds_self_by_sized(sig) {
         let span = model
             .receiver
             .map_or_else(|| sig.ident.span(), Spanned::span);

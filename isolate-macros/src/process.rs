@@ -123,7 +123,7 @@ pub(crate) fn wrappers(model: &Model<'_>, options: &Options, failed: bool) -> To
     let ident = &sig.ident;
     let wrapper_ident = match &options.wrapper {
         Some(wrapper) => wrapper.clone(),
-        None => format_ident!("{}_isolated", ident, span = ident.span()),
+        None => crate::expand::sibling_ident(ident),
     };
     let with_ident = format_ident!("{}_with", wrapper_ident, span = wrapper_ident.span());
     let vis = model.func.vis;

@@ -386,7 +386,7 @@ pub use task::panic::{print_panics, Location, Panic};
 /// | `process` | run in a child process (`process` feature, Unix; see `isolate::process`): arguments, result and error are serde types; also generates `name_isolated_with(process::Builder, ..)` |
 /// | `memory_limit = "512MiB"` or `<u64 expr>` | with `process`: the child's address-space limit during the call; units `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB` |
 /// | `cpu_limit = "1s"` or `<Duration expr>` | with `process`: the child's CPU-time limit during the call |
-/// | `wrapper = ident` | the sibling's name (default: `name_isolated`) |
+/// | `wrapper = ident` | the sibling's name (default: `name_isolated`; `type_` gives `type_isolated`) |
 /// | `no_fold` | return a type named `Result` as a plain value, not folded |
 /// | `fold` | fold the return type whatever its name: an alias of `Result` such as `MyResult<T>` |
 /// | `crate = path` or `crate = "path"` | where to find this crate, if it was renamed |
