@@ -48,6 +48,30 @@ pub(crate) fn check(model: &Model<'_>, options: &Options, errors: &mut Errors) {
             "#[isolated] cannot be used in a trait impl: the `_isolated` function it adds is not a member of the trait; put the function in an inherent `impl` block and #[isolated] on it there",
         ));
     }
+    if let Some(fold) = options.fold {
+        match &sig.output {
+            syn::ReturnType::Type(_, ty) if matches!(**ty, syn::Type::ImplTrait(_)) => {
+                errors.push(syn::Error::new(
+                    fold,
+                    "#[isolated(fold)] needs a return type it can name: an `impl Trait` is not a `Result`; return `Result<impl Trait, E>` or remove `fold`",
+                ));
+            }
+            syn::ReturnType::Default => errors.push(syn::Error::new(
+                fold,
+                "#[isolated(fold)] folds a `Result` return type, and this function returns nothing; remove `fold`",
+            )),
+            syn::ReturnType::Type(_, ty)
+                if matches!(&**ty, syn::Type::Tuple(tuple) if tuple.elems.is_empty())
+                    || matches!(**ty, syn::Type::Never(_)) =>
+            {
+                errors.push(syn::Error::new(
+                    fold,
+                    "#[isolated(fold)] folds a `Result` return type, and this function returns none; remove `fold`",
+                ));
+            }
+            syn::ReturnType::Type(..) => {}
+        }
+    }
     if let Some(constness) = &sig.constness {
         errors.push(syn::Error::new(
             constness.span(),
