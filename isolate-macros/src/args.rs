@@ -143,19 +143,31 @@ impl Parse for Options {
                     // `wrapper = "run_it"`: said once, and the name still
                     // used, so that its callers add no errors of their own.
                     let literal: LitStr = input.parse()?;
+                    let name = literal.parse::<Ident>();
                     errors.push(syn::Error::new(
                         literal.span(),
-                        format!(
-                            "#[isolated(wrapper = ...)] takes a name, not a string: write `wrapper = {}`",
-                            literal.value()
-                        ),
+                        match &name {
+                            Ok(name) => format!(
+                                "#[isolated(wrapper = ...)] takes a name, not a string: write `wrapper = {name}`"
+                            ),
+                            Err(_) => "#[isolated(wrapper = ...)] takes the sibling's name, an identifier such as `wrapper = resize_on_isolate`".to_owned(),
+                        },
                     ));
-                    literal
-                        .parse()
-                        .unwrap_or_else(|_| Ident::new("__isolate_wrapper", literal.span()))
+                    name.unwrap_or_else(|_| Ident::new("__isolate_wrapper", literal.span()))
                 } else {
-                    input.parse()?
+                    input.parse().map_err(|error| {
+                        syn::Error::new(
+                            error.span(),
+                            "#[isolated(wrapper = ...)] takes the sibling's name, an identifier such as `wrapper = resize_on_isolate`",
+                        )
+                    })?
                 };
+                if input.peek(Token![::]) {
+                    return Err(syn::Error::new(
+                        input.span(),
+                        "#[isolated(wrapper = ...)] takes the sibling's name, not a path: the sibling is defined beside the function",
+                    ));
+                }
                 Options::set(&mut options.wrapper, value, "wrapper", key.span, errors);
             } else if lookahead.peek(kw::no_fold) {
                 let key: kw::no_fold = input.parse()?;
@@ -170,10 +182,17 @@ impl Parse for Options {
                 input.parse::<Token![=]>()?;
                 // `crate = "renamed"` as tokio's and serde's attributes
                 // take it, or the path itself.
+                let expected = |span| {
+                    syn::Error::new(
+                        span,
+                        "#[isolated(crate = ...)] takes the path of the renamed `isolates` dependency, such as `crate = iso` or `crate = \"iso\"`",
+                    )
+                };
                 let value: Path = if input.peek(LitStr) {
-                    input.parse::<LitStr>()?.parse()?
+                    let literal: LitStr = input.parse()?;
+                    literal.parse().map_err(|_| expected(literal.span()))?
                 } else {
-                    input.parse()?
+                    input.parse().map_err(|error| expected(error.span()))?
                 };
                 Options::set(&mut options.krate, value, "crate", key.span, errors);
             } else if input.peek(Ident) {
