@@ -13,7 +13,7 @@ use syn::{
 
 use crate::args::Options;
 use crate::locate::Place;
-use crate::model::{Context, Fold, Function, Model, Output};
+use crate::model::{type_and_const_params, Context, Fold, Function, Model, Output};
 use crate::types::{
     alias_ok_and_unit, contains_impl_trait, may_name_impl_parameter, mentions_generics,
     names_impl_parameter, with_send_impl_traits, ResultShape, Supplied,
@@ -429,33 +429,30 @@ fn wrapper(model: &Model<'_>, options: &Options, failed: bool) -> TokenStream {
 /// expectation would warn). Outer attributes only: an inner `#![allow(..)]`
 /// at the top of the body belongs to the body.
 pub(crate) fn kept_attrs(attrs: &[Attribute]) -> Vec<TokenStream> {
-    attrs
+    let outer: Vec<&Attribute> = attrs
         .iter()
         .filter(|attr| matches!(attr.style, syn::AttrStyle::Outer))
-        .filter_map(|attr| {
-            if attr.path().is_ident("expect") {
-                as_allow(attr)
-            } else {
-                ["cfg", "cfg_attr", "allow", "deprecated"]
-                    .iter()
-                    .any(|name| attr.path().is_ident(name))
-                    .then(|| attr.to_token_stream())
-            }
-        })
-        .collect()
+        .collect();
+    copied(outer, &["cfg", "cfg_attr", "allow", "deprecated"])
 }
 
 /// A parameter's lint attributes, for the sibling's parameter of the same
 /// name (`#[allow(non_snake_case)] A: Vec<f64>`); `#[expect(..)]` as
 /// `#[allow(..)]`, as on the function.
 pub(crate) fn lint_attrs(attrs: &[Attribute]) -> Vec<TokenStream> {
+    copied(attrs, &["allow", "warn", "deny", "forbid"])
+}
+
+/// The attributes named in `names`, as written, and each `#[expect(..)]`
+/// as `#[allow(..)]`.
+fn copied<'a>(attrs: impl IntoIterator<Item = &'a Attribute>, names: &[&str]) -> Vec<TokenStream> {
     attrs
-        .iter()
+        .into_iter()
         .filter_map(|attr| {
             if attr.path().is_ident("expect") {
                 as_allow(attr)
             } else {
-                ["allow", "warn", "deny", "forbid"]
+                names
                     .iter()
                     .any(|name| attr.path().is_ident(name))
                     .then(|| attr.to_token_stream())
@@ -734,16 +731,7 @@ fn spawn_body(
     // The function's own type and const parameters are passed through, so
     // that a turbofish on the sibling reaches a parameter no argument names
     // (impossible, and not needed, beside an `impl Trait` argument).
-    let passed: Vec<TokenStream> = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            syn::GenericParam::Type(param) => Some(param.ident.to_token_stream()),
-            syn::GenericParam::Const(param) => Some(param.ident.to_token_stream()),
-            syn::GenericParam::Lifetime(_) => None,
-        })
-        .collect();
+    let passed: Vec<&Ident> = type_and_const_params(&sig.generics).collect();
     let impl_trait_argument = model.args.iter().any(|arg| contains_impl_trait(arg.ty));
     let turbofish = (!passed.is_empty() && !impl_trait_argument).then(|| quote!(::<#(#passed),*>));
     let callee = if model.in_impl {

@@ -291,15 +291,8 @@ fn names_undeclared_parameter(sig: &Signature) -> bool {
             syn::visit::visit_type_path(self, path);
         }
     }
-    let declared = sig
-        .generics
-        .params
-        .iter()
-        .filter_map(|param| match param {
-            syn::GenericParam::Type(param) => Some(param.ident.to_string()),
-            syn::GenericParam::Const(param) => Some(param.ident.to_string()),
-            syn::GenericParam::Lifetime(_) => None,
-        })
+    let declared = type_and_const_params(&sig.generics)
+        .map(ToString::to_string)
         .collect();
     let mut finder = Finder {
         declared,
@@ -307,6 +300,16 @@ fn names_undeclared_parameter(sig: &Signature) -> bool {
     };
     syn::visit::Visit::visit_signature(&mut finder, sig);
     finder.found
+}
+
+/// The names of a signature's or block's type and const parameters: what a
+/// turbofish passes and what a type may name (lifetimes left out).
+pub(crate) fn type_and_const_params(generics: &Generics) -> impl Iterator<Item = &Ident> {
+    generics.params.iter().filter_map(|param| match param {
+        syn::GenericParam::Type(param) => Some(&param.ident),
+        syn::GenericParam::Const(param) => Some(&param.ident),
+        syn::GenericParam::Lifetime(_) => None,
+    })
 }
 
 #[cfg(test)]

@@ -562,22 +562,23 @@ impl Pool {
         if counted >= self.thread_count.load(Ordering::SeqCst) {
             return true;
         }
-        let (threads, uncounted) = {
+        let (threads, polling) = {
             let state = lock(&self.state);
-            let uncounted: Vec<Arc<Activity>> = state
+            let polling: Vec<Arc<Activity>> = state
                 .activities
                 .iter()
-                .filter(|activity| !activity.waiting.load(Ordering::Relaxed))
+                .filter(|activity| {
+                    !activity.waiting.load(Ordering::Relaxed)
+                        && activity.pending_polls.load(Ordering::SeqCst) > 0
+                })
                 .cloned()
                 .collect();
-            (state.threads, uncounted)
+            (state.threads, polling)
         };
         // Outside the lock: each question to the kernel reads a small file.
-        let parked = uncounted
+        let parked = polling
             .iter()
-            .filter(|activity| {
-                activity.pending_polls.load(Ordering::SeqCst) > 0 && activity.is_blocked()
-            })
+            .filter(|activity| activity.is_blocked())
             .count();
         counted + parked >= threads
     }
