@@ -162,3 +162,74 @@ fn waits_after_an_abandoned_stream_poll_still_get_a_later_message() {
     // and nothing is lost.
     drop(rx);
 }
+
+/// A message whose send returned `Ok` is received before a receive reports
+/// the channel closed, however the close races the send: a send that had
+/// looked at the channel before the close used to push after the receiver
+/// had drained it and ended (a new user's test: 10-125 of 500 rounds).
+#[test]
+fn every_message_whose_send_returned_ok_arrives_before_the_close_is_reported() {
+    for capacity in [None, Some(4)] {
+        for _ in 0..300 {
+            let (tx, rx) = match capacity {
+                Some(capacity) => channel::bounded(capacity),
+                None => channel::unbounded(),
+            };
+            let closer = tx.clone();
+            let sender = std::thread::spawn(move || {
+                let mut accepted = 0_u64;
+                while tx.send(accepted).is_ok() {
+                    accepted += 1;
+                }
+                accepted
+            });
+            let mut received = 0_u64;
+            while received < 50 {
+                rx.recv_timeout(WATCHDOG).unwrap();
+                received += 1;
+            }
+            closer.close();
+            received += rx.iter().count() as u64;
+            assert_eq!(received, sender.join().unwrap());
+            assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+        }
+    }
+}
+
+/// A message whose `Drop` panics does not keep the others queued when the
+/// last receiver goes: they are dropped as the panic unwinds.
+#[test]
+fn a_panicking_message_drop_does_not_keep_the_others_queued() {
+    struct Bomb(Option<support::Tracked>);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if self.0.is_none() {
+                panic!("this message panics when dropped");
+            }
+        }
+    }
+    let drops = DropCounter::new();
+    let (tx, rx) = channel::unbounded();
+    tx.send(Bomb(None)).unwrap();
+    tx.send(Bomb(Some(drops.track()))).unwrap();
+    tx.send(Bomb(Some(drops.track()))).unwrap();
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
+    assert!(dropped.is_err(), "the message's panic reaches the caller");
+    assert_eq!(tx.len(), 0);
+    drops.assert_balanced();
+}
+
+/// A receive future kept pending and never polled again may hold the
+/// wake-up of a message (the module's docs say so); dropping it passes the
+/// wake-up on to the next waiter, here a blocked thread.
+#[test]
+fn dropping_a_kept_pending_future_passes_its_wake_up_on() {
+    let (tx, rx) = channel::unbounded::<u32>();
+    let other = rx.clone();
+    let mut kept = Box::pin(rx.recv_async());
+    assert!((&mut kept).now_or_never().is_none());
+    let blocked = std::thread::spawn(move || other.recv_timeout(WATCHDOG));
+    tx.send(7).unwrap();
+    drop(kept);
+    assert_eq!(blocked.join().unwrap(), Ok(7));
+}

@@ -601,3 +601,49 @@ fn an_exit_listener_may_restart_or_kill_its_own_service() {
         }
     }
 }
+
+/// Every request racing `kill` is answered: a request whose dispatch saw
+/// the inbox open and pushed after the kill had emptied it used to wait
+/// unanswered while the service was held (a new user's test: 1-8 of 200
+/// rounds).
+#[test]
+fn every_request_racing_a_kill_is_answered() {
+    for _ in 0..100 {
+        let service = Service::spawn(|| (), |_: &mut (), n: u64| n);
+        let sent = Arc::new(AtomicUsize::new(0));
+        let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let callers: Vec<_> = (0..2)
+            .map(|_| {
+                let (service, sent, killed) = (service.clone(), sent.clone(), killed.clone());
+                std::thread::spawn(move || {
+                    let mut handles = Vec::new();
+                    // Until the kill has been seen, and a little after.
+                    let mut after_kill = 0;
+                    while after_kill < 20 {
+                        let handle = service.request(handles.len() as u64);
+                        sent.fetch_add(1, Ordering::SeqCst);
+                        if killed.load(Ordering::SeqCst) {
+                            after_kill += 1;
+                        }
+                        handles.push(handle);
+                    }
+                    handles
+                })
+            })
+            .collect();
+        while sent.load(Ordering::SeqCst) < 40 {
+            std::thread::yield_now();
+        }
+        service.kill();
+        killed.store(true, Ordering::SeqCst);
+        for caller in callers {
+            for handle in caller.join().unwrap() {
+                match handle.join_timeout(WATCHDOG) {
+                    Ok(_) => {}
+                    Err(IsolateError::Cancelled { .. }) => {}
+                    Err(error) => panic!("a request racing the kill ended {error:?}"),
+                }
+            }
+        }
+    }
+}

@@ -858,6 +858,38 @@ mod channel_waits {
     }
 
     #[test]
+    fn a_send_racing_the_close_is_received_or_refused() {
+        check("a_send_racing_the_close_is_received_or_refused", || {
+            let (tx, rx) = channel::unbounded::<u32>();
+            let closer = tx.clone();
+            let sender = thread::spawn(move || tx.send(1).is_ok());
+            closer.close();
+            // Once a receive says closed, a send that returned Ok must
+            // have been received before it.
+            let received = rx.recv().is_ok();
+            assert_eq!(rx.recv(), Err(RecvError));
+            assert_eq!(sender.join().unwrap(), received);
+        });
+    }
+
+    #[test]
+    fn a_send_racing_a_discarding_close_is_never_received() {
+        check("a_send_racing_a_discarding_close_is_never_received", || {
+            let dropped = std::sync::Arc::new(AtomicUsize::new(0));
+            let (tx, rx) = channel::unbounded::<Counted>();
+            let killer = tx.clone();
+            let sender = {
+                let dropped = dropped.clone();
+                thread::spawn(move || drop(tx.send(Counted(dropped))))
+            };
+            killer.close_and_discard();
+            assert!(rx.recv().is_err(), "nothing is delivered after the kill");
+            sender.join().unwrap();
+            assert_eq!(dropped.load(StdOrdering::SeqCst), 1);
+        });
+    }
+
+    #[test]
     fn closing_wakes_a_pending_async_send() {
         check("closing_wakes_a_pending_async_send", || {
             let (tx, rx) = channel::bounded::<u32>(1);

@@ -118,6 +118,8 @@ impl<T> Drop for RecvFuture<'_, T> {
 /// A send in progress; holds the message until it is queued.
 pub(super) struct SendFuture<'a, T> {
     pub(super) shared: &'a Shared<T>,
+    /// The sender handle's shard of sends in flight.
+    pub(super) shard: usize,
     pub(super) message: Option<T>,
     pub(super) registration: Registration,
 }
@@ -132,12 +134,13 @@ impl<T> Future for SendFuture<'_, T> {
         let this = &mut *self;
         let shared = this.shared;
         let message = &mut this.message;
+        let shard = this.shard;
         poll_op(&shared.send_waiters, &mut this.registration, cx, || {
             let Some(taken) = message.take() else {
                 // Polled after completion: there is nothing left to send.
                 return Some(Ok(()));
             };
-            match shared.try_send(taken) {
+            match shared.try_send(shard, taken) {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Closed(taken)) => Some(Err(SendError(taken))),
                 Err(TrySendError::Full(taken)) => {

@@ -26,6 +26,15 @@
 //! `futures::select!` or `futures::future::select_all`): a receive future
 //! that loses the race is dropped and takes no message.
 //!
+//! A send or receive future that is pending holds a place in the channel's
+//! wait list until it completes or is dropped, as in async-channel and
+//! flume. One kept pending but never polled again (a race's loser kept
+//! instead of dropped) may be the waiter a message's wake-up goes to: that
+//! wake-up then waits there, and so may another receiver, a blocked thread
+//! included, until the kept future is polled or dropped (dropping it passes
+//! the wake-up on). Drop futures you stop polling. A receiver polled as a
+//! `Stream` is the exception: its wake-ups go on to the next waiter.
+//!
 //! # Examples
 //!
 //! ```
@@ -103,6 +112,7 @@ fn ends<T>(shared: Shared<T>) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(shared);
     (
         Sender {
+            shard: shared.sender_shard(),
             shared: shared.clone(),
         },
         Receiver {
@@ -126,6 +136,8 @@ fn ends<T>(shared: Shared<T>) -> (Sender<T>, Receiver<T>) {
 /// ```
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
+    /// Where this handle's sends count themselves in flight.
+    shard: usize,
 }
 
 impl<T> Sender<T> {
@@ -167,7 +179,7 @@ impl<T> Sender<T> {
     /// assert!(tx.try_send(3).unwrap_err().is_closed());
     /// ```
     pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
-        self.shared.try_send(message)
+        self.shared.try_send(self.shard, message)
     }
 
     /// Sends `message`, waiting at most `timeout` for room.
@@ -214,7 +226,7 @@ impl<T> Sender<T> {
     }
 
     fn send_until(&self, message: T, deadline: Option<Instant>) -> Result<(), SendTimeoutError<T>> {
-        let message = match self.shared.try_send(message) {
+        let message = match self.shared.try_send(self.shard, message) {
             Ok(()) => return Ok(()),
             Err(TrySendError::Closed(message)) => return Err(SendTimeoutError::Closed(message)),
             Err(TrySendError::Full(message)) => message,
@@ -223,7 +235,7 @@ impl<T> Sender<T> {
         let shared = &*self.shared;
         let sent = wait::block(&shared.send_waiters, deadline, || {
             let message = slot.take()?;
-            match shared.try_send(message) {
+            match shared.try_send(self.shard, message) {
                 Ok(()) => Some(Ok(())),
                 Err(TrySendError::Closed(message)) => Some(Err(SendTimeoutError::Closed(message))),
                 Err(TrySendError::Full(message)) => {
@@ -256,6 +268,7 @@ impl<T> Sender<T> {
     pub async fn send_async(&self, message: T) -> Result<(), SendError<T>> {
         SendFuture {
             shared: &self.shared,
+            shard: self.shard,
             message: Some(message),
             registration: Registration::default(),
         }
@@ -280,11 +293,10 @@ impl<T> Sender<T> {
     }
 
     /// Closes the channel and drops what is queued, unread (a killed
-    /// worker's inbox: its next receive ends). A send racing the kill may
-    /// still be delivered.
+    /// worker's inbox: its next receive ends), and what a send racing the
+    /// close pushes after it.
     pub(crate) fn close_and_discard(&self) {
-        self.shared.close();
-        self.shared.discard();
+        self.shared.close_and_discard();
     }
 
     /// Returns `true` if the channel is closed.
@@ -423,6 +435,7 @@ impl<T> Clone for Sender<T> {
         self.shared.senders.fetch_add(1, Ordering::Relaxed);
         Sender {
             shared: self.shared.clone(),
+            shard: self.shared.sender_shard(),
         }
     }
 }

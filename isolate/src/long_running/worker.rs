@@ -35,9 +35,11 @@ use crate::task::state::Outcome;
 /// blocking, with a timeout, async, as an iterator or as a
 /// `futures_core::Stream`.
 ///
-/// Dropping the `Worker` closes its inbox (once every [`sender`](Self::sender)
-/// cloned from it is gone too) and its outbox: the worker's loop sees its
-/// `recv` end and the isolate exits cleanly. [`kill`](Self::kill) stops it
+/// Dropping the `Worker` closes its inbox once every [`sender`](Self::sender)
+/// cloned from it is gone too, and its outbox once every
+/// [`receiver`](Self::receiver) cloned from it is gone too (so a clone kept
+/// to read the rest still gets it): the worker's loop sees its `recv` end
+/// and the isolate exits cleanly. [`kill`](Self::kill) stops it
 /// at once; [`into_handle`](Self::into_handle) closes them and gives the
 /// handle to its outcome.
 ///

@@ -234,7 +234,9 @@ impl<Req: Message, Resp: Message, E: Message> Member<Req, Resp, E> {
         self.inbox.close();
         self.control().end();
         let killed = self.killed();
-        while let Ok(envelope) = self.inbox.try_recv() {
+        // `recv` on the closed inbox: it also waits for a request whose
+        // send saw the inbox open and is still on its way in.
+        while let Ok(envelope) = self.inbox.recv() {
             match envelope {
                 Envelope::Request {
                     request, promise, ..

@@ -180,7 +180,10 @@ impl<Req, Resp, E> Generation<Req, Resp, E> {
             inbox.sender.close();
             // Queued requests are answered now, not when the thread's
             // request in hand returns (it may never look at a cancel).
-            while let Ok(envelope) = inbox.queued.try_recv() {
+            // `recv`, not `try_recv`: a request whose send saw the inbox
+            // open may still be on its way in, and would be left unanswered
+            // (the receive waits for such sends only; the inbox is closed).
+            while let Ok(envelope) = inbox.queued.recv() {
                 routes.refuse(envelope);
             }
         }
