@@ -718,3 +718,116 @@ fn crashes_among_concurrent_calls_cost_only_themselves() {
     }
     pool_serves();
 }
+
+/// postcard writes no field names: a field serde leaves out on the writing
+/// side shifts every value after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SkipsIfNone {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<u8>,
+    b: u8,
+    v: Vec<u8>,
+    w: u8,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct FlatInner {
+    x: u32,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Flattened {
+    #[serde(flatten)]
+    inner: FlatInner,
+    y: u32,
+}
+
+/// Skipped unconditionally when written, expected when read.
+#[derive(Debug, Serialize, Deserialize)]
+struct SkipsAlways {
+    #[serde(skip_serializing)]
+    a: u8,
+    b: u8,
+}
+
+#[isolated(process)]
+fn echo_skips_if_none(value: SkipsIfNone) -> SkipsIfNone {
+    value
+}
+
+#[isolated(process)]
+fn make_skips_if_none() -> SkipsIfNone {
+    SkipsIfNone {
+        a: None,
+        b: 1,
+        v: vec![3, 0],
+        w: 9,
+    }
+}
+
+#[isolated(process)]
+fn take_flattened(value: Flattened) -> u32 {
+    value.y
+}
+
+#[isolated(process)]
+fn take_skips_always(value: SkipsAlways) -> u8 {
+    value.a.wrapping_add(value.b)
+}
+
+fn refused_why(crash: &isolate::process::Crash) -> &str {
+    match crash.reason() {
+        CrashReason::Refused(why) => why,
+        other => panic!("expected Refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn shapes_postcard_would_get_wrong_are_refused_never_delivered_shifted() {
+    let sent = SkipsIfNone {
+        a: None,
+        b: 1,
+        v: vec![3, 0],
+        w: 9,
+    };
+    // Seen in the parent, before any child: pid 0.
+    let crash = crash_of(echo_skips_if_none_isolated(sent.clone()).join());
+    assert_eq!(crash.pid(), 0, "{crash}");
+    let why = refused_why(&crash);
+    assert!(why.contains("field `a` of `SkipsIfNone`"), "{why}");
+    assert!(crash
+        .to_string()
+        .starts_with("isolate 'echo_skips_if_none' "));
+    // Sent whole, it round-trips.
+    let whole = SkipsIfNone { a: Some(2), ..sent };
+    assert_eq!(
+        echo_skips_if_none_isolated(whole.clone()).join().unwrap(),
+        whole
+    );
+
+    // The same shape as a result is refused in the child.
+    let crash = crash_of(make_skips_if_none_isolated().join());
+    assert_ne!(crash.pid(), 0);
+    let why = refused_why(&crash);
+    assert!(why.contains("the result could not be serialized"), "{why}");
+    assert!(why.contains("field `a` of `SkipsIfNone`"), "{why}");
+
+    // flatten writes a map of unknown length.
+    let flat = Flattened {
+        inner: FlatInner { x: 1 },
+        y: 2,
+    };
+    let crash = crash_of(take_flattened_isolated(flat).join());
+    assert_eq!(crash.pid(), 0);
+    assert!(refused_why(&crash).contains("flatten"), "{crash}");
+
+    // skip_serializing alone is not seen when written; as the last argument
+    // its bytes run out in the child, which refuses it.
+    let crash = crash_of(take_skips_always_isolated(SkipsAlways { a: 1, b: 2 }).join());
+    assert_ne!(crash.pid(), 0);
+    assert!(
+        refused_why(&crash).starts_with("the arguments did not decode"),
+        "{crash}"
+    );
+    pool_serves();
+}

@@ -8,10 +8,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::builder::Builder;
+use super::payload;
 #[cfg(unix)]
 use super::pool::submit;
 use super::registry::{Entry, Served};
-use super::task::{fail, never_run, DecodeError, NeverRun, ProcessTask};
+use super::task::{fail, never_run, refuse, DecodeError, NeverRun, ProcessTask};
 use crate::name::Name;
 use crate::sync::Arc;
 use crate::task::handle::IsolateHandle;
@@ -72,7 +73,7 @@ where
 }
 
 fn decode<E: DeserializeOwned>(bytes: &[u8]) -> Result<E, String> {
-    postcard::from_bytes(bytes).map_err(|e| e.to_string())
+    payload::decode(bytes)
 }
 
 fn no_error(_: &[u8]) -> Result<Infallible, String> {
@@ -113,16 +114,12 @@ where
     let name = builder.name.clone().unwrap_or(Name::Static(entry.key));
     let task: Arc<ProcessTask<T, E>> = Task::new(never_run::<T, E> as NeverRun<T, E>, name, false);
     let handle = IsolateHandle::new(task.clone());
-    let payload = match postcard::to_stdvec(&args) {
+    let payload = match payload::encode(&args) {
         Ok(payload) => payload,
-        Err(e) => {
-            fail(
-                &task,
-                io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("the arguments could not be serialized: {e}"),
-                ),
-            );
+        Err(why) => {
+            // Refused as the child refuses arguments it cannot decode: one
+            // error for one mistake, wherever it is seen.
+            refuse(&task, format!("the arguments could not be sent: {why}"));
             return handle;
         }
     };

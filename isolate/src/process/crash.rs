@@ -72,15 +72,17 @@ pub enum CrashReason {
     LimitExceeded(Limit),
     /// The child sent a message the parent could not read; it was killed.
     Protocol(ProtocolError),
-    /// The call's values could not cross: the child's executable has no
-    /// such function (it is not the same program), the arguments did not
-    /// decode in the child, the function's result or error could not be
-    /// serialized (its `Serialize` returned an error), or they did not
-    /// decode in the parent. The text says which, with postcard's message;
-    /// a type that does not round-trip through postcard is the usual cause
-    /// (see the [module docs](super)). The child is replaced, as after any
-    /// crash, except after a failed decode in the parent: it answered, and
-    /// serves the next call.
+    /// The call's values could not cross: the arguments could not be sent
+    /// faithfully (seen in the parent, before any child: the crash's
+    /// [`pid`](Crash::pid) is 0), the child's executable has no such
+    /// function (it is not the same program), the arguments did not decode
+    /// in the child, the function's result or error could not be sent
+    /// faithfully or serialized (its `Serialize` returned an error), or
+    /// they did not decode in the parent. The text says which, with the
+    /// reason; a type that does not round-trip through postcard is the
+    /// usual cause (see the [module docs](super)). The child is replaced,
+    /// as after any crash, except after a failed decode in the parent: it
+    /// answered, and serves the next call.
     Refused(String),
 }
 
@@ -173,7 +175,9 @@ impl Crash {
         &self.stderr_tail
     }
 
-    /// The child's process id.
+    /// The child's process id; 0 when the parent refused the call before
+    /// any child saw it (its arguments could not be sent faithfully: see
+    /// [`CrashReason::Refused`]).
     ///
     /// # Examples
     ///
@@ -214,11 +218,16 @@ impl Crash {
 
 impl fmt::Display for Crash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "the child process of isolate '{}' (pid {}) {}",
-            self.isolate, self.pid, self.reason
-        )?;
+        if self.pid == 0 {
+            // Refused in the parent: no child saw the call.
+            write!(f, "isolate '{}' {}", self.isolate, self.reason)?;
+        } else {
+            write!(
+                f,
+                "the child process of isolate '{}' (pid {}) {}",
+                self.isolate, self.pid, self.reason
+            )?;
+        }
         if let Some(last) = self
             .stderr_tail
             .lines()

@@ -50,12 +50,26 @@
 //!
 //! Arguments, result and error must be `serde::Serialize +
 //! serde::de::DeserializeOwned`; the attribute says so at the user's type.
-//! postcard is not self-describing, so a few serde shapes that compile do
-//! not round-trip through it: internally tagged (`#[serde(tag = "..")]`)
-//! and untagged enums, `#[serde(flatten)]`, and fields skipped only on one
-//! side (`skip_serializing`, `skip_serializing_if`). Such a call ends with
-//! a [`Crash`] whose reason is [`CrashReason::Refused`], which quotes
-//! postcard's message.
+//! postcard is not self-describing (a struct is its fields in order, with
+//! no names), so a few serde shapes that compile do not round-trip through
+//! it. Each of these ends the call with a [`Crash`] whose reason is
+//! [`CrashReason::Refused`], whichever side sees it, with a text that says
+//! what could not cross and why:
+//!
+//! - a field skipped by `#[serde(skip_serializing_if)]` when it is
+//!   skipped, and `#[serde(flatten)]` (a map of unknown length): refused
+//!   when written, so before any child runs for arguments (the crash's
+//!   [`pid`](Crash::pid) is then 0) and before the reply for a result or
+//!   error (the child is replaced);
+//! - internally tagged (`#[serde(tag = "..")]`) and untagged enums: they
+//!   are written, but refused when read.
+//!
+//! A field skipped by `#[serde(skip_serializing)]` alone is not caught
+//! when written (serde leaves it out without a word); the reader is handed
+//! the next value's bytes in its place. The call is refused when those
+//! bytes run out or some are left over, which is the case when the type is
+//! the last argument, or the result or error; otherwise it can run with
+//! wrong values. Skip such a field on both sides (`#[serde(skip)]`).
 //!
 //! Unix only: elsewhere every call ends with [`IsolateError::Spawn`] of kind
 //! [`std::io::ErrorKind::Unsupported`].
@@ -73,6 +87,7 @@ mod crash;
 mod limits;
 #[cfg(unix)]
 mod overflow;
+mod payload;
 #[cfg(unix)]
 mod pool;
 mod registry;

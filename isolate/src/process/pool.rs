@@ -261,8 +261,8 @@ where
         };
         let outcome = match reply {
             Reply::Value { body, start, pid } => decode(&mut || {
-                postcard::from_bytes::<T>(&body[start..])
-                    .map_err(|e| undecodable("result", e.to_string(), pid))
+                super::payload::decode::<T>(&body[start..])
+                    .map_err(|why| undecodable("result", why, pid))
             }),
             Reply::Error { body, start, pid } => {
                 decode(&mut || match (self.decode_error)(&body[start..]) {

@@ -45,16 +45,16 @@ where
     T: Serialize,
     E: Serialize,
 {
-    let args = match postcard::from_bytes::<A>(input) {
+    let args = match super::payload::decode::<A>(input) {
         Ok(args) => args,
         Err(e) => return Served::Refused(format!("the arguments did not decode: {e}")),
     };
     match f(args) {
-        Ok(value) => match postcard::to_stdvec(&value) {
+        Ok(value) => match super::payload::encode(&value) {
             Ok(bytes) => Served::Value(bytes),
             Err(e) => Served::Refused(format!("the result could not be serialized: {e}")),
         },
-        Err(error) => match postcard::to_stdvec(&error) {
+        Err(error) => match super::payload::encode(&error) {
             Ok(bytes) => Served::Error(bytes),
             Err(e) => Served::Refused(format!("the error could not be serialized: {e}")),
         },

@@ -4,7 +4,9 @@
 
 use std::io;
 
+use super::crash::{Crash, CrashReason};
 use crate::task::error::IsolateError;
+use crate::task::header::Runnable;
 use crate::task::state::{Outcome, Remote, Task};
 
 /// The never-run job of a process isolate's task: its outcome is produced
@@ -30,5 +32,24 @@ where
 {
     if task.claim_remotely() {
         task.complete_remotely(Err(IsolateError::spawn(error)));
+    }
+}
+
+/// Ends a call whose arguments the parent could not send faithfully with a
+/// [`Crash`] whose reason is [`CrashReason::Refused`] and whose pid is 0:
+/// no child saw it.
+pub(crate) fn refuse<T, E>(task: &ProcessTask<T, E>, why: String)
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    if task.claim_remotely() {
+        let crash = Crash {
+            reason: CrashReason::Refused(why),
+            stderr_tail: String::new(),
+            pid: 0,
+            isolate: task.header().name().to_string(),
+        };
+        task.complete_remotely(Err(IsolateError::Crashed(crash)));
     }
 }

@@ -115,8 +115,8 @@ pub enum IsolateError<E = Infallible> {
         isolate: IsolateName,
     },
     /// No thread could be started to run the isolate (for a process
-    /// isolate: no child process, its arguments did not serialize, or the
-    /// system is not Unix).
+    /// isolate: no child process could be started, or the system is not
+    /// Unix).
     Spawn {
         /// The isolate's name.
         isolate: IsolateName,
