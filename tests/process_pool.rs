@@ -281,3 +281,32 @@ fn scenario_undecodable_result() {
     assert_eq!(isolate::process::pool_stats().crashed, 0);
     assert_eq!(pid_isolated().join().unwrap(), child);
 }
+
+#[test]
+fn a_call_sent_to_a_child_that_died_while_idle_goes_to_a_fresh_child() {
+    run_scenario("scenario_call_sent_to_a_dead_idle_child");
+}
+
+#[test]
+fn scenario_call_sent_to_a_dead_idle_child() {
+    if !in_scenario_with_one_child() {
+        return;
+    }
+    // Stopped, the idle child cannot die before the call is sent, nor read
+    // it; killed at once after, it dies before or after the driver's look
+    // (before, the driver starts a fresh child; after, the request waits
+    // unread in the pipe of a dead child, which used to be the call's
+    // "crash": SIGKILL). Either way the call must be served.
+    for round in 0..30 {
+        let idle = pid_isolated().join().unwrap();
+        let id = rustix::process::Pid::from_raw(idle as i32).unwrap();
+        rustix::process::kill_process(id, rustix::process::Signal::STOP).unwrap();
+        let call = pid_isolated();
+        rustix::process::kill_process(id, rustix::process::Signal::KILL).unwrap();
+        let fresh = call
+            .join()
+            .unwrap_or_else(|e| panic!("round {round}: the call was blamed: {e}"));
+        assert_ne!(fresh, idle);
+    }
+    assert_eq!(isolate::process::pool_stats().crashed, 30);
+}

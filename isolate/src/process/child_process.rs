@@ -102,6 +102,21 @@ impl ChildProcess {
         )))
     }
 
+    /// Whether bytes written to the child's stdin are still in the pipe,
+    /// unread: then the child never had the whole request they belong to.
+    /// Linux counts a pipe's unread bytes from its writing end too; elsewhere
+    /// this cannot be known, and is `false`.
+    pub(super) fn request_unread(&self) -> bool {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            rustix::io::ioctl_fionread(&self.stdin).is_ok_and(|unread| unread > 0)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        {
+            false
+        }
+    }
+
     /// Whether the child has ended (it is then reaped, its status kept for
     /// [`reap`](Self::reap)).
     pub(super) fn has_ended(&mut self) -> bool {

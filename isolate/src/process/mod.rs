@@ -40,7 +40,13 @@
 //!   after [`PoolBuilder::keep_alive`] idle. Every child is reaped by its
 //!   parent (no zombies; one that dies while idle, within a quarter of a
 //!   second, and the next call gets a fresh child) and dies with it:
-//!   `PR_SET_PDEATHSIG` on Linux, and everywhere the end of its stdin.
+//!   `PR_SET_PDEATHSIG` on Linux, and everywhere the end of its stdin. A
+//!   call sent to an idle child that died before the pool noticed goes to
+//!   a fresh child when the child certainly never had the whole request:
+//!   always on Linux (the request is still in the pipe), elsewhere when
+//!   writing it failed; otherwise (a large request it was reading, or a
+//!   system other than Linux) the call ends with the child's crash, since
+//!   the function may have started, and is never run twice.
 //! - **Limits per call** ([`Builder`], or the attribute's `timeout`,
 //!   `memory_limit` and `cpu_limit`): the wall clock is watched by the
 //!   parent, which kills the child ([`IsolateError::TimedOut`]); memory

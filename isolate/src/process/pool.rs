@@ -20,7 +20,12 @@
 //!   reports `Cancelled` or `TimedOut`.
 //! - A child that dies by itself, or breaks the protocol (it is killed
 //!   then), is reaped at once and replaced at the next call; its exit
-//!   status and stderr tail make the [`Crash`].
+//!   status and stderr tail make the [`Crash`]. An idle driver looks at its
+//!   child every [`LIVENESS_CHECK`], and before it sends a call. A child
+//!   that dies between that look and the call is not blamed when it is
+//!   certain it never had the whole request: the write failed (`EPIPE`),
+//!   or, on Linux, the request's bytes are still in the pipe (the writing
+//!   end's `FIONREAD`); the call then goes to a fresh child.
 //! - The driver thread starts its child and outlives it (a retiring driver
 //!   reaps its child first), which matters on Linux: `PR_SET_PDEATHSIG`
 //!   fires when the *thread* that started the child ends.
@@ -394,25 +399,14 @@ fn drive(pool: &'static Pool) {
     }
 }
 
+/// How many times a call goes to a fresh child because the one it was sent
+/// to died before it took it: more would be a child that dies as it starts,
+/// whose crash is then the call's.
+const FRESH_CHILD_TRIES: u32 = 3;
+
 /// Runs one claimed call on the driver's child, starting one if needed.
 fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pending) -> Reply {
     let task = pending.call.runnable();
-    // Dead since the driver last looked: not this call's crash.
-    pool.reap_if_dead(slot);
-    if slot.is_none() {
-        match ChildProcess::start(pool.config.forward_stderr, &pool.watch) {
-            Ok(child) => {
-                pool.children.fetch_add(1, Ordering::Relaxed);
-                pool.started.fetch_add(1, Ordering::Relaxed);
-                *slot = Some(child);
-            }
-            Err(error) => return Reply::Spawn(error),
-        }
-    }
-    let Some(child) = slot.as_mut() else {
-        return Reply::Spawn(io::Error::other("no child process"));
-    };
-    let pid = child.pid;
     let limits = &pending.builder;
     let request = Request {
         key: pending.entry.key,
@@ -422,25 +416,60 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
             .cpu
             .map(|cpu| u64::try_from(cpu.as_millis()).unwrap_or(u64::MAX)),
     };
-    child.tail.clear();
     let deadline = limits
         .timeout
         .and_then(|timeout| Instant::now().checked_add(timeout));
-    let ticket = pool.watch.add(child.pid, Some(task.clone()), deadline);
-    let sent = wire::write_frame(&mut child.stdin, &request, &pending.payload);
-    let read = match sent {
-        Ok(()) => {
-            let fd = child.stdout.as_fd();
-            let mut ready = || wire::readable_in_time(fd);
-            Some(wire::read_frame(
-                &mut &child.stdout,
-                pool.config.max_message,
-                &mut ready,
-            ))
+    let mut tries = 0;
+    let (pid, read, killed) = loop {
+        tries += 1;
+        // Dead since the driver last looked: not this call's crash.
+        pool.reap_if_dead(slot);
+        if slot.is_none() {
+            match ChildProcess::start(pool.config.forward_stderr, &pool.watch) {
+                Ok(child) => {
+                    pool.children.fetch_add(1, Ordering::Relaxed);
+                    pool.started.fetch_add(1, Ordering::Relaxed);
+                    *slot = Some(child);
+                }
+                Err(error) => return Reply::Spawn(error),
+            }
         }
-        Err(_) => None,
+        let Some(child) = slot.as_mut() else {
+            return Reply::Spawn(io::Error::other("no child process"));
+        };
+        let pid = child.pid;
+        child.tail.clear();
+        let ticket = pool.watch.add(pid, Some(task.clone()), deadline);
+        let sent = wire::write_frame(&mut child.stdin, &request, &pending.payload);
+        let never_taken = matches!(&sent, Err(e) if e.kind() == io::ErrorKind::BrokenPipe);
+        let read = match sent {
+            Ok(()) => {
+                let fd = child.stdout.as_fd();
+                let mut ready = || wire::readable_in_time(fd);
+                Some(wire::read_frame(
+                    &mut &child.stdout,
+                    pool.config.max_message,
+                    &mut ready,
+                ))
+            }
+            Err(_) => None,
+        };
+        let killed = pool.watch.remove(ticket);
+        // The child died before it had the whole request (it was killed
+        // while idle, after the driver's last look): it never ran the call,
+        // which goes to a fresh child. Only then: a call the child may have
+        // started is never run twice.
+        let never_taken =
+            never_taken || matches!(read, Some(Err(ReadError::Closed))) && child.request_unread();
+        if killed.is_none() && never_taken && tries < FRESH_CHILD_TRIES {
+            if let Some(dead) = slot.take() {
+                pool.crashed.fetch_add(1, Ordering::Relaxed);
+                pool.reap_quietly(dead);
+            }
+            continue;
+        }
+        break (pid, read, killed);
     };
-    let killed = pool.watch.remove(ticket);
     task.header().set_async_runner(None);
 
     let decoded = match read {
