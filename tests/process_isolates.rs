@@ -831,3 +831,85 @@ fn shapes_postcard_would_get_wrong_are_refused_never_delivered_shifted() {
     );
     pool_serves();
 }
+
+/// Forks without `exec` (as C libraries do for a helper): the copy holds
+/// the child's pipes open until `release` exists (at most a minute), then
+/// the function spins, or aborts.
+#[isolated(process)]
+fn fork_holding_the_pipes(release: String, then_abort: bool) {
+    let _ = std::fs::write(format!("{release}.started"), "");
+    let release = std::ffi::CString::new(release).expect("a path without NUL");
+    // SAFETY: after fork the copy calls only async-signal-safe functions
+    // (access, usleep, _exit) on memory prepared before it.
+    #[allow(unsafe_code)]
+    unsafe {
+        if libc::fork() == 0 {
+            for _ in 0..6000 {
+                if libc::access(release.as_ptr(), libc::F_OK) == 0 {
+                    break;
+                }
+                libc::usleep(10_000);
+            }
+            libc::_exit(0);
+        }
+    }
+    if then_abort {
+        std::process::abort();
+    }
+    loop {
+        std::hint::spin_loop();
+    }
+}
+
+#[test]
+fn a_fork_holding_the_pipes_delays_no_timeout_cancel_or_crash() {
+    let release = temp_path("fork-release");
+    let _ = std::fs::remove_file(&release);
+    // Far below the minute the fork holds the pipes.
+    let bound = Duration::from_secs(20);
+
+    let start = Instant::now();
+    let limited = isolate::process::Builder::new().timeout(Duration::from_millis(500));
+    let result = fork_holding_the_pipes_isolated_with(limited, release.clone(), false).join();
+    assert!(
+        matches!(result, Err(IsolateError::TimedOut { .. })),
+        "{result:?}"
+    );
+    assert!(
+        start.elapsed() < bound,
+        "timed out after {:?}",
+        start.elapsed()
+    );
+
+    let start = Instant::now();
+    let crash = crash_of(fork_holding_the_pipes_isolated(release.clone(), true).join());
+    assert_eq!(crash.signal(), Some(6), "{crash}");
+    assert!(
+        start.elapsed() < bound,
+        "crash seen after {:?}",
+        start.elapsed()
+    );
+
+    let started = format!("{release}.started");
+    let _ = std::fs::remove_file(&started);
+    let handle = fork_holding_the_pipes_isolated(release.clone(), false);
+    wait_until("the call to start", || {
+        std::path::Path::new(&started).exists()
+    });
+    let start = Instant::now();
+    handle.cancel();
+    let result = handle.join();
+    assert!(
+        matches!(result, Err(IsolateError::Cancelled { .. })),
+        "{result:?}"
+    );
+    assert!(
+        start.elapsed() < bound,
+        "cancelled after {:?}",
+        start.elapsed()
+    );
+
+    std::fs::write(&release, "").expect("the forks are released");
+    let _ = std::fs::remove_file(&started);
+    pool_serves();
+}

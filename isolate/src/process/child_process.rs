@@ -3,7 +3,7 @@
 //! is `child.rs`.
 
 use std::io;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::thread;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::stderr_tail::{Seen, Tail};
 use super::watch::Watch;
-use super::wire::{self, ReplyHead};
+use super::wire::{self, ReadError, ReplyHead, Wait};
 use super::CHILD_VAR;
 use crate::sync::Arc;
 
@@ -29,6 +29,30 @@ pub(super) struct ChildProcess {
     pub(super) stdout: std::fs::File,
     pub(super) pid: u32,
     pub(super) tail: Arc<Tail>,
+    /// A pidfd of the child (Linux), readable once it has ended: its end is
+    /// seen even while a process it forked without `exec` holds the pipes
+    /// open, so a timeout, a kill or a crash does not wait for that
+    /// process. Elsewhere, or on a kernel without pidfds, the pipe's end
+    /// is all there is.
+    exited: Option<OwnedFd>,
+}
+
+/// The child's stdout as a reader that ends (`Ok(0)`) when the child
+/// process has ended and nothing is left to read, pipe closed or not.
+struct Output<'a> {
+    file: &'a std::fs::File,
+    exited: Option<BorrowedFd<'a>>,
+}
+
+impl io::Read for Output<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(exited) = self.exited {
+            if wire::wait_readable(self.file.as_fd(), Some(exited), None) == Wait::Exited {
+                return Ok(0);
+            }
+        }
+        io::Read::read(&mut self.file, buf)
+    }
 }
 
 impl ChildProcess {
@@ -70,12 +94,10 @@ impl ChildProcess {
             stdout: std::fs::File::from(OwnedFd::from(stdout)),
             pid,
             tail,
+            exited: pidfd(pid),
         };
         let ticket = watch.add(pid, None, Instant::now().checked_add(HELLO_TIMEOUT));
-        let fd = child.stdout.as_fd();
-        let hello = wire::read_frame(&mut &child.stdout, 1 << 10, &mut || {
-            wire::readable_in_time(fd)
-        });
+        let hello = child.read_frame(1 << 10);
         let killed = watch.remove(ticket);
         let ok = match &hello {
             Ok(body) => matches!(
@@ -100,6 +122,21 @@ impl ChildProcess {
              its executable must link the `isolates` crate with the `process` feature, whose start hook runs before `main`",
             tail.0.trim()
         )))
+    }
+
+    /// Reads one frame from the child, at most `max` bytes; the child's end
+    /// ends it, even while a process it forked holds the pipe open.
+    pub(super) fn read_frame(&self, max: usize) -> Result<Vec<u8>, ReadError> {
+        let exited = self.exited.as_ref().map(|fd| fd.as_fd());
+        let fd = self.stdout.as_fd();
+        let mut output = Output {
+            file: &self.stdout,
+            exited,
+        };
+        // Mid-frame: a child that ended cuts the frame short at once.
+        let mut ready =
+            || wire::wait_readable(fd, exited, Some(wire::MID_FRAME_STALL)) != Wait::TimedOut;
+        wire::read_frame(&mut output, max, &mut ready)
     }
 
     /// Whether bytes written to the child's stdin are still in the pipe,
@@ -154,5 +191,19 @@ impl ChildProcess {
         drop(self.stdin);
         let tail = self.tail.text(tail_wait);
         (status, tail)
+    }
+}
+
+/// A pidfd of `pid` (Linux 5.3 and later), or `None`.
+fn pidfd(pid: u32) -> Option<OwnedFd> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        let pid = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+        rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()).ok()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = pid;
+        None
     }
 }

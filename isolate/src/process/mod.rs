@@ -33,6 +33,12 @@
 //!   length-prefixed frame, at most [`PoolBuilder::max_message`] bytes; a
 //!   truncated, oversized or garbled one is a [`Crash`] with
 //!   [`CrashReason::Protocol`], never a panic or a hang in the parent.
+//!   On Linux the parent also watches the child process itself (a pidfd),
+//!   so a process the function forked without `exec`, which holds the
+//!   pipes open, delays no timeout, cancel or crash report (at most the
+//!   half second a crash report waits for the rest of stderr); elsewhere
+//!   the end of the pipe is what the parent sees, and such a fork delays
+//!   them until it exits.
 //!   Inside the child, stdout is pointed at stderr, so the function's
 //!   `println!` cannot corrupt the protocol.
 //! - **A warm pool of children** (see [`PoolBuilder`]): one per core by

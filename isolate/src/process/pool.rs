@@ -37,7 +37,6 @@
 use crate::sync::process::{lock, AtomicU64, AtomicUsize, Condvar, Mutex, OnceLock, Ordering};
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::AsFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
 use std::thread;
@@ -443,15 +442,7 @@ fn run_call(pool: &'static Pool, slot: &mut Option<ChildProcess>, pending: &Pend
         let sent = wire::write_frame(&mut child.stdin, &request, &pending.payload);
         let never_taken = matches!(&sent, Err(e) if e.kind() == io::ErrorKind::BrokenPipe);
         let read = match sent {
-            Ok(()) => {
-                let fd = child.stdout.as_fd();
-                let mut ready = || wire::readable_in_time(fd);
-                Some(wire::read_frame(
-                    &mut &child.stdout,
-                    pool.config.max_message,
-                    &mut ready,
-                ))
-            }
+            Ok(()) => Some(child.read_frame(pool.config.max_message)),
             Err(_) => None,
         };
         let killed = pool.watch.remove(ticket);

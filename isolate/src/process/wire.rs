@@ -221,21 +221,51 @@ pub(crate) fn no_stall() -> bool {
     true
 }
 
-/// Waits at most [`MID_FRAME_STALL`] for `fd` to have bytes (or to close).
+/// What [`wait_readable`] saw.
 #[cfg(unix)]
-pub(crate) fn readable_in_time(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// The pipe has bytes, or is closed: a read will not block.
+    Readable,
+    /// The process behind the pipe ended and the pipe has nothing left (a
+    /// process it forked may still hold it open).
+    Exited,
+    /// The timeout passed.
+    TimedOut,
+}
+
+/// Waits for `fd` to have bytes (or to close), for the process behind
+/// `exited` (a pidfd) to end, or for `timeout` to pass.
+#[cfg(unix)]
+pub(crate) fn wait_readable(
+    fd: std::os::fd::BorrowedFd<'_>,
+    exited: Option<std::os::fd::BorrowedFd<'_>>,
+    timeout: Option<std::time::Duration>,
+) -> Wait {
     use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let timeout = Timespec {
-        tv_sec: MID_FRAME_STALL.as_secs() as _,
-        tv_nsec: 0,
-    };
+    let timeout = timeout.map(|t| Timespec {
+        tv_sec: t.as_secs() as _,
+        tv_nsec: t.subsec_nanos() as _,
+    });
     loop {
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        match poll(&mut fds, Some(&timeout)) {
-            Ok(0) => return false,
-            Ok(_) => return true,
+        let mut fds = [
+            PollFd::new(&fd, PollFlags::IN),
+            PollFd::new(&fd, PollFlags::empty()),
+        ];
+        let count = match exited {
+            Some(ref pidfd) => {
+                fds[1] = PollFd::new(pidfd, PollFlags::IN);
+                2
+            }
+            None => 1,
+        };
+        match poll(&mut fds[..count], timeout.as_ref()) {
+            Ok(0) => return Wait::TimedOut,
+            // Bytes first: a child that answered and then died is heard.
+            Ok(_) if !fds[0].revents().is_empty() => return Wait::Readable,
+            Ok(_) => return Wait::Exited,
             Err(rustix::io::Errno::INTR) => continue,
-            Err(_) => return true,
+            Err(_) => return Wait::Readable,
         }
     }
 }
