@@ -310,3 +310,40 @@ fn scenario_call_sent_to_a_dead_idle_child() {
     }
     assert_eq!(isolate::process::pool_stats().crashed, 30);
 }
+
+#[isolated(process)]
+fn abort() {
+    std::process::abort()
+}
+
+#[test]
+fn with_sigchld_ignored_a_crash_says_its_status_is_lost_not_sigkill() {
+    run_scenario("scenario_sigchld_ignored");
+}
+
+#[test]
+fn scenario_sigchld_ignored() {
+    if !in_scenario_with_one_child() {
+        return;
+    }
+    // A program that does not care about its children's exit statuses:
+    // the kernel reaps them itself.
+    // SAFETY: sets a signal's disposition to SIG_IGN, in this scenario's
+    // own process, before any other thread depends on it.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+    }
+    for result in [abort_isolated().join(), quit_isolated(3).join()] {
+        let Err(isolate::IsolateError::Crashed(crash)) = result else {
+            panic!("expected a crash, got {result:?}");
+        };
+        assert_eq!(
+            crash.reason(),
+            &isolate::process::CrashReason::StatusLost,
+            "{crash}"
+        );
+        assert_eq!(crash.signal(), None);
+        assert!(crash.to_string().contains("SIGCHLD is ignored"), "{crash}");
+    }
+}

@@ -116,7 +116,11 @@ impl ChildProcess {
             return Ok(child);
         }
         let (status, tail) = child.reap();
-        let status = status.map_or_else(|| "unknown".to_owned(), |s| s.to_string());
+        let status = match status {
+            Status::Ended(status) => status.to_string(),
+            Status::Killed => "killed".to_owned(),
+            Status::Lost => "unknown: SIGCHLD is ignored in this process".to_owned(),
+        };
         Err(io::Error::other(format!(
             "the child process did not start serving calls (exit status: {status}; stderr: {:?}): \
              its executable must link the `isolates` crate with the `process` feature, whose start hook runs before `main`",
@@ -160,13 +164,12 @@ impl ChildProcess {
         matches!(self.process.try_wait(), Ok(Some(_)))
     }
 
-    /// Kills and reaps the child; its exit status if it reached one on its
-    /// own (it had ended before the kill, or ended some other way than by
-    /// `SIGKILL`), and its stderr tail, for which it waits up to
+    /// Kills and reaps the child; what its end was (see [`Status`]), and
+    /// its stderr tail, for which it waits up to
     /// [`TAIL_WAIT`] (a program the child started may hold the pipe open:
     /// see [`reap_quietly`](Self::reap_quietly) where the tail is not
     /// reported).
-    pub(super) fn reap(self) -> (Option<ExitStatus>, (String, Seen)) {
+    pub(super) fn reap(self) -> (Status, (String, Seen)) {
         self.reap_waiting(TAIL_WAIT)
     }
 
@@ -176,22 +179,38 @@ impl ChildProcess {
         let _ = self.reap_waiting(Duration::ZERO);
     }
 
-    fn reap_waiting(mut self, tail_wait: Duration) -> (Option<ExitStatus>, (String, Seen)) {
-        let ended = self.process.try_wait().ok().flatten();
-        let status = match ended {
-            Some(status) => Some(status),
-            None => {
+    fn reap_waiting(mut self, tail_wait: Duration) -> (Status, (String, Seen)) {
+        let status = match self.process.try_wait() {
+            Ok(Some(status)) => Status::Ended(status),
+            // ECHILD: the kernel reaped it, its status is gone.
+            Err(_) => Status::Lost,
+            Ok(None) => {
                 let _ = self.process.kill();
-                self.process
-                    .wait()
-                    .ok()
-                    .filter(|status| status.signal() != Some(9))
+                match self.process.wait() {
+                    Ok(status) if status.signal() == Some(9) => Status::Killed,
+                    Ok(status) => Status::Ended(status),
+                    Err(_) => Status::Lost,
+                }
             }
         };
         drop(self.stdin);
         let tail = self.tail.text(tail_wait);
         (status, tail)
     }
+}
+
+/// What reaping a child learnt of its end.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Status {
+    /// Its exit status, other than a `SIGKILL`.
+    Ended(ExitStatus),
+    /// It was killed by `SIGKILL`: by the parent at reaping, or from
+    /// outside.
+    Killed,
+    /// It could not be waited for: this process ignores `SIGCHLD` (or set
+    /// `SA_NOCLDWAIT`), so the kernel reaped the child and dropped its
+    /// exit status.
+    Lost,
 }
 
 /// A pidfd of `pid` (Linux 5.3 and later), or `None`.

@@ -84,6 +84,11 @@ pub enum CrashReason {
     /// as after any crash, except after a failed decode in the parent: it
     /// answered, and serves the next call.
     Refused(String),
+    /// The child ended, but how is unknown: this process ignores `SIGCHLD`
+    /// (`SIG_IGN`, or `SA_NOCLDWAIT`), so the kernel reaped the child
+    /// itself and its exit status, signal or code, was dropped. Leave
+    /// `SIGCHLD` at its default to have them.
+    StatusLost,
 }
 
 impl Crash {
@@ -205,6 +210,10 @@ impl fmt::Display for CrashReason {
             CrashReason::LimitExceeded(limit) => write!(f, "went over its {limit}"),
             CrashReason::Protocol(error) => write!(f, "broke the protocol: {error}"),
             CrashReason::Refused(why) => write!(f, "could not run the call: {why}"),
+            CrashReason::StatusLost => f.write_str(
+                "ended, but its exit status could not be read: SIGCHLD is ignored in this \
+                 process, so the kernel reaped the child and dropped its status",
+            ),
         }
     }
 }

@@ -53,6 +53,10 @@
 //!   writing it failed; otherwise (a large request it was reading, or a
 //!   system other than Linux) the call ends with the child's crash, since
 //!   the function may have started, and is never run twice.
+//! - **Exit statuses need `SIGCHLD`.** A program that ignores `SIGCHLD`
+//!   (`SIG_IGN`, or `SA_NOCLDWAIT`) has its children reaped by the kernel,
+//!   which drops their exit status: a child that dies is then a crash with
+//!   [`CrashReason::StatusLost`], never a guessed signal or code.
 //! - **Limits per call** ([`Builder`], or the attribute's `timeout`,
 //!   `memory_limit` and `cpu_limit`): the wall clock is watched by the
 //!   parent, which kills the child ([`IsolateError::TimedOut`]); memory

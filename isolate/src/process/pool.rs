@@ -38,14 +38,13 @@ use crate::sync::process::{lock, AtomicU64, AtomicUsize, Condvar, Mutex, OnceLoc
 use std::collections::VecDeque;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::process::ExitStatus;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
 use super::builder::Builder;
-use super::child_process::ChildProcess;
+use super::child_process::{ChildProcess, Status};
 use super::crash::{Crash, CrashReason};
 use super::registry::Entry;
 use super::stderr_tail::Seen;
@@ -128,7 +127,7 @@ struct State {
 impl Pool {
     /// Reaps `child` (see [`ChildProcess::reap`]), which the pool no longer
     /// counts.
-    fn reap(&self, child: ChildProcess) -> (Option<ExitStatus>, (String, Seen)) {
+    fn reap(&self, child: ChildProcess) -> (Status, (String, Seen)) {
         let reaped = child.reap();
         self.children.fetch_sub(1, Ordering::Relaxed);
         reaped
@@ -557,8 +556,14 @@ fn child_ended(
         };
     }
     let (status, (tail, seen)) = pool.reap(child);
-    let from_status =
-        status.map(|status| (status.success(), CrashReason::of_exit(status, limits, seen)));
+    let from_status = match status {
+        Status::Ended(status) => {
+            Some((status.success(), CrashReason::of_exit(status, limits, seen)))
+        }
+        Status::Killed => None,
+        // Not a cause made up: the status is gone.
+        Status::Lost => Some((false, CrashReason::StatusLost)),
+    };
     let reason = match (reported, from_status) {
         (None, Some((_, from_status))) => from_status,
         (None, None) => CrashReason::Signal(9),
