@@ -73,3 +73,24 @@ fn scenario_invalid_max_threads() {
         2
     );
 }
+
+#[test]
+fn a_stray_process_child_variable_is_ignored() {
+    // Empty, garbage, the right form naming a process that is not the parent.
+    let not_the_parent = format!("{}1", isolate::process::CHILD_VALUE_PREFIX);
+    for value in ["", "garbage", "1", not_the_parent.as_str()] {
+        // run_child checks that the program ran its tests, as usual.
+        run_child(
+            "scenario_runs_as_a_program",
+            &[(isolate::process::CHILD_VAR, value)],
+        );
+    }
+}
+
+#[test]
+fn scenario_runs_as_a_program() {
+    if !in_child() {
+        return;
+    }
+    println!("ran main");
+}

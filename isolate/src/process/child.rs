@@ -4,7 +4,8 @@
 //! The hook is a constructor (`.init_array` on ELF systems,
 //! `__mod_init_func` on macOS) that runs before `main`, in every start of
 //! every binary that links this crate with the `process` feature. Without
-//! [`CHILD_VAR`] it returns at once; with it, the process never reaches
+//! [`CHILD_VAR`] set by a pool (its value names this process's parent) it
+//! returns at once; with it, the process never reaches
 //! `main` (nor, in a test binary, the test harness): it serves calls on its
 //! main thread until its stdin closes, then exits.
 //!
@@ -22,7 +23,7 @@ use super::limits::Applied;
 use super::registry::{find, Served};
 use super::task::{never_run, NeverRun, ProcessTask};
 use super::wire::{self, ReadError, ReplyHead, Request, VERSION};
-use super::CHILD_VAR;
+use super::{CHILD_VALUE_PREFIX, CHILD_VAR};
 use crate::name::Name;
 use crate::sync::Arc;
 use crate::task::context::{self, ExitSignal};
@@ -51,11 +52,23 @@ pub(crate) static START_HOOK: extern "C" fn() = start_hook;
 extern "C" fn start_hook() {
     // Nothing may unwind out of a constructor.
     let _ = catch_unwind(|| {
-        if let Some(parent) = std::env::var_os(CHILD_VAR) {
-            let parent = parent.to_str().and_then(|p| p.parse::<i32>().ok());
+        if let Some(parent) = std::env::var_os(CHILD_VAR).and_then(|value| started_by(&value)) {
             serve(parent)
         }
     });
+}
+
+/// The parent's pid if `value` is what a pool writes and names this
+/// process's parent; anything else, set by hand or inherited by accident,
+/// is no start by a pool, and the program runs as usual.
+fn started_by(value: &std::ffi::OsStr) -> Option<i32> {
+    let parent = value
+        .to_str()?
+        .strip_prefix(CHILD_VALUE_PREFIX)?
+        .parse::<i32>()
+        .ok()?;
+    let actual = rustix::process::getppid()?.as_raw_nonzero().get();
+    (actual == parent).then_some(parent)
 }
 
 /// The protocol's way out, kept for [`write_raw`].
@@ -68,7 +81,7 @@ static LAST_PANIC: Mutex<Recorded> = Mutex::new((None, None));
 type Recorded = (Option<(String, u32, u32)>, Option<String>);
 
 /// The child's life: never returns.
-fn serve(parent: Option<i32>) -> ! {
+fn serve(parent: i32) -> ! {
     // Programs the function starts must not take themselves for children:
     // the variable goes. (Before `main`, no other thread reads the
     // environment.)
@@ -185,14 +198,15 @@ pub(crate) fn write_raw(bytes: &[u8]) {
 
 /// Asks the kernel to kill this child when its parent dies (Linux), and
 /// exits if the parent is already gone.
-fn dies_with_parent(parent: Option<i32>) {
+fn dies_with_parent(parent: i32) {
     #[cfg(any(target_os = "linux", target_os = "android"))]
     {
         let _ =
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
     }
+    // The parent may have died before the death signal was asked for.
     let now = rustix::process::getppid().map(|pid| pid.as_raw_nonzero().get());
-    if parent.is_some() && now != parent {
+    if now != Some(parent) {
         std::process::exit(0);
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::stderr_tail::{Seen, Tail};
 use super::watch::Watch;
 use super::wire::{self, ReadError, ReplyHead, Wait};
-use super::CHILD_VAR;
+use super::{CHILD_VALUE_PREFIX, CHILD_VAR};
 use crate::sync::Arc;
 
 /// How long a new child may take to say hello.
@@ -62,7 +62,10 @@ impl ChildProcess {
         std::hint::black_box(&super::child::START_HOOK);
         let exe = std::env::current_exe()?;
         let mut process = Command::new(exe)
-            .env(CHILD_VAR, std::process::id().to_string())
+            .env(
+                CHILD_VAR,
+                format!("{CHILD_VALUE_PREFIX}{}", std::process::id()),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

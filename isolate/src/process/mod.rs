@@ -123,9 +123,12 @@ use std::fmt;
 use std::time::Duration;
 
 /// The environment variable that turns a start of this executable into a
-/// process-isolate child; its value is the parent's process id. The child
-/// removes it before it serves a call, so programs that a function starts
-/// do not inherit it.
+/// process-isolate child. Its value is what only the pool writes,
+/// [`CHILD_VALUE_PREFIX`] then the parent's process id, and it counts only
+/// when that id is the process's actual parent: any other value (empty,
+/// garbage, another process's id) is ignored, and the program runs as
+/// usual. The child removes it before it serves a call, so programs that a
+/// function starts do not inherit it.
 ///
 /// # Examples
 ///
@@ -134,6 +137,16 @@ use std::time::Duration;
 /// assert!(std::env::var_os(isolate::process::CHILD_VAR).is_none());
 /// ```
 pub const CHILD_VAR: &str = "ISOLATE_PROCESS_CHILD";
+
+/// What [`CHILD_VAR`]'s value starts with, before the parent's process id.
+///
+/// # Examples
+///
+/// ```
+/// let value = format!("{}{}", isolate::process::CHILD_VALUE_PREFIX, std::process::id());
+/// assert!(value.starts_with("isolates-process-child-of-"));
+/// ```
+pub const CHILD_VALUE_PREFIX: &str = "isolates-process-child-of-";
 
 /// Configures the pool of child processes before its first use.
 ///
