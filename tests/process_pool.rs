@@ -347,3 +347,49 @@ fn scenario_sigchld_ignored() {
         assert!(crash.to_string().contains("SIGCHLD is ignored"), "{crash}");
     }
 }
+
+#[isolated(process)]
+fn add(a: u32, b: u32) -> u32 {
+    a + b
+}
+
+#[test]
+fn a_deleted_executable_is_named_and_a_restart_asked_for() {
+    // A copy of this test binary, which its scenario deletes, as a rebuild
+    // replaces a running program's file.
+    let copy = std::env::temp_dir().join(format!("isolate-deleted-exe-{}", std::process::id()));
+    std::fs::copy(std::env::current_exe().unwrap(), &copy).unwrap();
+    let output = std::process::Command::new(&copy)
+        .args([
+            "--exact",
+            "scenario_deleted_executable",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("ISOLATE_TEST_SCENARIO", "1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&copy);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("1 passed"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn scenario_deleted_executable() {
+    if !in_scenario_with_one_child() {
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    std::fs::remove_file(&exe).unwrap();
+    let error = add_isolated(1, 2).join().unwrap_err();
+    let isolate::IsolateError::Spawn { error, .. } = &error else {
+        panic!("expected Spawn, got {error:?}");
+    };
+    let text = error.to_string();
+    let name = exe.file_name().unwrap().to_string_lossy();
+    assert!(text.contains(&*name), "{text}");
+    assert!(text.contains("restart the program"), "{text}");
+}

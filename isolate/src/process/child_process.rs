@@ -61,7 +61,7 @@ impl ChildProcess {
         // reference keeps the linker from leaving it out.
         std::hint::black_box(&super::child::START_HOOK);
         let exe = std::env::current_exe()?;
-        let mut process = Command::new(exe)
+        let mut process = Command::new(&exe)
             .env(
                 CHILD_VAR,
                 format!("{CHILD_VALUE_PREFIX}{}", std::process::id()),
@@ -69,7 +69,8 @@ impl ChildProcess {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()?;
+            .spawn()
+            .map_err(|error| not_startable(&exe, error))?;
         let pid = process.id();
         let (Some(stdin), Some(stdout), Some(stderr)) = (
             process.stdin.take(),
@@ -228,4 +229,22 @@ fn pidfd(pid: u32) -> Option<OwnedFd> {
         let _ = pid;
         None
     }
+}
+
+/// Says which executable could not be started, and, when it is gone, why
+/// and what to do: a rebuild (cargo renames the new file over the old one)
+/// or a deletion since the program started leaves no file to start a child
+/// from, and only a restart runs the program from the new one.
+fn not_startable(exe: &std::path::Path, error: io::Error) -> io::Error {
+    let exe = exe.display();
+    let why = if error.kind() == io::ErrorKind::NotFound {
+        format!(
+            "this program's executable {exe} could not be started as a child process ({error}): \
+             it was deleted or replaced since the program started (a rebuild does that); \
+             restart the program"
+        )
+    } else {
+        format!("this program's executable {exe} could not be started as a child process: {error}")
+    };
+    io::Error::new(error.kind(), why)
 }

@@ -24,6 +24,10 @@
 //!   serves calls until its parent goes away. Nothing is written in `main`,
 //!   and the same works in binaries, examples and under `cargo test` (where
 //!   the child is the test binary, and the harness never starts in it).
+//!   So the executable's file must still be there: once it is deleted or
+//!   replaced (a rebuild renames the new one over it), a call that needs a
+//!   new child ends with [`IsolateError::Spawn`] naming the file and asking
+//!   for a restart of the program.
 //! - **Functions are found by name, never by address.** Each
 //!   `#[isolated(process)]` function registers an entry, keyed by its
 //!   module path and name, in a link-time table (the `linkme` crate); the
