@@ -233,3 +233,55 @@ fn dropping_a_kept_pending_future_passes_its_wake_up_on() {
     drop(kept);
     assert_eq!(blocked.join().unwrap(), Ok(7));
 }
+
+/// A waker that panics (an executor already gone) when a send wakes it
+/// does not leave that send counted in flight: a receive still reports the
+/// close (it hung for good, in a new user's test).
+#[test]
+fn a_panicking_waker_does_not_keep_the_close_from_being_reported() {
+    struct PanickingWaker;
+    impl std::task::Wake for PanickingWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("the executor is gone");
+        }
+    }
+    let (tx, rx) = channel::bounded::<u32>(4);
+    let other = rx.clone();
+    let waker = std::task::Waker::from(std::sync::Arc::new(PanickingWaker));
+    let mut pending = Box::pin(rx.recv_async());
+    let mut cx = std::task::Context::from_waker(&waker);
+    assert!(std::future::Future::poll(pending.as_mut(), &mut cx).is_pending());
+    let sender = tx.clone();
+    assert!(std::thread::spawn(move || sender.send(1)).join().is_err());
+    drop(pending);
+    assert_eq!(other.try_recv(), Ok(1));
+    tx.close();
+    assert_eq!(other.recv_timeout(WATCHDOG), Err(RecvTimeoutError::Closed));
+}
+
+/// Sends refused by a closed channel do not make a receive say "one may
+/// come": `try_recv` on a closed, empty channel is `Closed` while other
+/// threads' sends are being refused.
+#[test]
+fn refused_sends_do_not_make_a_closed_channel_look_open() {
+    let (tx, rx) = channel::bounded::<u32>(1);
+    tx.close();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let senders: Vec<_> = (0..2)
+        .map(|_| {
+            let (tx, stop) = (tx.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    assert!(tx.try_send(1).unwrap_err().is_closed());
+                }
+            })
+        })
+        .collect();
+    for _ in 0..200_000 {
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for sender in senders {
+        sender.join().unwrap();
+    }
+}

@@ -136,17 +136,22 @@ impl<T> Shared<T> {
     #[inline]
     pub(super) fn try_send(&self, shard: usize, message: T) -> Result<(), TrySendError<T>> {
         let sending = &self.sending[shard % SEND_SHARDS];
+        // Once closed, refused without being counted: a count left by
+        // refused sends would keep receives from reporting the close.
+        if sending.load(Ordering::Acquire) & CLOSED_BIT != 0 {
+            return Err(TrySendError::Closed(message));
+        }
         if sending.fetch_add(ONE_SEND, Ordering::AcqRel) & CLOSED_BIT != 0 {
             self.end_send(sending);
             return Err(TrySendError::Closed(message));
         }
         let pushed = self.queue.push(message);
-        if pushed.is_ok() {
-            self.recv_waiters.notify_one();
-        }
+        // Ended before any waker runs: a waker is the executor's code, and
+        // one that panics must not leave this send counted for ever.
         self.end_send(sending);
         match pushed {
             Ok(()) => {
+                self.recv_waiters.notify_one();
                 if self.receivers.load(Ordering::SeqCst) == 0
                     || self.discarding.load(Ordering::SeqCst)
                 {
